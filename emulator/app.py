@@ -1,0 +1,168 @@
+"""The emulator process: one asyncio loop, one listener per kind of Azure host.
+
+``Emulator(settings).start_in_thread()`` is what tests use; ``run_forever`` is what the command
+line uses. Either way the profile (endpoints, CA bundle, ids) is written to the data directory for
+``lib`` to find.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+from .core.context import EmulatorContext
+from .core.directory import Directory
+from .core.faults import FaultInjector
+from .core.http import Listener
+from .core.rbac import ROLE_ASSIGNMENT_TYPE, Rbac, role_definition_id
+from .core.settings import Settings
+from .core.store import Store
+from .core.tls import ensure_certificates
+from .core.tokens import SigningKey, TokenIssuer, TokenVerifier
+from .core.world import World
+from .profile import Profile, write_profile
+
+log = logging.getLogger(__name__)
+
+
+def build_context(settings: Settings) -> EmulatorContext:
+    world = World.load(settings.world_file)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(None if settings.in_memory else settings.data_dir)
+    key = SigningKey.load_or_create(settings.data_dir)
+    return EmulatorContext(
+        settings=settings,
+        world=world,
+        store=store,
+        certificates=ensure_certificates(settings.data_dir),
+        issuer=TokenIssuer(key, world.tenant_id),
+        verifier=TokenVerifier([key], world.tenant_id),
+        directory=Directory(world, store),
+        rbac=Rbac(store),
+        faults=FaultInjector(),
+    )
+
+
+def seed_world(context: EmulatorContext) -> None:
+    """Write the declared world into the store (first start, and on reset)."""
+    from .services import seeders
+
+    world, store = context.world, context.store
+    store.clear()
+    for seed in seeders():
+        seed(context)
+    for grant in world.admin.get("roleAssignments", []):
+        role = context.rbac.role_by_name(grant["role"])
+        assignment_id = f"{grant['scope']}/providers/Microsoft.Authorization/roleAssignments/{grant['name']}"
+        store.put(assignment_id, ROLE_ASSIGNMENT_TYPE, {
+            "properties": {
+                "roleDefinitionId": role_definition_id(world.subscription_id, role.id),
+                "principalId": world.admin["objectId"],
+                "principalType": "ServicePrincipal",
+                "scope": grant["scope"],
+            },
+            "id": assignment_id,
+            "type": ROLE_ASSIGNMENT_TYPE,
+            "name": grant["name"],
+        })
+    with store.transaction() as db:
+        db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('seeded', ?)", (str(time.time()),))
+
+
+def _is_seeded(store: Store) -> bool:
+    with store.transaction() as db:
+        return db.execute("SELECT 1 FROM meta WHERE name = 'seeded'").fetchone() is not None
+
+
+class Emulator:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.context = build_context(self.settings)
+        if not _is_seeded(self.context.store):
+            seed_world(self.context)
+        self.listeners: list[Listener] = []
+        self.ports: dict[str, int] = {}
+        self.profile: Profile | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped: asyncio.Event | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def _start_listeners(self) -> None:
+        from .services import create_listeners
+
+        self.listeners = create_listeners(self.context, self)
+        for listener in self.listeners:
+            port = self.settings.ports.get(listener.name, 0)
+            self.ports[listener.name] = await listener.start(self.settings.host, port)
+        self.profile = Profile.build(self.context, self.ports, host=self.settings.host)
+        write_profile(self.profile, self.settings.data_dir)
+
+    async def _stop_listeners(self) -> None:
+        for listener in reversed(self.listeners):
+            await listener.stop()
+        self.listeners = []
+
+    async def _main(self, ready: threading.Event | None, errors: list[BaseException]) -> None:
+        self._stopped = asyncio.Event()
+        try:
+            await self._start_listeners()
+        except BaseException as exc:  # report to the starting thread, then leave
+            errors.append(exc)
+            if ready is not None:
+                ready.set()
+            await self._stop_listeners()
+            return
+        if ready is not None:
+            ready.set()
+        await self._stopped.wait()
+        await self._stop_listeners()
+
+    def request_shutdown(self) -> None:
+        """Ask the loop to stop (safe from any thread, and from inside a handler)."""
+        if self._loop is not None and self._stopped is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
+
+    def reset(self) -> None:
+        self.context.faults.clear()
+        seed_world(self.context)
+
+    def start_in_thread(self, timeout: float = 10.0) -> Emulator:
+        ready = threading.Event()
+        errors: list[BaseException] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_until_complete, args=(self._main(ready, errors),),
+            name="azure-emulator", daemon=True,
+        )
+        self._thread.start()
+        if not ready.wait(timeout):
+            raise TimeoutError("the emulator did not start in time")
+        if errors:
+            raise errors[0]
+        return self
+
+    def stop(self) -> None:
+        self.request_shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.context.store.close()
+
+    def run_forever(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        errors: list[BaseException] = []
+        try:
+            self._loop.run_until_complete(self._main(None, errors))
+        finally:
+            self.context.store.close()
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> Emulator:
+        return self.start_in_thread()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()

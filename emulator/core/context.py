@@ -1,0 +1,27 @@
+"""What every service is handed: the world, its state, the token machinery and the certificates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .directory import Directory
+from .faults import FaultInjector
+from .rbac import Rbac
+from .settings import Settings
+from .store import Store
+from .tls import CertificateFiles
+from .tokens import TokenIssuer, TokenVerifier
+from .world import World
+
+
+@dataclass
+class EmulatorContext:
+    settings: Settings
+    world: World
+    store: Store
+    certificates: CertificateFiles
+    issuer: TokenIssuer
+    verifier: TokenVerifier
+    directory: Directory
+    rbac: Rbac
+    faults: FaultInjector

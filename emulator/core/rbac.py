@@ -1,0 +1,113 @@
+"""Azure RBAC: built-in role definitions, role assignments in the store, and the access check.
+
+An assignment grants its role's actions at its scope and every scope below it
+(subscription → resource group → resource). Actions match case-insensitively with ``*`` wildcards,
+minus ``notActions``; data actions are checked separately, as Azure does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .store import Store
+
+ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
+ROLE_DEFINITION_TYPE = "Microsoft.Authorization/roleDefinitions"
+_ROLES_FILE = Path(__file__).resolve().parent / "roles.json"
+
+
+@dataclass(frozen=True)
+class RoleDefinition:
+    id: str
+    name: str
+    description: str
+    actions: tuple[str, ...]
+    not_actions: tuple[str, ...]
+    data_actions: tuple[str, ...]
+    not_data_actions: tuple[str, ...]
+
+    def permits(self, action: str, *, data: bool = False) -> bool:
+        allowed, denied = (
+            (self.data_actions, self.not_data_actions) if data else (self.actions, self.not_actions)
+        )
+        return any(_matches(p, action) for p in allowed) and not any(_matches(p, action) for p in denied)
+
+    def arm_body(self, subscription_id: str) -> dict[str, Any]:
+        return {
+            "properties": {
+                "roleName": self.name,
+                "type": "BuiltInRole",
+                "description": self.description,
+                "assignableScopes": ["/"],
+                "permissions": [{
+                    "actions": list(self.actions), "notActions": list(self.not_actions),
+                    "dataActions": list(self.data_actions), "notDataActions": list(self.not_data_actions),
+                }],
+            },
+            "id": role_definition_id(subscription_id, self.id),
+            "type": ROLE_DEFINITION_TYPE,
+            "name": self.id,
+        }
+
+
+def role_definition_id(subscription_id: str, role_id: str) -> str:
+    return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
+
+
+@lru_cache(maxsize=512)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.IGNORECASE)
+
+
+def _matches(pattern: str, action: str) -> bool:
+    return _pattern(pattern).fullmatch(action) is not None
+
+
+def scope_covers(assignment_scope: str, target_scope: str) -> bool:
+    outer = assignment_scope.lower().rstrip("/")
+    inner = target_scope.lower().rstrip("/")
+    return outer == "" or inner == outer or inner.startswith(outer + "/")
+
+
+def load_role_definitions() -> dict[str, RoleDefinition]:
+    data = json.loads(_ROLES_FILE.read_text(encoding="utf-8"))
+    return {
+        r["id"]: RoleDefinition(
+            id=r["id"], name=r["roleName"], description=r["description"],
+            actions=tuple(r["actions"]), not_actions=tuple(r["notActions"]),
+            data_actions=tuple(r["dataActions"]), not_data_actions=tuple(r["notDataActions"]),
+        )
+        for r in data["roles"]
+    }
+
+
+class Rbac:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.roles = load_role_definitions()
+
+    def role(self, role_id: str) -> RoleDefinition | None:
+        return self.roles.get(role_id.lower())
+
+    def role_by_name(self, name: str) -> RoleDefinition:
+        return next(r for r in self.roles.values() if r.name.lower() == name.lower())
+
+    def assignments_for(self, principal_id: str) -> list[dict[str, Any]]:
+        wanted = principal_id.lower()
+        return [a for a in self.store.list(ROLE_ASSIGNMENT_TYPE)
+                if a["properties"]["principalId"].lower() == wanted]
+
+    def is_allowed(self, principal_id: str, action: str, scope: str, *, data: bool = False) -> bool:
+        for assignment in self.assignments_for(principal_id):
+            properties = assignment["properties"]
+            if not scope_covers(properties["scope"], scope):
+                continue
+            role = self.role(properties["roleDefinitionId"].rsplit("/", 1)[-1])
+            if role is not None and role.permits(action, data=data):
+                return True
+        return False

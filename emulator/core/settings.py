@@ -1,0 +1,39 @@
+"""How the emulator is started: host, ports, data directory, world file, throttling."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .world import DEFAULT_WORLD_FILE
+
+# One port per kind of Azure host. 0 means "any free port" (tests use that).
+DEFAULT_PORTS: dict[str, int] = {
+    "imds": 42400,      # plain http, stands in for 169.254.169.254
+    "login": 42401,     # Entra: login.microsoftonline.com
+    "arm": 42402,       # Resource Manager: management.azure.com
+    "sql": 42407,       # Azure SQL: <server>.database.windows.net,1433
+}
+
+
+def default_data_dir() -> Path:
+    configured = os.environ.get("WORKBOOK_EMULATOR_HOME")
+    return Path(configured) if configured else Path.home() / ".mi-workbook" / "emulator"
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    data_dir: Path = field(default_factory=default_data_dir)
+    in_memory: bool = False           # state in memory only; certificates/profile still in data_dir
+    world_file: Path = DEFAULT_WORLD_FILE
+    imds_throttling: bool = True      # 20 requests/s and 5 concurrent, as real IMDS
+    imds_rate_per_second: int = 20
+    imds_max_concurrent: int = 5
+
+    @classmethod
+    def for_tests(cls, data_dir: Path) -> Settings:
+        """Ephemeral ports, state in memory: many emulators can run side by side."""
+        return cls(ports={name: 0 for name in DEFAULT_PORTS}, data_dir=data_dir, in_memory=True)

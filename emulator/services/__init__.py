@@ -1,0 +1,32 @@
+"""The emulated services, one folder each (routes.py, handlers.py, models.py, errors.py).
+
+To add a service: copy a folder, give it a ``create(context)`` returning a listener, and list it
+below (and its port in core/settings.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from emulator.core.context import EmulatorContext
+from emulator.core.http import Listener
+from emulator.profile import CONTROL_PREFIX
+
+
+def create_listeners(context: EmulatorContext, emulator: Any) -> list[Listener]:
+    from . import arm, control, imds, login
+
+    listeners: list[Listener] = [
+        imds.create(context, subapps={CONTROL_PREFIX: control.create_app(emulator)}),
+        login.create(context),
+        arm.create(context),
+    ]
+    return listeners
+
+
+def seeders() -> list[Callable[[EmulatorContext], None]]:
+    """Functions that write each service's part of the declared world into the store."""
+    from . import arm
+
+    return [arm.seed]

@@ -1,0 +1,169 @@
+"""Thin Resource Manager handlers; ``before`` authenticates, checks api-version and RBAC."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from emulator.core.auth import authenticate
+from emulator.core.http import Match
+from emulator.core.tokens import TokenRejected
+from emulator.core.world import mirid
+
+from . import errors
+from .models import ArmModel
+
+MODEL = web.AppKey("arm_model", ArmModel)
+_NEWER_RESOURCE_GROUP_SHAPE = "2018-05-01"  # versions from here on add "type" and "tags"
+
+
+def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    request_id = str(uuid.uuid4())
+    return web.json_response(body, status=status, headers={
+        "x-ms-request-id": request_id, "x-ms-correlation-request-id": request_id, **(headers or {})})
+
+
+def render_error(_request: web.Request, exc: errors.ArmError) -> web.Response:
+    return respond({"error": {"code": exc.code, "message": exc.message}}, exc.status, exc.headers)
+
+
+def _token_error(exc: TokenRejected, tenant: str) -> errors.ArmError:
+    if exc.reason == "missing_header":
+        return errors.authentication_missing()
+    if exc.reason == "bad_scheme":
+        return errors.authentication_bad_format()
+    if exc.reason == "expired":
+        return errors.expired_token(int(exc.claims.get("exp", 0)))
+    if exc.reason == "not_yet_valid":
+        return errors.token_not_yet_valid(int(exc.claims.get("nbf", 0)))
+    if exc.reason == "audience":
+        return errors.wrong_audience(str(exc.claims.get("aud")))
+    if exc.reason == "issuer":
+        return errors.wrong_issuer(str(exc.claims.get("iss")), tenant)
+    return errors.invalid_token()
+
+
+async def before(request: web.Request, match: Match) -> None:
+    """Authentication → api-version → subscription → RBAC, in the order ARM applies them."""
+    model = request.app[MODEL]
+    world = model.world
+    try:
+        claims = authenticate(model.context.verifier, request.headers, errors.ARM_AUDIENCES)
+    except TokenRejected as exc:
+        raise _token_error(exc, world.tenant_id) from None
+    route = match.route
+    version = request.query.get("api-version")
+    if not version:
+        raise errors.missing_api_version()
+    if version not in route.api_versions:
+        raise errors.invalid_api_version(version, route.resource_type, route.api_versions)
+    subscription = _subscription_of(request.path)
+    if subscription is not None and subscription.lower() != world.subscription_id.lower():
+        raise errors.subscription_not_found(subscription)
+    scope = mirid(request.path.rstrip("/"))
+    assert route.action is not None
+    if not model.context.rbac.is_allowed(claims["oid"], route.action, scope):
+        raise errors.authorization_failed(claims["oid"], route.action, scope)
+    request["claims"] = claims
+
+
+def _subscription_of(path: str) -> str | None:
+    parts = path.strip("/").split("/")
+    return parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else None
+
+
+async def _body(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise errors.invalid_request_content(str(exc)) from None
+
+
+# -- resource groups -----------------------------------------------------------------------------
+def _resource_group_shape(body: dict[str, Any], version: str) -> dict[str, Any]:
+    if version >= _NEWER_RESOURCE_GROUP_SHAPE:
+        return body
+    return {k: v for k, v in body.items() if k not in ("type", "tags")}
+
+
+async def get_resource_group(request: web.Request, subscription: str, resource_group: str) -> web.Response:
+    body = request.app[MODEL].resource_group(resource_group)
+    return respond(_resource_group_shape(body, request.query["api-version"]))
+
+
+async def list_resource_groups(request: web.Request, subscription: str) -> web.Response:
+    version = request.query["api-version"]
+    return respond({"value": [_resource_group_shape(b, version) for b in request.app[MODEL].resource_groups()]})
+
+
+# -- role assignments and definitions --------------------------------------------------------------
+async def put_role_assignment(request: web.Request, scope: str, name: str) -> web.Response:
+    document, created = request.app[MODEL].put_role_assignment(scope, name, await _body(request))
+    return respond(document, 201 if created else 200)
+
+
+async def get_role_assignment(request: web.Request, scope: str, name: str) -> web.Response:
+    return respond(request.app[MODEL].role_assignment(scope, name))
+
+
+async def delete_role_assignment(request: web.Request, scope: str, name: str) -> web.Response:
+    document = request.app[MODEL].delete_role_assignment(scope, name)
+    return respond(document) if document is not None else web.Response(status=204)
+
+
+async def list_role_assignments(request: web.Request, scope: str) -> web.Response:
+    return respond({"value": request.app[MODEL].role_assignments(scope, request.query.get("$filter"))})
+
+
+async def get_role_definition(request: web.Request, scope: str, role_id: str) -> web.Response:
+    return respond(request.app[MODEL].role_definition(role_id))
+
+
+async def list_role_definitions(request: web.Request, scope: str) -> web.Response:
+    filter_text = request.query.get("$filter") or ""
+    role_name = None
+    if "rolename eq" in filter_text.lower():
+        role_name = filter_text.split("'")[1] if filter_text.count("'") >= 2 else ""
+    return respond({"value": request.app[MODEL].role_definitions(role_name)})
+
+
+# -- user-assigned identities --------------------------------------------------------------------
+async def put_identity(request: web.Request, subscription: str, resource_group: str, name: str) -> web.Response:
+    document, created = request.app[MODEL].put_identity(resource_group, name, await _body(request))
+    return respond(document, 201 if created else 200)
+
+
+async def get_identity(request: web.Request, subscription: str, resource_group: str, name: str) -> web.Response:
+    return respond(request.app[MODEL].identity(resource_group, name))
+
+
+async def delete_identity(request: web.Request, subscription: str, resource_group: str, name: str) -> web.Response:
+    return web.Response(status=200 if request.app[MODEL].delete_identity(resource_group, name) else 204)
+
+
+async def list_identities(request: web.Request, subscription: str, resource_group: str) -> web.Response:
+    return respond({"value": request.app[MODEL].identities(resource_group)})
+
+
+# -- the virtual machine -------------------------------------------------------------------------
+async def get_vm(request: web.Request, subscription: str, resource_group: str, name: str) -> web.Response:
+    return respond(request.app[MODEL].vm(resource_group, name))
+
+
+async def patch_vm(request: web.Request, subscription: str, resource_group: str, name: str) -> web.Response:
+    model = request.app[MODEL]
+    vm = model.vm(resource_group, name)
+    block, added = model.plan_vm_identity(vm, await _body(request))
+    caller = request["claims"]["oid"]
+    assign = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
+    for identity_id in added:  # assigning an identity is a linked action on the identity itself
+        if not model.context.rbac.is_allowed(caller, assign, identity_id):
+            raise errors.linked_authorization_failed(
+                caller, "Microsoft.Compute/virtualMachines/write", vm["id"], assign, identity_id)
+    return respond(model.save_vm_identity(vm, block))

@@ -1,0 +1,95 @@
+"""Control-plane handlers: health, reset, fault injection, settings, shutdown."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from . import errors
+
+if TYPE_CHECKING:
+    from emulator.app import Emulator
+
+EMULATOR: web.AppKey[Any] = web.AppKey("emulator")
+FAULT_SERVICES = ("imds",)
+FAULT_STATUSES = (404, 410, 429, 500, 502, 503, 504)
+
+
+def render_error(_request: web.Request, exc: errors.ControlError) -> web.Response:
+    return web.json_response({"error": {"code": exc.code, "message": exc.message}}, status=exc.status)
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise errors.invalid_body("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise errors.invalid_body("The body must be a JSON object.")
+    return body
+
+
+def _emulator(request: web.Request) -> Emulator:
+    return request.app[EMULATOR]
+
+
+async def health(request: web.Request) -> web.Response:
+    emulator = _emulator(request)
+    return web.json_response({
+        "status": "ok", "ports": emulator.ports, "pid": emulator.profile.pid if emulator.profile else None,
+        "inMemory": emulator.settings.in_memory, "dataDir": str(emulator.settings.data_dir),
+    })
+
+
+async def reset(request: web.Request) -> web.Response:
+    _emulator(request).reset()
+    return web.json_response({"status": "reset"})
+
+
+async def list_faults(request: web.Request) -> web.Response:
+    return web.json_response(_emulator(request).context.faults.pending())
+
+
+async def inject_fault(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    service = body.get("service", "imds")
+    status, count, retry_after = body.get("status"), body.get("count", 1), body.get("retryAfter")
+    if service not in FAULT_SERVICES:
+        raise errors.invalid_body(f"'service' must be one of {', '.join(FAULT_SERVICES)}.")
+    if status not in FAULT_STATUSES:
+        raise errors.invalid_body(f"'status' must be one of {', '.join(map(str, FAULT_STATUSES))}.")
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1000:
+        raise errors.invalid_body("'count' must be an integer from 1 to 1000.")
+    if retry_after is not None and (not isinstance(retry_after, int) or not 0 <= retry_after <= 120):
+        raise errors.invalid_body("'retryAfter' must be an integer from 0 to 120 seconds.")
+    _emulator(request).context.faults.inject(service, status, count, retry_after)
+    return web.json_response({"service": service, "status": status, "count": count,
+                              "retryAfter": retry_after}, status=201)
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    _emulator(request).context.faults.clear()
+    return web.Response(status=204)
+
+
+async def change_settings(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    unknown = set(body) - {"imdsThrottling"}
+    if unknown:
+        raise errors.invalid_body(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    emulator = _emulator(request)
+    if "imdsThrottling" in body:
+        if not isinstance(body["imdsThrottling"], bool):
+            raise errors.invalid_body("'imdsThrottling' must be true or false.")
+        emulator.settings.imds_throttling = body["imdsThrottling"]
+    return web.json_response({"imdsThrottling": emulator.settings.imds_throttling})
+
+
+async def shutdown(request: web.Request) -> web.Response:
+    _emulator(request).request_shutdown()
+    return web.json_response({"status": "stopping"}, status=202)
