@@ -1,0 +1,208 @@
+"""``azure-emulator`` / ``python -m emulator``: start, status, stop, reset, env.
+
+``start`` runs the emulator in the background (a detached child process running ``serve``) and
+returns once it answers; ``serve`` runs it in the foreground. The other commands talk to the
+running emulator's control plane, found through the profile in the data directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .core.settings import DEFAULT_PORTS, Settings, default_data_dir
+from .core.world import DEFAULT_WORLD_FILE
+from .profile import PROFILE_FILE, Profile, env_lines, read_profile
+
+LOG_FILE = "emulator.log"
+
+
+def _control(profile: Profile, method: str, path: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    request = urllib.request.Request(f"{profile.control}{path}", method=method, data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback URL from our profile
+            return json.loads(response.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def _running_profile(data_dir: Path) -> Profile | None:
+    profile = read_profile(data_dir)
+    if profile is not None and _control(profile, "GET", "/health", timeout=0.5) is not None:
+        return profile
+    return None
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    ports = dict(DEFAULT_PORTS)
+    for name in DEFAULT_PORTS:
+        value = getattr(args, f"{name}_port", None)
+        if value is not None:
+            ports[name] = value
+    return Settings(
+        host=args.host, ports=ports, data_dir=Path(args.data_dir), in_memory=args.in_memory,
+        world_file=Path(args.world), imds_throttling=not args.no_throttling,
+    )
+
+
+def _print_env(profile: Profile, data_dir: Path, shell: str) -> None:
+    for line in env_lines(profile, data_dir / PROFILE_FILE, shell):
+        print(line)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .app import Emulator
+
+    settings = _settings(args)
+    emulator = Emulator(settings)
+    print(f"Azure emulator serving; data in {settings.data_dir}. Stop with Ctrl+C or "
+          "'azure-emulator stop'.", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        emulator.run_forever()
+    return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    running = _running_profile(data_dir)
+    if running is not None:
+        print(f"# The emulator is already running (pid {running.pid}).", file=sys.stderr)
+        _print_env(running, data_dir, args.shell)
+        return 0
+    if args.foreground:
+        return cmd_serve(args)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / PROFILE_FILE).unlink(missing_ok=True)
+    command = [sys.executable, "-m", "emulator", "serve", *_forwarded(args)]
+    options: dict[str, Any] = {}
+    if os.name == "nt":
+        options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
+    else:
+        options["start_new_session"] = True
+    with open(data_dir / LOG_FILE, "ab") as log:
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, **options)
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        profile = _running_profile(data_dir)
+        if profile is not None:
+            print(f"# Azure emulator running (pid {profile.pid}); log in {data_dir / LOG_FILE}", file=sys.stderr)
+            _print_env(profile, data_dir, args.shell)
+            return 0
+        if child.poll() is not None:
+            break
+        time.sleep(0.02)
+    print(f"The emulator did not start; see {data_dir / LOG_FILE}", file=sys.stderr)
+    return 1
+
+
+def _forwarded(args: argparse.Namespace) -> list[str]:
+    forwarded = ["--host", args.host, "--data-dir", str(args.data_dir), "--world", str(args.world)]
+    for name in DEFAULT_PORTS:
+        value = getattr(args, f"{name}_port", None)
+        if value is not None:
+            forwarded += [f"--{name}-port", str(value)]
+    if args.in_memory:
+        forwarded.append("--in-memory")
+    if args.no_throttling:
+        forwarded.append("--no-throttling")
+    return forwarded
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    profile = read_profile(data_dir)
+    health = _control(profile, "GET", "/health") if profile else None
+    if health is None:
+        print(f"The emulator is not running (data dir {data_dir}).")
+        return 3
+    print(json.dumps({**health, "status": "running", "endpoints": profile.endpoints,
+                      "profile": str(data_dir / PROFILE_FILE)}, indent=2))
+    return 0
+
+
+def _with_running(args: argparse.Namespace, method: str, path: str, done: str) -> int:
+    data_dir = Path(args.data_dir)
+    profile = read_profile(data_dir)
+    if profile is None or _control(profile, method, path) is None:
+        print(f"The emulator is not running (data dir {data_dir}).")
+        return 3
+    print(done)
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    code = _with_running(args, "POST", "/shutdown", "Stopping the emulator.")
+    if code == 0:
+        profile = read_profile(Path(args.data_dir))
+        deadline = time.monotonic() + 5
+        while profile is not None and time.monotonic() < deadline:
+            if _control(profile, "GET", "/health", timeout=0.3) is None:
+                break
+            time.sleep(0.05)
+    return code
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    return _with_running(args, "POST", "/reset", "The emulator's world is reset: no grants, no ID1.")
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    profile = _running_profile(data_dir)
+    if profile is None:
+        print(f"The emulator is not running (data dir {data_dir}); start it first.", file=sys.stderr)
+        return 3
+    _print_env(profile, data_dir, args.shell)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="azure-emulator",
+        description="A local emulator of the Azure parts the managed-identity workbook uses "
+                    "(IMDS, Entra ID, Resource Manager, data planes), on loopback only.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", default=str(default_data_dir()),
+                        help="state, certificates and profile (default: %(default)s; "
+                             "env WORKBOOK_EMULATOR_HOME)")
+    common.add_argument("--shell", choices=["sh", "powershell", "cmd"], default="sh",
+                        help="how to print environment variables (default: %(default)s)")
+    server = argparse.ArgumentParser(add_help=False)
+    server.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default: %(default)s)")
+    for name, port in DEFAULT_PORTS.items():
+        server.add_argument(f"--{name}-port", type=int, default=None, help=f"{name} port (default: {port}; 0 = any)")
+    server.add_argument("--in-memory", action="store_true", help="keep state in memory only")
+    server.add_argument("--world", default=str(DEFAULT_WORLD_FILE), help="world file (default: the bundled one)")
+    server.add_argument("--no-throttling", action="store_true", help="switch off IMDS throttling (20/s, 5 at once)")
+    server.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for start (default: %(default)s)")
+    server.add_argument("--foreground", action="store_true", help="run in this process instead of the background")
+
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("start", parents=[common, server], help="start in the background and print the profile "
+                        "as environment variables").set_defaults(func=cmd_start)
+    commands.add_parser("serve", parents=[common, server], help="run in the foreground").set_defaults(func=cmd_serve)
+    commands.add_parser("status", parents=[common], help="is it running, and where").set_defaults(func=cmd_status)
+    commands.add_parser("stop", parents=[common], help="stop the running emulator").set_defaults(func=cmd_stop)
+    commands.add_parser("reset", parents=[common], help="restore the declared world").set_defaults(func=cmd_reset)
+    commands.add_parser("env", parents=[common], help="print the profile as environment variables").set_defaults(
+        func=cmd_env)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
