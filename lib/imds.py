@@ -47,7 +47,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -276,7 +276,8 @@ class ImdsRetry(Retry):
 
     def get_backoff_time(self) -> float:
         if self.backoff_factor_410 is not None and self.history and self.history[-1].status == 410:
-            return self.new(backoff_factor=self.backoff_factor_410, backoff_factor_410=None).get_backoff_time()
+            as_410 = self.new(backoff_factor=self.backoff_factor_410, backoff_factor_410=None)
+            return as_410.get_backoff_time()
         return super().get_backoff_time()
 
 
@@ -301,7 +302,7 @@ def default_retry(**overrides: Any) -> Retry:
     * ``raise_on_status=False``: when retries run out the last response is returned, and the client
       turns it into a typed error (:class:`ThrottledError`, :class:`ImdsServerError`).
 
-    Tests pass e.g. ``default_retry(backoff_factor=0, backoff_factor_410=0)`` to keep the policy but not the waiting.
+    Tests pass e.g. ``default_retry(backoff_factor=0, backoff_factor_410=0)``: the policy without the waits.
     """
     settings: dict[str, Any] = {
         "total": 5,
@@ -325,8 +326,8 @@ def default_retry(**overrides: Any) -> Retry:
 
 _UNAVAILABLE_HINT = (
     "IMDS is only reachable from inside an Azure VM (or other Azure compute with a managed identity). "
-    f"On your own machine, start the workbook's local emulator and set {ENDPOINT_ENV_VAR} to the IMDS "
-    "address it prints."
+    "On your own machine, start the workbook's local emulator (`azure-emulator start`) and set "
+    f"{ENDPOINT_ENV_VAR} to the IMDS address it prints."
 )
 
 
@@ -360,7 +361,8 @@ def _selector_key(
             return (resource, "object_id", object_id)
     elif object_id is None and msi_res_id is None:
         return (resource, "client_id", client_id)
-    given = [name for name, v in zip(_SELECTORS, (client_id, object_id, msi_res_id)) if v is not None]
+    values = (client_id, object_id, msi_res_id)
+    given = [name for name, v in zip(_SELECTORS, values, strict=True) if v is not None]
     raise ValueError(f"give at most one identity selector, not {' and '.join(given)}")
 
 
@@ -416,7 +418,7 @@ class ImdsClient:
     def __repr__(self) -> str:
         return f"ImdsClient(endpoint={self.endpoint!r})"
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> ImdsClient:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -525,7 +527,7 @@ class ImdsClient:
             else:
                 raise ValueError("neither expires_on nor expires_in given")
             not_before = _to_int(body["not_before"], "not_before") if body.get("not_before") else None
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise ImdsError(f"IMDS token response has a bad expiry: {exc}", status=200) from exc
         token = AccessToken(
             token=body["access_token"],
@@ -605,11 +607,14 @@ class ImdsClient:
         except ValueError:
             body = None
         if isinstance(body, dict):
-            error = body.get("error") if isinstance(body.get("error"), str) else None
-            description = body.get("error_description") if isinstance(body.get("error_description"), str) else None
+            raw_error, raw_description = body.get("error"), body.get("error_description")
+            error = raw_error if isinstance(raw_error, str) else None
+            description = raw_description if isinstance(raw_description, str) else None
         elif response.text:
             description = response.text[:500]
-        shown = f"{status} {error or response.reason or ''}".strip() + (f": {description}" if description else "")
+        shown = f"{status} {error or response.reason or ''}".strip()
+        if description:
+            shown += f": {description}"
         who = f"{kind}={value}" if kind else "the VM's default identity"
         retries = _retries_made(response)
         after = f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
@@ -652,7 +657,9 @@ class ImdsClient:
             )
         if status == 403 and "unreachable" in (description or "").lower():
             # Docker Desktop's proxy answers 403 "... unreachable" for link-local addresses.
-            raise ImdsUnavailable(f"IMDS at {self.endpoint} is unreachable: {shown}. {_UNAVAILABLE_HINT}", **fields)
+            raise ImdsUnavailable(
+                f"IMDS at {self.endpoint} is unreachable: {shown}. {_UNAVAILABLE_HINT}", **fields
+            )
         if 400 <= status <= 499:
             raise BadRequest(f"IMDS refused the request: {shown}", **fields)
         raise ImdsError(f"Unexpected answer from IMDS at {self.endpoint}: {shown}", **fields)
@@ -669,21 +676,19 @@ def _retries_made(response: requests.Response) -> int:
 # --------------------------------------------------------------------------------------------------
 
 _default_client: ImdsClient | None = None
+_default_env_value: str | None = None  # the raw variable the shared client was made for
 _default_lock = threading.Lock()
 
 
 def _shared_client() -> ImdsClient:
-    """The shared client, re-created when the resolved endpoint changes (e.g. the env var was set)."""
-    global _default_client
-    endpoint = resolve_endpoint()
-    client = _default_client
-    if client is None or client.endpoint != endpoint:
-        with _default_lock:
-            client = _default_client
-            if client is None or client.endpoint != endpoint:
-                client = ImdsClient(endpoint)
-                _default_client = client
-    return client
+    """The shared client, re-created when ``AZURE_POD_IDENTITY_AUTHORITY_HOST`` has changed."""
+    global _default_client, _default_env_value
+    raw = os.environ.get(ENDPOINT_ENV_VAR)
+    with _default_lock:
+        if _default_client is None or raw != _default_env_value:
+            _default_client = ImdsClient(resolve_endpoint())
+            _default_env_value = raw
+        return _default_client
 
 
 def get_token(
@@ -695,9 +700,18 @@ def get_token(
 ) -> AccessToken:
     """A managed-identity token for ``resource``, from a shared :class:`ImdsClient` (cached).
 
-    See :meth:`ImdsClient.get_token`. The shared client uses :func:`resolve_endpoint` with no
-    argument, so setting ``AZURE_POD_IDENTITY_AUTHORITY_HOST`` takes effect on the next call.
+    See :meth:`ImdsClient.get_token`. The shared client's endpoint comes from :func:`resolve_endpoint`.
+    A cached token is returned without looking at the environment (reading ``os.environ`` would cost
+    more than the whole cache lookup); whenever IMDS must be asked, ``AZURE_POD_IDENTITY_AUTHORITY_HOST``
+    is read again and a changed value gives a new shared client with an empty cache. So a learner who
+    sets the variable after an :class:`ImdsUnavailable` just calls again.
     """
+    key = _selector_key(resource, client_id, object_id, msi_res_id)
+    client = _default_client
+    if client is not None:
+        cached = client._cache.get(key)
+        if cached is not None and cached.expires_on - client._clock() > client.refresh_margin:
+            return cached
     return _shared_client().get_token(
         resource, client_id=client_id, object_id=object_id, msi_res_id=msi_res_id
     )

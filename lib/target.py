@@ -92,9 +92,27 @@ class Target:
     def vm_id(self) -> str:
         return f"{self.resource_group_id}/providers/Microsoft.Compute/virtualMachines/{self.vm_name}"
 
+    def admin_credential(self) -> Any:
+        """The credential of whoever does the portal's steps (an Owner of the resource group).
+
+        Emulator: the world's admin app, by OAuth2 client credentials against the emulated Entra.
+        Azure: you, signed in with ``az login`` on the VM (Azure CLI credential).
+        """
+        from azure.identity import AzureCliCredential, ClientSecretCredential
+
+        if not self.is_emulator:
+            return AzureCliCredential()
+        admin = self.profile["admin"]
+        return ClientSecretCredential(
+            self.tenant_id, admin["clientId"], admin["clientSecret"], authority=self.endpoints["login"],
+            disable_instance_discovery=True, **self.sdk_kwargs(),
+        )
+
     def summary(self) -> dict[str, str]:
+        ca = self.ca_bundle
+        shown_ca = "(system trust store)" if not ca else str(Path(ca)).replace(str(Path.home()), "~")
         return {"target": self.name, **{f"{k} endpoint": v for k, v in self.endpoints.items()},
-                "CA bundle": self.ca_bundle or "(system trust store)",
+                "CA bundle": shown_ca,
                 "subscription": self.subscription_id, "resource group": self.resource_group,
                 "VM": self.vm_name}
 

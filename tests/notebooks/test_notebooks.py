@@ -1,0 +1,96 @@
+"""Every notebook runs headless against the emulator: papermill (parametrized) and nbval.
+
+The kernel is forced to ``python3`` (the environment's own ipykernel); each cell has a timeout.
+Notebooks clean up after themselves, and the world is reset between runs anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+CELL_TIMEOUT = 120
+WHOLE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}")
+
+RUNS = [
+    ("00_welcome.ipynb", {}),
+    ("06_resource_manager_system_assigned.ipynb", {}),
+    ("07_resource_manager_user_assigned.ipynb", {"selector": "client_id"}),
+    ("07_resource_manager_user_assigned.ipynb", {"selector": "object_id"}),
+    ("07_resource_manager_user_assigned.ipynb", {"selector": "msi_res_id"}),
+]
+
+
+def outputs_text(notebook: nbformat.NotebookNode) -> str:
+    chunks = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            chunks.append(output.get("text", ""))
+            chunks.extend(str(v) for v in output.get("data", {}).values())
+    return "\n".join(chunks)
+
+
+@pytest.mark.parametrize(("name", "parameters"), RUNS, ids=[f"{n[:2]}-{p.get('selector', 'default')}" for n, p in RUNS])
+def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path):
+    output = tmp_path / name
+    papermill.execute_notebook(
+        str(NOTEBOOKS / name), str(output), parameters={"target": "emulator", **parameters},
+        kernel_name="python3", cwd=str(NOTEBOOKS), execution_timeout=CELL_TIMEOUT, progress_bar=False,
+    )
+    executed = nbformat.read(output, as_version=4)
+    text = outputs_text(executed)
+    assert not any(o.get("output_type") == "error" for c in executed.cells for o in c.get("outputs", []))
+    assert WHOLE_JWT.search(text) is None, "an executed notebook shows a whole token"
+    if name.startswith(("06", "07")):
+        # deny → grant → allow → clean up, in that order
+        denied, allowed = text.find("403 AuthorizationFailed"), text.find("200 mi-workbook-rg")
+        assert 0 <= denied < allowed, "expected a 403 before the grant and a 200 after it"
+        assert "after clean-up: 403 AuthorizationFailed" in text or "ID1 is gone from the VM" in text
+    if name.startswith("07"):
+        assert "appid is ID1's client id: True" in text
+        assert "MultipleIdentities 400" in text
+        assert "IdentityNotFound 400" in text
+    if name.startswith("00"):
+        assert "VM name: mi-workbook-vm" in text
+        assert "InvalidResource 400 invalid_resource" in text
+
+
+def test_nbval_reexecutes_committed_notebooks(fresh, emulator_env):
+    """nbval re-runs the committed notebooks and compares the cells marked NBVAL_CHECK_OUTPUT."""
+    notebooks = sorted(str(p) for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+         "--nbval-kernel-name", "python3", "--nbval-cell-timeout", str(CELL_TIMEOUT),
+         "--sanitize-with", str(Path(__file__).with_name("sanitize.cfg")), "--rootdir", str(NOTEBOOKS),
+         "-o", "addopts=", *notebooks],
+        cwd=NOTEBOOKS, env={**os.environ}, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert re.search(r"\d+ passed", result.stdout), result.stdout[-2000:]
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
+def test_committed_notebook_holds_no_whole_token(path):
+    raw = path.read_text(encoding="utf-8")
+    assert WHOLE_JWT.search(raw) is None
+    assert json.loads(raw)["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def test_committed_notebooks_carry_outputs_and_a_parameters_cell():
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        tagged = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, f"{path.name}: exactly one cell tagged 'parameters'"
+        assert "os.environ.get(" in tagged[0].source, f"{path.name}: parameter defaults come from the environment"
+        with_output = [c for c in notebook.cells if c.cell_type == "code" and c.get("outputs")]
+        assert with_output, f"{path.name}: committed without outputs from an emulator run"
