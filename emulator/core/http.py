@@ -107,7 +107,6 @@ def build_app(
             return not_found(request)
         if isinstance(found, list):
             return method_not_allowed(request, found)
-        request["route"] = found.route
         try:
             if before is not None:
                 early = await before(request, found)

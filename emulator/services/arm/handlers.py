@@ -17,6 +17,7 @@ from . import errors
 from .models import ArmModel
 
 MODEL = web.AppKey("arm_model", ArmModel)
+CLAIMS = web.RequestKey("claims", dict)  # the verified caller, set by before()
 _NEWER_RESOURCE_GROUP_SHAPE = "2018-05-01"  # versions from here on add "type" and "tags"
 
 
@@ -67,7 +68,7 @@ async def before(request: web.Request, match: Match) -> None:
     assert route.action is not None
     if not model.context.rbac.is_allowed(claims["oid"], route.action, scope):
         raise errors.authorization_failed(claims["oid"], route.action, scope)
-    request["claims"] = claims
+    request[CLAIMS] = claims
 
 
 def _subscription_of(path: str) -> str | None:
@@ -83,6 +84,8 @@ async def _body(request: web.Request) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise errors.invalid_request_content(str(exc)) from None
+    except RecursionError:  # json.loads gives up on very deep nesting with this, not a ValueError
+        raise errors.invalid_request_content("The JSON is nested too deeply.") from None
 
 
 # -- resource groups -----------------------------------------------------------------------------
@@ -160,7 +163,7 @@ async def patch_vm(request: web.Request, subscription: str, resource_group: str,
     model = request.app[MODEL]
     vm = model.vm(resource_group, name)
     block, added = model.plan_vm_identity(vm, await _body(request))
-    caller = request["claims"]["oid"]
+    caller = request[CLAIMS]["oid"]
     assign = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
     for identity_id in added:  # assigning an identity is a linked action on the identity itself
         if not model.context.rbac.is_allowed(caller, assign, identity_id):
