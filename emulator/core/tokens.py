@@ -57,7 +57,10 @@ class SigningKey:
     def load_or_create(cls, directory: Path | None) -> SigningKey:
         path = directory / SIGNING_KEY_FILE if directory is not None else None
         if path is not None and path.exists():
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            # We generated this key ourselves: skip cryptography's slow RSA consistency check (~50 ms
+            # of the emulator's start-up).
+            key = serialization.load_pem_private_key(
+                path.read_bytes(), password=None, unsafe_skip_rsa_key_validation=True)
             assert isinstance(key, rsa.RSAPrivateKey)
             return cls(key)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
