@@ -128,6 +128,8 @@ class Emulator:
 
     def reset(self) -> None:
         self.context.faults.clear()
+        for hook in self.context.reset_hooks:
+            hook()
         seed_world(self.context)
 
     def start_in_thread(self, timeout: float = 10.0) -> Emulator:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from .directory import Directory
 from .faults import FaultInjector
@@ -25,3 +26,5 @@ class EmulatorContext:
     directory: Directory
     rbac: Rbac
     faults: FaultInjector
+    # What services forget on reset besides the store (caches, throttling windows).
+    reset_hooks: list[Callable[[], None]] = field(default_factory=list)

@@ -97,6 +97,8 @@ def _resource_group_shape(body: dict[str, Any], version: str) -> dict[str, Any]:
 
 async def get_resource_group(request: web.Request, subscription: str, resource_group: str) -> web.Response:
     body = request.app[MODEL].resource_group(resource_group)
+    if request.method == "HEAD":  # ResourceGroups_CheckExistence: 204 if it exists (404 raised above if not)
+        return web.Response(status=204)
     return respond(_resource_group_shape(body, request.query["api-version"]))
 
 

@@ -27,7 +27,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # very deep nesting raises RecursionError, not ValueError
         raise errors.invalid_body("The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise errors.invalid_body("The body must be a JSON object.")

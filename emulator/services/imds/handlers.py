@@ -93,7 +93,7 @@ async def instance(request: web.Request, path: str = "") -> web.Response:
     for segment in [s for s in path.split("/") if s]:
         if isinstance(node, dict) and segment in node:
             node = node[segment]
-        elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
+        elif isinstance(node, list) and segment.isascii() and segment.isdigit() and int(segment) < len(node):
             node = node[int(segment)]
         else:
             raise errors.not_found()

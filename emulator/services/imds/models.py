@@ -46,6 +46,10 @@ class Throttle:
             self._in_flight += 1
             return True
 
+    def clear(self) -> None:
+        with self._lock:
+            self._recent.clear()
+
     def leave(self) -> None:
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
@@ -57,6 +61,7 @@ class ImdsModel:
         self.throttle = Throttle(context.settings)
         self._cache: dict[tuple[str, str], IssuedToken] = {}
         self._cache_lock = threading.Lock()
+        context.reset_hooks.append(self.forget)
 
     # -- identities ----------------------------------------------------------------------------
     def _vm(self) -> dict[str, Any]:
@@ -115,9 +120,11 @@ class ImdsModel:
             self._cache[key] = issued
         return issued
 
-    def forget_tokens(self) -> None:
+    def forget(self) -> None:
+        """On reset: tokens of identities that may be gone, and the throttling window."""
         with self._cache_lock:
             self._cache.clear()
+        self.throttle.clear()
 
     # -- instance metadata ---------------------------------------------------------------------
     def instance_document(self) -> dict[str, Any]:

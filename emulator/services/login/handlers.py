@@ -63,7 +63,10 @@ async def keys(request: web.Request, tenant: str) -> web.Response:
 async def _client_credentials(request: web.Request, tenant: str) -> tuple[EntraModel, dict[str, str]]:
     model = request.app[MODEL]
     model.check_tenant(tenant)
-    form = await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
+    try:
+        form = await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
+    except (UnicodeDecodeError, ValueError):  # a body that is not a form: no parameter can be read from it
+        form = {}
     fields = {k: str(v) for k, v in form.items()}
     grant_type = fields.get("grant_type")
     if not grant_type:

@@ -1,0 +1,200 @@
+"""Helpers for the emulator tests: the world's ids, and thin wrappers over the emulated hosts.
+
+Everything goes over real HTTP(S) on loopback, the way a notebook or an Azure SDK talks to the
+emulator: admin steps are ARM calls with an admin token from the emulated Entra, identities get
+their tokens from the emulated IMDS.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+import requests
+
+from emulator.profile import Profile
+
+ARM = "https://management.azure.com/"
+RA_API = "2022-04-01"
+RD_API = "2022-04-01"
+RG_API = "2021-04-01"
+MI_API = "2023-01-31"
+VM_API = "2024-03-01"
+IMDS_API = "2018-02-01"
+INSTANCE_API = "2021-02-01"
+
+# Built-in role ids, as reference/arm.md lists them (the real Azure GUIDs).
+ROLES = {
+    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+    "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    "Storage Account Contributor": "17d1049b-9a84-46fb-8f53-869881c3d3ab",
+    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+}
+
+# Fixed ids of the declared world (emulator/world.json); tests pin them so outputs stay repeatable.
+SYSTEM_PRINCIPAL_ID = "15a76ff3-0756-4b47-b362-9d74a68a035b"
+SYSTEM_CLIENT_ID = "a2637c82-5eff-4fc5-b058-ee2e7a05f681"
+ID1_PRINCIPAL_ID = "cc887e8f-20ff-4ab7-b9f3-f3f54b1c934a"
+ID1_CLIENT_ID = "b88b8fbf-dfd8-48a9-a921-5c8306bc9310"
+VM_ID = "f0ab07ee-7938-41f3-9d58-bc30f2051b0f"
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def new_name() -> str:
+    return str(uuid.uuid4())
+
+
+class Azure:
+    """The emulated Azure as a test sees it: ids of the world and one call per admin step."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.tenant = profile.tenant_id
+        self.sub = profile.subscription_id
+        self.rg = profile.resource_group
+        self.vm_name = profile.vm_name
+        self.location = profile.location
+        self.imds_url = profile.endpoints["imds"]
+        self.login_url = profile.endpoints["login"]
+        self.arm_url = profile.endpoints["arm"]
+        self.control_url = profile.control
+        self.ca = profile.ca_bundle
+        self.admin_client_id = profile.admin["clientId"]
+        self.admin_secret = profile.admin["clientSecret"]
+        self.admin_oid = profile.admin["objectId"]
+        self.http = requests.Session()
+        self.http.trust_env = False  # no proxy, and REQUESTS_CA_BUNDLE must not override the emulator's CA
+        self.http.verify = self.ca
+        self._admin_token: str | None = None
+
+    # -- ids -------------------------------------------------------------------------------------
+    @property
+    def sub_scope(self) -> str:
+        return f"/subscriptions/{self.sub}"
+
+    @property
+    def rg_scope(self) -> str:
+        return f"{self.sub_scope}/resourceGroups/{self.rg}"
+
+    @property
+    def vm_id(self) -> str:
+        return f"{self.rg_scope}/providers/Microsoft.Compute/virtualMachines/{self.vm_name}"
+
+    def identity_id(self, name: str = "ID1") -> str:
+        return f"{self.rg_scope}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
+
+    def role_definition_id(self, role: str) -> str:
+        return f"{self.sub_scope}/providers/Microsoft.Authorization/roleDefinitions/{ROLES[role]}"
+
+    # -- Entra -------------------------------------------------------------------------------------
+    def admin_token(self) -> str:
+        if self._admin_token is None:
+            response = self.http.post(
+                f"{self.login_url}/{self.tenant}/oauth2/v2.0/token",
+                data={"grant_type": "client_credentials", "client_id": self.admin_client_id,
+                      "client_secret": self.admin_secret, "scope": ARM + ".default"},
+                timeout=10,
+            )
+            assert response.status_code == 200, response.text
+            self._admin_token = response.json()["access_token"]
+        return self._admin_token
+
+    # -- IMDS --------------------------------------------------------------------------------------
+    def imds(self, path: str = "/metadata/identity/oauth2/token", params: Any = None,
+             headers: dict[str, str] | None = None, method: str = "GET") -> requests.Response:
+        """A raw IMDS call; ``Metadata: true`` unless ``headers`` says otherwise."""
+        return self.http.request(method, self.imds_url + path, params=params,
+                                 headers={"Metadata": "true"} if headers is None else headers, timeout=10)
+
+    def token_response(self, resource: str = ARM, **selectors: str) -> requests.Response:
+        return self.imds(params={"api-version": IMDS_API, "resource": resource, **selectors})
+
+    def mi_token(self, resource: str = ARM, **selectors: str) -> str:
+        response = self.token_response(resource, **selectors)
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    # -- control plane -----------------------------------------------------------------------------
+    def control(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> requests.Response:
+        return self.http.request(method, self.control_url + path, json=body, data=raw, timeout=10)
+
+    # -- Resource Manager --------------------------------------------------------------------------
+    def arm(self, method: str, path: str, token: str | None = "admin", api_version: str | None = RG_API,
+            body: Any = None, raw: bytes | str | None = None, params: dict[str, str] | None = None,
+            headers: dict[str, str] | None = None) -> requests.Response:
+        """One ARM call. ``token="admin"`` means the admin's token; None means no Authorization header."""
+        all_headers = dict(headers or {})
+        if token == "admin":
+            token = self.admin_token()
+        if token is not None:
+            all_headers["Authorization"] = f"Bearer {token}"
+        query = dict(params or {})
+        if api_version is not None:
+            query["api-version"] = api_version
+        if raw is not None:
+            all_headers.setdefault("Content-Type", "application/json")
+        return self.http.request(method, self.arm_url + path, params=query, json=body, data=raw,
+                                 headers=all_headers, timeout=10)
+
+    def get_rg(self, token: str | None, api_version: str | None = RG_API) -> requests.Response:
+        return self.arm("GET", self.rg_scope, token, api_version)
+
+    def assignment_path(self, scope: str, name: str) -> str:
+        return f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+
+    def put_assignment(self, principal_id: str, role: str, scope: str | None = None, *,
+                       token: str | None = "admin", name: str | None = None,
+                       principal_type: str | None = "ServicePrincipal") -> requests.Response:
+        properties = {"roleDefinitionId": self.role_definition_id(role), "principalId": principal_id}
+        if principal_type is not None:
+            properties["principalType"] = principal_type
+        return self.arm("PUT", self.assignment_path(scope or self.rg_scope, name or new_name()), token,
+                        RA_API, body={"properties": properties})
+
+    def grant(self, principal_id: str, role: str, scope: str | None = None) -> str:
+        """Admin grants ``role`` at ``scope`` (default: the resource group); returns the assignment name."""
+        name = new_name()
+        response = self.put_assignment(principal_id, role, scope, name=name)
+        assert response.status_code == 201, response.text
+        return name
+
+    def all_assignments(self) -> list[dict[str, Any]]:
+        """Every role assignment in the subscription (at, above and below its scope), as the admin sees it."""
+        response = self.arm("GET", f"{self.sub_scope}/providers/Microsoft.Authorization/roleAssignments",
+                            "admin", RA_API)
+        assert response.status_code == 200, response.text
+        return response.json()["value"]
+
+    def assignment_ids(self) -> set[str]:
+        return {a["id"].lower() for a in self.all_assignments()}
+
+    def put_identity(self, name: str = "ID1", body: Any = None, token: str | None = "admin") -> requests.Response:
+        return self.arm("PUT", self.identity_id(name), token, MI_API,
+                        body={"location": self.location} if body is None else body)
+
+    def create_identity(self, name: str = "ID1") -> dict[str, Any]:
+        response = self.put_identity(name)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    def patch_vm(self, identity: Any, token: str | None = "admin") -> requests.Response:
+        return self.arm("PATCH", self.vm_id, token, VM_API, body={"identity": identity})
+
+    def set_vm_identity(self, identity_type: str, *names: str) -> dict[str, Any]:
+        identity: dict[str, Any] = {"type": identity_type}
+        if names:
+            identity["userAssignedIdentities"] = {self.identity_id(n): {} for n in names}
+        response = self.patch_vm(identity)
+        assert response.status_code == 200, response.text
+        return response.json()
