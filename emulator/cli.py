@@ -14,8 +14,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,9 @@ LOG_FILE = "emulator.log"
 
 
 def _control(profile: Profile, method: str, path: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    import urllib.error  # imported here: `serve` never needs it, and start-up time counts
+    import urllib.request
+
     request = urllib.request.Request(f"{profile.control}{path}", method=method, data=b"" if method == "POST" else None)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback URL from our profile
