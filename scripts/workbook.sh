@@ -21,5 +21,7 @@ if [ "${1:-}" = "--headless" ]; then
     echo
     echo "Executed notebooks are in $(pwd)/output/ . Stop the emulator with: $VENV/bin/azure-emulator stop"
 else
-    exec jupyter lab --notebook-dir=notebooks
+    extra=()
+    if [ "$(id -u)" -eq 0 ]; then extra+=(--allow-root); fi  # containers and CI images run as root
+    exec jupyter lab --notebook-dir=notebooks "${extra[@]}"
 fi
