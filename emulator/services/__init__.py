@@ -15,18 +15,19 @@ from emulator.profile import CONTROL_PREFIX
 
 
 def create_listeners(context: EmulatorContext, emulator: Any) -> list[Listener]:
-    from . import arm, control, imds, login
+    from . import arm, control, imds, login, sql
 
     listeners: list[Listener] = [
         imds.create(context, subapps={CONTROL_PREFIX: control.create_app(emulator)}),
         login.create(context),
         arm.create(context),
+        sql.create(context),
     ]
     return listeners
 
 
 def seeders() -> list[Callable[[EmulatorContext], None]]:
     """Functions that write each service's part of the declared world into the store."""
-    from . import arm
+    from . import arm, sql
 
-    return [arm.seed]
+    return [arm.seed, sql.seed]

@@ -1,0 +1,200 @@
+"""Every SQL Server error the emulated Azure SQL endpoint sends: number, state, class and message.
+
+On the wire each becomes an ERROR token (or INFO for class ≤ 10); the texts are SQL Server's own
+(``sys.messages``), so a learner who searches for the number finds Microsoft's documentation. One
+grep for a number finds it here.
+"""
+
+from __future__ import annotations
+
+SERVER_VERSION = (12, 0, 2000, 8)  # what Azure SQL Database reports
+TOKEN_IDENTIFIED = "<token-identified principal>"
+
+
+class SqlError(Exception):
+    """An error SQL Server would report; ``severity`` is the TDS "class"."""
+
+    def __init__(self, number: int, message: str, *, state: int = 1, severity: int = 16,
+                 fatal: bool = False) -> None:
+        super().__init__(message)
+        self.number = number
+        self.message = message
+        self.state = state
+        self.severity = severity
+        self.fatal = fatal  # the connection is closed after the error is sent
+
+
+# -- login (the connection is closed after these) ---------------------------------------------------
+def login_failed(user: str = TOKEN_IDENTIFIED, state: int = 1) -> SqlError:
+    return SqlError(18456, f"Login failed for user '{user}'.", state=state, severity=14, fatal=True)
+
+
+def cannot_open_database(database: str) -> SqlError:
+    return SqlError(4060, f'Cannot open database "{database}" requested by the login. The login failed.',
+                    severity=11, fatal=True)
+
+
+def fedauth_library_not_supported() -> SqlError:
+    return SqlError(18456, "Login failed for user '<token-identified principal>'. The emulator accepts an "
+                    "access token (SQL_COPT_SS_ACCESS_TOKEN / access_token_callable) only; get one from IMDS "
+                    "for https://database.windows.net/.", state=2, severity=14, fatal=True)
+
+
+# -- informational messages (INFO tokens) -----------------------------------------------------------
+def changed_database(database: str) -> SqlError:
+    return SqlError(5701, f"Changed database context to '{database}'.", state=2, severity=0)
+
+
+def changed_language(language: str) -> SqlError:
+    return SqlError(5703, f"Changed language setting to {language}.", state=1, severity=0)
+
+
+def print_message(text: str) -> SqlError:
+    return SqlError(0, text, state=1, severity=0)
+
+
+# -- statements -------------------------------------------------------------------------------------
+def syntax_error(near: str) -> SqlError:
+    return SqlError(102, f"Incorrect syntax near '{near}'.", state=1, severity=15)
+
+
+def unsupported(keyword: str) -> SqlError:
+    return SqlError(40517, f"Keyword or statement option '{keyword}' is not supported in this version of SQL "
+                    "Server.", state=1, severity=16)
+
+
+def invalid_object(name: str) -> SqlError:
+    return SqlError(208, f"Invalid object name '{name}'.", state=1, severity=16)
+
+
+def invalid_column(name: str) -> SqlError:
+    return SqlError(207, f"Invalid column name '{name}'.", state=1, severity=16)
+
+
+def not_builtin_function(name: str) -> SqlError:
+    return SqlError(195, f"'{name}' is not a recognized built-in function name.", state=10, severity=15)
+
+
+def object_exists(name: str) -> SqlError:
+    return SqlError(2714, f"There is already an object named '{name}' in the database.", state=6)
+
+
+def cannot_drop_table(name: str) -> SqlError:
+    return SqlError(3701, f"Cannot drop the table '{name}', because it does not exist or you do not have "
+                    "permission.", state=5, severity=11)
+
+
+def primary_key_violation(table: str, database: str, value: str) -> SqlError:
+    return SqlError(2627, f"Violation of PRIMARY KEY constraint 'PK_{table}'. Cannot insert duplicate key in "
+                    f"object 'dbo.{table}'. The duplicate key value is ({value}).", state=1, severity=14)
+
+
+def unique_violation(table: str) -> SqlError:
+    return SqlError(2627, f"Violation of UNIQUE KEY constraint 'UQ_{table}'. Cannot insert duplicate key in "
+                    f"object 'dbo.{table}'.", state=1, severity=14)
+
+
+def null_not_allowed(column: str, table: str, database: str, action: str) -> SqlError:
+    return SqlError(515, f"Cannot insert the value NULL into column '{column}', table '{database}.dbo.{table}'; "
+                    f"column does not allow nulls. {action} fails.", state=2, severity=16)
+
+
+def constraint_conflict(detail: str) -> SqlError:
+    return SqlError(547, f"The statement conflicted with a constraint: {detail}.", state=0, severity=16)
+
+
+def conversion_failed(detail: str) -> SqlError:
+    return SqlError(245, f"Conversion failed: {detail}.", state=1, severity=16)
+
+
+def divide_by_zero() -> SqlError:
+    return SqlError(8134, "Divide by zero error encountered.", state=1, severity=16)
+
+
+def must_declare(variable: str) -> SqlError:
+    return SqlError(137, f'Must declare the scalar variable "{variable}".', state=2, severity=15)
+
+
+def use_not_supported() -> SqlError:
+    return SqlError(40508, "USE statement is not supported to switch between databases. Use a new connection "
+                    "to connect to a different database.", state=1, severity=16)
+
+
+def procedure_not_found(name: str) -> SqlError:
+    return SqlError(2812, f"Could not find stored procedure '{name}'.", state=62, severity=16)
+
+
+def prepared_not_found(handle: int) -> SqlError:
+    return SqlError(8179, f"Could not find prepared statement with handle {handle}.", state=4, severity=16)
+
+
+def lock_timeout() -> SqlError:
+    return SqlError(1222, "Lock request time out period exceeded.", state=56, severity=16)
+
+
+def commit_without_begin() -> SqlError:
+    return SqlError(3902, "The COMMIT TRANSACTION request has no corresponding BEGIN TRANSACTION.", state=1)
+
+
+def rollback_without_begin() -> SqlError:
+    return SqlError(3903, "The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION.", state=1)
+
+
+def emulator_failure(detail: str) -> SqlError:
+    """A statement the emulator's engine (SQLite) could not run, for a reason with no SQL Server twin."""
+    return SqlError(40517, f"Keyword or statement option '{detail}' is not supported in this version of SQL "
+                    "Server.", state=2, severity=16)
+
+
+# -- permissions ------------------------------------------------------------------------------------
+def permission_denied(permission: str, obj: str, database: str, schema: str = "dbo") -> SqlError:
+    return SqlError(229, f"The {permission} permission was denied on the object '{obj}', database "
+                    f"'{database}', schema '{schema}'.", state=5, severity=14)
+
+
+def create_table_denied(database: str) -> SqlError:
+    return SqlError(262, f"CREATE TABLE permission denied in database '{database}'.", state=1, severity=14)
+
+
+def no_permission_for_action() -> SqlError:
+    return SqlError(15247, "User does not have permission to perform this action.", state=1, severity=16)
+
+
+# -- users and roles --------------------------------------------------------------------------------
+def principal_not_found(name: str) -> SqlError:
+    return SqlError(33130, f"Principal '{name}' could not be found or this principal type is not supported.",
+                    state=1, severity=16)
+
+
+def duplicate_display_name(name: str) -> SqlError:
+    return SqlError(33131, f"Principal '{name}' has a duplicate display name. Make the display name unique in "
+                    "Azure Active Directory and execute this statement again.", state=1, severity=16)
+
+
+def invalid_object_id(value: str) -> SqlError:
+    return SqlError(33130, f"Principal with object id '{value}' could not be found or this principal type is "
+                    "not supported.", state=2, severity=16)
+
+
+def user_exists(name: str) -> SqlError:
+    return SqlError(15023, f"User, group, or role '{name}' already exists in the current database.", state=1)
+
+
+def cannot_drop_user(name: str) -> SqlError:
+    return SqlError(15151, f"Cannot drop the user '{name}', because it does not exist or you do not have "
+                    "permission.", state=1)
+
+
+def cannot_alter_role(role: str) -> SqlError:
+    return SqlError(15151, f"Cannot alter the role '{role}', because it does not exist or you do not have "
+                    "permission.", state=1)
+
+
+def cannot_add_principal(name: str) -> SqlError:
+    return SqlError(15151, f"Cannot add the principal '{name}', because it does not exist or you do not have "
+                    "permission.", state=1)
+
+
+def cannot_find_user(name: str) -> SqlError:
+    return SqlError(15151, f"Cannot find the user '{name}', because it does not exist or you do not have "
+                    "permission.", state=1)

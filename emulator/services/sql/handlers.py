@@ -1,0 +1,353 @@
+"""Thin request handlers: a SQL batch, an RPC or a transaction-manager request in, a token stream out.
+
+The rules live in models.py (the engine); this module only maps TDS requests onto it and its
+outcomes onto tokens (tds.py): result sets, row counts, messages, transaction changes, errors,
+RETURNSTATUS/RETURNVALUE for procedures. Also the driver's own catalog procedures
+(``sp_datatype_info_100``, ``sp_describe_undeclared_parameters``), answered plausibly.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from . import errors, tds
+from .errors import SqlError
+from .models import Engine, Info, ResultSet, RowCount, SessionState, SqlServer, TransactionEvent, sql_type
+from .tds import SqlType
+
+log = logging.getLogger(__name__)
+
+
+class Handlers:
+    def __init__(self, server: SqlServer) -> None:
+        self.server = server
+        self.engine = Engine(server)
+
+    # -- SQL batch ---------------------------------------------------------------------------------
+    async def sql_batch(self, state: SessionState, text: str) -> bytes:
+        result = await self.engine.run_batch(state, text)
+        final = result.error is None
+        parts = self._outcomes(state, result.outcomes, tds.TOKEN_DONE, final=final)
+        if result.error is not None:
+            parts.append(self.error_token(result.error))
+            parts.append(tds.done(tds.DONE_ERROR | self._xact(state), tds.CMD_OTHER, 0))
+        elif not result.outcomes or not isinstance(result.outcomes[-1], (ResultSet, RowCount)):
+            parts.append(tds.done(tds.DONE_FINAL | self._xact(state)))
+        return b"".join(parts)
+
+    # -- RPC -----------------------------------------------------------------------------------------
+    async def rpc(self, state: SessionState, calls: Sequence[tds.RpcCall]) -> bytes:
+        parts: list[bytes] = []
+        for index, call in enumerate(calls):
+            more = tds.DONE_MORE if index < len(calls) - 1 else 0
+            try:
+                parts.append(await self._call(state, call, more))
+            except SqlError as exc:
+                parts.append(self.error_token(exc))
+                parts.append(tds.done(tds.DONE_ERROR | more | self._xact(state), tds.CMD_EXECUTE, 0,
+                                      token=tds.TOKEN_DONEPROC))
+        return b"".join(parts)
+
+    async def _call(self, state: SessionState, call: tds.RpcCall, more: int) -> bytes:  # noqa: C901
+        name = (call.name or "").lower().split(".")[-1]
+        params = call.params
+        outputs: list[tuple[int, tds.RpcParam, Any]] = []
+        body: list[bytes] = []
+        error: SqlError | None = None
+
+        if name in ("sp_executesql", "sp_prepexec", "sp_execute", "sp_prepare"):
+            if name == "sp_executesql":
+                statement = _text(params, 0)
+                declaration = _text(params, 1) if len(params) > 1 else ""
+                values = params[2:]
+            elif name == "sp_prepexec":
+                declaration, statement, values = _text(params, 1), _text(params, 2), params[3:]
+            elif name == "sp_prepare":
+                declaration, statement, values = _text(params, 1), _text(params, 2), []
+            else:
+                handle = params[0].value if params else None
+                if not isinstance(handle, int) or handle not in state.prepared:
+                    raise errors.prepared_not_found(int(handle or 0))
+                statement, declaration = state.prepared[handle]
+                values = params[1:]
+            if name in ("sp_prepexec", "sp_prepare"):
+                handle = state.next_handle
+                state.next_handle += 1
+                state.prepared[handle] = (statement, declaration)
+                outputs.append((0, params[0], handle))
+            if name != "sp_prepare":
+                bound, declared_outputs = _bind(declaration, values)
+                result = await self.engine.run_batch(state, statement, bound)
+                body += self._outcomes(state, result.outcomes, tds.TOKEN_DONEINPROC)
+                error = result.error
+                offset = {"sp_executesql": 2, "sp_prepexec": 3, "sp_execute": 1}[name]
+                for position, param in enumerate(values):
+                    if param.output:
+                        key = declared_outputs.get(position) or param.name.lstrip("@")
+                        outputs.append((offset + position, param, state.variables.get(key.lower(), param.value)))
+        elif name == "sp_unprepare":
+            handle = params[0].value if params else None
+            state.prepared.pop(handle if isinstance(handle, int) else -1, None)
+        elif name in ("sp_datatype_info_100", "sp_datatype_info"):
+            wanted = params[0].value if params else None
+            body.append(self._result(state, _datatype_info(wanted if isinstance(wanted, int) else None),
+                                     tds.TOKEN_DONEINPROC))
+        elif name == "sp_describe_undeclared_parameters":
+            body.append(self._result(state, _describe_parameters(state, _text(params, 0),
+                                                                 _text(params, 1) if len(params) > 1 else ""),
+                                     tds.TOKEN_DONEINPROC))
+        elif name in ("sp_addrolemember", "sp_droprolemember") and len(params) >= 2:
+            verb = "ALTER ROLE [{}] {} MEMBER [{}]".format(
+                str(params[0].value).replace("]", "]]"), "ADD" if name == "sp_addrolemember" else "DROP",
+                str(params[1].value).replace("]", "]]"))
+            result = await self.engine.run_batch(state, verb)
+            error = result.error
+        else:
+            raise errors.procedure_not_found(call.name or f"#{call.proc_id}")
+
+        if error is not None:
+            body.append(self.error_token(error))
+            body.append(tds.done(tds.DONE_ERROR | more | self._xact(state), tds.CMD_EXECUTE, 0,
+                                 token=tds.TOKEN_DONEPROC))
+            return b"".join(body)
+        body.append(tds.returnstatus(0))
+        for ordinal, param, value in outputs:
+            declared = param.sql_type or tds.INT
+            if declared.name == "int" and isinstance(value, int) and not -(2**31) <= value < 2**31:
+                declared = tds.BIGINT
+            body.append(tds.returnvalue(ordinal, param.name, declared, value))
+        body.append(tds.done(tds.DONE_FINAL | more | self._xact(state), tds.CMD_EXECUTE, 0,
+                             token=tds.TOKEN_DONEPROC))
+        return b"".join(body)
+
+    # -- transaction manager ---------------------------------------------------------------------------
+    def transaction(self, state: SessionState, payload: bytes) -> bytes:
+        kind, begin_after = tds.parse_transaction_request(payload)
+        parts: list[bytes] = []
+        try:
+            if kind == tds.TM_BEGIN:
+                outcomes = self.engine.begin(state)
+            elif kind == tds.TM_COMMIT:
+                outcomes = self.engine.commit(state)
+            elif kind == tds.TM_ROLLBACK:
+                outcomes = self.engine.rollback(state)
+            elif kind in (tds.TM_GET_DTC, tds.TM_PROPAGATE, tds.TM_PROMOTE):
+                raise errors.unsupported("distributed transactions")
+            else:
+                raise errors.unsupported("SAVE TRANSACTION")
+            if begin_after:
+                outcomes += self.engine.begin(state)
+            parts += self._outcomes(state, outcomes, tds.TOKEN_DONE)
+            parts.append(tds.done(tds.DONE_FINAL | self._xact(state)))
+        except SqlError as exc:
+            parts.append(self.error_token(exc))
+            parts.append(tds.done(tds.DONE_ERROR | self._xact(state)))
+        return b"".join(parts)
+
+    # -- encoding ----------------------------------------------------------------------------------------
+    def error_token(self, error: SqlError) -> bytes:
+        token = tds.TOKEN_INFO if error.severity <= 10 else tds.TOKEN_ERROR
+        return tds.message(token, error.number, error.state, error.severity, error.message, self.server.name)
+
+    @staticmethod
+    def _xact(state: SessionState) -> int:
+        return tds.DONE_INXACT if state.in_transaction else 0
+
+    def _outcomes(self, state: SessionState, outcomes: Sequence[Any], done_token: int,
+                  final: bool = False) -> list[bytes]:
+        """Tokens for the outcomes; with ``final`` the last statement's DONE ends the response (no MORE)."""
+        parts: list[bytes] = []
+        for index, outcome in enumerate(outcomes):
+            last = final and index == len(outcomes) - 1
+            if isinstance(outcome, ResultSet):
+                parts.append(self._result(state, outcome, done_token, last=last))
+            elif isinstance(outcome, RowCount):
+                status = (0 if last else tds.DONE_MORE) | (0 if state.nocount else tds.DONE_COUNT) | self._xact(state)
+                parts.append(tds.done(status, outcome.command, outcome.count, token=done_token))
+            elif isinstance(outcome, Info):
+                parts.append(self.error_token(outcome.error))
+            elif isinstance(outcome, TransactionEvent):
+                if outcome.kind == tds.ENV_BEGIN_TRAN:
+                    parts.append(tds.env_begin_transaction(outcome.descriptor))
+                else:
+                    parts.append(tds.env_end_transaction(outcome.kind, outcome.descriptor))
+        return parts
+
+    def _result(self, state: SessionState, result: ResultSet, done_token: int, last: bool = False) -> bytes:
+        columns = list(result.columns)
+        try:
+            rows = tds.encode_columns([t for _, t in columns], result.rows)
+        except (ValueError, TypeError, OverflowError, ArithmeticError, struct.error):
+            from .models import infer_type
+
+            columns = [(name, infer_type([r[i] for r in result.rows])) for i, (name, _) in enumerate(columns)]
+            try:
+                rows = tds.encode_rows([tds.column_encoder(t) for _, t in columns], result.rows)
+            except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+                raise errors.conversion_failed(str(exc)) from None
+        status = (0 if last else tds.DONE_MORE) | (0 if state.nocount else tds.DONE_COUNT) | self._xact(state)
+        return (tds.colmetadata(columns) + rows
+                + tds.done(status, result.command, len(result.rows), token=done_token))
+
+
+def _text(params: Sequence[tds.RpcParam], index: int) -> str:
+    if index >= len(params) or params[index].value is None:
+        return ""
+    value = params[index].value
+    return value if isinstance(value, str) else value.decode("utf-8", "replace") if isinstance(value, bytes) \
+        else str(value)
+
+
+_DECLARED = re.compile(r"^\s*@(\w+)\s+(.+?)(\s+(?:OUTPUT|OUT))?\s*$", re.I | re.S)
+
+
+def _bind(declaration: str, values: Sequence[tds.RpcParam]) -> tuple[dict[str, Any], dict[int, str]]:
+    """Parameter values by name (positional ones take the declaration's names)."""
+    from .models import split_top_level
+
+    declared = [m.group(1) for part in split_top_level(declaration) if (m := _DECLARED.match(part))]
+    bound: dict[str, Any] = {}
+    outputs: dict[int, str] = {}
+    for position, param in enumerate(values):
+        name = param.name.lstrip("@") or (declared[position] if position < len(declared) else f"P{position + 1}")
+        bound[name] = param.value
+        if param.output:
+            outputs[position] = name
+    return bound, outputs
+
+
+# -- the driver's catalog procedures ------------------------------------------------------------------
+_SMALLINT = SqlType("smallint")
+_SYSNAME = SqlType("nvarchar", 128)
+
+_TYPE_INFO_COLUMNS = [
+    ("TYPE_NAME", _SYSNAME), ("DATA_TYPE", _SMALLINT), ("COLUMN_SIZE", tds.INT),
+    ("LITERAL_PREFIX", SqlType("nvarchar", 32)), ("LITERAL_SUFFIX", SqlType("nvarchar", 32)),
+    ("CREATE_PARAMS", SqlType("nvarchar", 32)), ("NULLABLE", _SMALLINT), ("CASE_SENSITIVE", _SMALLINT),
+    ("SEARCHABLE", _SMALLINT), ("UNSIGNED_ATTRIBUTE", _SMALLINT), ("MONEY", _SMALLINT),
+    ("AUTO_INCREMENT", _SMALLINT), ("LOCAL_TYPE_NAME", _SYSNAME), ("MINIMUM_SCALE", _SMALLINT),
+    ("MAXIMUM_SCALE", _SMALLINT), ("SQL_DATA_TYPE", _SMALLINT), ("SQL_DATETIME_SUB", _SMALLINT),
+    ("NUM_PREC_RADIX", tds.INT), ("INTERVAL_PRECISION", _SMALLINT), ("USERTYPE", _SMALLINT),
+]
+# name, ODBC type, size, prefix, suffix, create params, case sensitive, searchable, unsigned, money, min/max scale,
+# SQL data type, datetime sub, radix
+_TYPES: list[tuple[Any, ...]] = [
+    ("bit", -7, 1, None, None, None, 0, 2, None, 0, 0, 0, -7, None, None),
+    ("tinyint", -6, 3, None, None, None, 0, 2, 1, 0, 0, 0, -6, None, 10),
+    ("bigint", -5, 19, None, None, None, 0, 2, 0, 0, 0, 0, -5, None, 10),
+    ("varbinary", -3, 8000, "0x", None, "max length", 0, 2, None, 0, None, None, -3, None, None),
+    ("nvarchar", -9, 4000, "N'", "'", "max length", 0, 3, None, 0, None, None, -9, None, None),
+    ("uniqueidentifier", -11, 36, "'", "'", None, 0, 2, None, 0, None, None, -11, None, None),
+    ("varchar", 12, 8000, "'", "'", "max length", 0, 3, None, 0, None, None, 12, None, None),
+    ("decimal", 3, 38, None, None, "precision,scale", 0, 2, 0, 0, 0, 38, 3, None, 10),
+    ("int", 4, 10, None, None, None, 0, 2, 0, 0, 0, 0, 4, None, 10),
+    ("smallint", 5, 5, None, None, None, 0, 2, 0, 0, 0, 0, 5, None, 10),
+    ("float", 6, 53, None, None, None, 0, 2, 0, 0, None, None, 6, None, 2),
+    ("real", 7, 24, None, None, None, 0, 2, 0, 0, None, None, 7, None, 2),
+    ("date", 91, 10, "'", "'", None, 0, 3, None, 0, None, None, 9, 1, None),
+    ("time", 92, 16, "'", "'", "scale", 0, 3, None, 0, 0, 7, 9, 2, None),
+    ("datetime2", 93, 27, "'", "'", "scale", 0, 3, None, 0, 0, 7, 9, 3, None),
+    ("datetime", 93, 23, "'", "'", None, 0, 3, None, 0, 3, 3, 9, 3, None),
+]
+
+
+def _datatype_info(wanted: int | None) -> ResultSet:
+    rows = []
+    for name, odbc, size, prefix, suffix, create, case, searchable, unsigned, money, lo, hi, sql_t, sub, radix in \
+            _TYPES:
+        if wanted not in (None, 0) and odbc != wanted:
+            continue
+        rows.append((name, odbc, size, prefix, suffix, create, 1, case, searchable, unsigned, money, 0, name, lo, hi,
+                     sql_t, sub, radix, None, 0))
+    return ResultSet(list(_TYPE_INFO_COLUMNS), rows)
+
+
+_DESCRIBE_COLUMNS = [
+    ("parameter_ordinal", tds.INT), ("name", _SYSNAME), ("suggested_system_type_id", tds.INT),
+    ("suggested_system_type_name", SqlType("nvarchar", 256)), ("suggested_max_length", _SMALLINT),
+    ("suggested_precision", SqlType("tinyint")), ("suggested_scale", SqlType("tinyint")),
+    ("suggested_user_type_id", tds.INT), ("suggested_user_type_database", _SYSNAME),
+    ("suggested_user_type_schema", _SYSNAME), ("suggested_user_type_name", _SYSNAME),
+    ("suggested_assembly_qualified_type_name", SqlType("nvarchar", 4000)),
+    ("suggested_xml_collection_id", tds.INT), ("suggested_xml_collection_database", _SYSNAME),
+    ("suggested_xml_collection_schema", _SYSNAME), ("suggested_xml_collection_name", _SYSNAME),
+    ("suggested_is_xml_document", tds.BIT), ("suggested_is_case_sensitive", tds.BIT),
+    ("suggested_is_fixed_length_type", tds.BIT), ("suggested_is_input", tds.BIT),
+    ("suggested_is_output", tds.BIT), ("formal_parameter_name", _SYSNAME),
+    ("suggested_tds_type_id", tds.INT), ("suggested_tds_length", tds.INT),
+]
+# type name -> (system type id, tds type id, max length, fixed)
+_SYSTEM_TYPES = {"int": (56, 38, 4, 1), "bigint": (127, 38, 8, 1), "smallint": (52, 38, 2, 1),
+                 "tinyint": (48, 38, 1, 1), "bit": (104, 104, 1, 1), "float": (62, 109, 8, 1),
+                 "real": (59, 109, 4, 1), "decimal": (106, 106, 17, 1), "nvarchar": (231, 231, 8000, 0),
+                 "varbinary": (165, 165, 8000, 0), "datetime2": (42, 42, 8, 1), "date": (40, 40, 3, 1),
+                 "time": (41, 41, 5, 1), "uniqueidentifier": (36, 36, 16, 1)}
+
+
+def _describe_parameters(state: SessionState, statement: str, declaration: str) -> ResultSet:
+    declared = {m.group(1).lower() for part in re.split(r",(?![^(]*\))", declaration)
+                if (m := _DECLARED.match(part))}
+    names: list[str] = []
+    for match in re.finditer(r"('(?:[^']|'')*')|(?<!@)@(\w+)", statement):
+        name = match.group(2)
+        if name and name.lower() not in declared and name.lower() not in {n.lower() for n in names}:
+            names.append(name)
+    suggestions = _suggest_types(state, statement)
+    rows = []
+    for ordinal, name in enumerate(names, start=1):
+        chosen = suggestions.get(name.lower(), tds.NVARCHAR_4000)
+        system_id, tds_id, length, fixed = _SYSTEM_TYPES.get(chosen.name, _SYSTEM_TYPES["nvarchar"])
+        if chosen.name in ("nvarchar", "varbinary"):
+            length = -1 if chosen.length < 0 else chosen.length * (2 if chosen.name == "nvarchar" else 1)
+        rows.append((ordinal, "@" + name, system_id, chosen.declaration(), length, chosen.precision, chosen.scale,
+                     system_id, None, None, None, None, None, None, None, None, 0, 0, fixed, 1, 0, "@" + name,
+                     tds_id, length))
+    return ResultSet(list(_DESCRIBE_COLUMNS), rows)
+
+
+def _suggest_types(state: SessionState, statement: str) -> dict[str, SqlType]:
+    """Types for parameters compared with, or inserted into, declared columns."""
+    try:
+        tree = sqlglot.parse_one(statement, read="tsql")
+    except Exception:  # noqa: BLE001 - no suggestion is fine; the driver then binds nvarchar
+        return {}
+    if tree is None:
+        return {}
+    columns = state.database.columns()
+    tables = [t.name.lower() for t in tree.find_all(exp.Table)]
+
+    def column_type(column: str) -> SqlType | None:
+        for table in tables:
+            for name, declared in columns.get(table, []):
+                if name.lower() == column.lower():
+                    return declared
+        return None
+
+    found: dict[str, SqlType] = {}
+    if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
+        targets = [c.name for c in tree.this.expressions]
+        values = tree.expression
+        if isinstance(values, exp.Values):
+            for row in values.expressions:
+                for column, value in zip(targets, row.expressions, strict=False):
+                    if isinstance(value, exp.Parameter) and (chosen := column_type(column)) is not None:
+                        found[value.name.lower()] = chosen
+    for binary in tree.find_all(exp.Binary):
+        left, right = binary.left, binary.right
+        if isinstance(right, exp.Column) and isinstance(left, exp.Parameter):
+            left, right = right, left
+        if isinstance(left, exp.Column) and isinstance(right, exp.Parameter):
+            chosen = column_type(left.name)
+            if chosen is not None:
+                found[right.name.lower()] = chosen
+    return found
+
+
+__all__ = ["Handlers", "sql_type"]

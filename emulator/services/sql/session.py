@@ -1,0 +1,294 @@
+"""One TDS connection from accept to close, and the listener that accepts them.
+
+States: pre-login (TDS 8 strict TLS, or PRELOGIN + in-band TLS) → login (LOGIN7 with a FEDAUTH
+security token, verified with the shared verifier) → logged in (SQL batches, RPCs, transaction
+manager requests, attention). Encryption is always required: a client that will not encrypt is
+answered ENCRYPT_REQ and disconnected before it can send a token. Anything that is not TDS closes
+the connection; the listener keeps serving others. Hand-written (see tds.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import ssl
+from typing import TYPE_CHECKING
+
+from emulator.core.tokens import TokenRejected
+
+from . import errors, tds
+from .errors import SqlError
+from .handlers import Handlers
+from .models import SQL_AUDIENCES, SessionState, SqlServer
+from .transport import Transport
+
+if TYPE_CHECKING:
+    from emulator.core.context import EmulatorContext
+
+log = logging.getLogger(__name__)
+
+PRELOGIN_TIMEOUT = 30.0
+TLS_RECORD = 0x16
+PROGRAM_NAME = "Microsoft SQL Server"
+
+
+class Session:
+    def __init__(self, listener: SqlListener, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.listener = listener
+        self.transport = Transport(reader, writer)
+        self.handlers = listener.handlers
+        self.state: SessionState | None = None
+        self.strict = False
+        self._queue: asyncio.Queue[tuple[int, int, bytes] | None] = asyncio.Queue()
+        self._current: asyncio.Task[bytes] | None = None
+        self._attention = False
+
+    async def run(self) -> None:
+        try:
+            prelogin = await asyncio.wait_for(self._negotiate(), PRELOGIN_TIMEOUT)
+            if prelogin is None:
+                return
+            if not await asyncio.wait_for(self._login(), PRELOGIN_TIMEOUT):
+                return
+            await self._serve()
+        except (tds.ProtocolError, ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, TimeoutError,
+                asyncio.TimeoutError, OSError) as exc:
+            log.debug("sql connection closed: %r", exc)
+        except Exception:  # a bug in the emulator: log it, drop this connection, keep serving others
+            log.exception("sql: connection failed")
+        finally:
+            if self.state is not None:
+                self.handlers.engine.end_session(self.state)
+            with contextlib.suppress(Exception):
+                await self.transport.drain()
+            self.transport.close()
+
+    # -- pre-login ------------------------------------------------------------------------------------
+    async def _negotiate(self) -> tds.Prelogin | None:
+        first = await self.transport.read_exactly(1)
+        if first is None:
+            return None
+        if first[0] == TLS_RECORD:  # TDS 8.0: TLS before anything else
+            self.strict = True
+            initial = first + bytes(self.transport.buffer)
+            self.transport.buffer.clear()
+            await self.transport.start_tls_strict(self.listener.strict_context, initial)
+        else:
+            self.transport.buffer[:0] = first
+        message = await self.transport.read_message()
+        if message is None:
+            return None
+        kind, _status, payload = message
+        if kind != tds.PRELOGIN:
+            raise tds.ProtocolError(f"expected PRELOGIN, got packet type 0x{kind:02x}")
+        prelogin = tds.parse_prelogin(payload)
+        client = prelogin.encryption
+        if self.strict:
+            answer = tds.ENCRYPT_NOT_SUP if client == tds.ENCRYPT_NOT_SUP else tds.ENCRYPT_ON
+        elif client in (tds.ENCRYPT_ON, tds.ENCRYPT_REQ):
+            answer = tds.ENCRYPT_ON
+        else:
+            answer = tds.ENCRYPT_REQ  # OFF (login-only) becomes full encryption; NOT_SUP is refused below
+        options = [
+            (tds.PL_VERSION, bytes([errors.SERVER_VERSION[0], errors.SERVER_VERSION[1]])
+             + errors.SERVER_VERSION[2].to_bytes(2, "big") + errors.SERVER_VERSION[3].to_bytes(2, "big")),
+            (tds.PL_ENCRYPTION, bytes([answer])),
+            (tds.PL_INSTOPT, b"\x00"),
+            (tds.PL_THREADID, b""),
+            (tds.PL_MARS, b"\x00"),
+        ]
+        if tds.PL_FEDAUTHREQUIRED in prelogin.options:
+            options.append((tds.PL_FEDAUTHREQUIRED, b"\x01"))
+        self.transport.send_message(tds.REPLY, tds.build_prelogin(options))
+        await self.transport.drain()
+        if self.strict:
+            return prelogin
+        if client == tds.ENCRYPT_NOT_SUP or client is None:
+            log.info("sql: refused a client that does not support encryption")
+            return None  # Azure SQL requires encryption: never let a token travel in clear
+        await self.transport.start_tls_in_prelogin(self.listener.inband_context)
+        return prelogin
+
+    # -- login ------------------------------------------------------------------------------------------
+    async def _login(self) -> bool:
+        message = await self.transport.read_message()
+        if message is None:
+            return False
+        kind, _status, payload = message
+        if kind != tds.LOGIN7:
+            raise tds.ProtocolError(f"expected LOGIN7, got packet type 0x{kind:02x}")
+        login = tds.parse_login7(payload)
+        try:
+            self.state = self._authenticate(login)
+        except SqlError as exc:
+            self.transport.send_message(tds.REPLY, self.handlers.error_token(exc) + tds.done(tds.DONE_ERROR))
+            await self.transport.drain()
+            return False
+        state = self.state
+        requested = login.packet_size or tds.DEFAULT_PACKET_SIZE
+        packet_size = max(tds.MIN_PACKET_SIZE, min(tds.MAX_PACKET_SIZE, requested))
+        database = state.database.name
+        tokens = [
+            tds.env_database(database, "master"),
+            self.handlers.error_token(errors.changed_database(database)),
+            tds.env_collation(),
+            tds.env_language("us_english"),
+            self.handlers.error_token(errors.changed_language("us_english")),
+            tds.loginack(PROGRAM_NAME, errors.SERVER_VERSION),
+            tds.env_packet_size(packet_size, tds.DEFAULT_PACKET_SIZE),
+        ]
+        if tds.FEATURE_FEDAUTH in login.features:
+            tokens.append(tds.featureextack({tds.FEATURE_FEDAUTH: b""}))
+        tokens.append(tds.done(tds.DONE_FINAL))
+        self.transport.send_message(tds.REPLY, b"".join(tokens))
+        self.transport.packet_size = packet_size
+        await self.transport.drain()
+        return True
+
+    def _authenticate(self, login: tds.Login7) -> SessionState:
+        token = login.fedauth_token
+        if token is None:
+            if login.fedauth_library is not None:
+                raise errors.fedauth_library_not_supported()
+            raise errors.login_failed(login.user_name or "")
+        context = self.listener.context
+        try:
+            claims = context.verifier.verify(token, SQL_AUDIENCES)
+        except TokenRejected as exc:
+            log.info("sql: token rejected (%s)", exc.reason)
+            raise errors.login_failed() from None
+        return self.listener.server.open_session(claims, login.database)
+
+    # -- logged in ---------------------------------------------------------------------------------------
+    async def _serve(self) -> None:
+        reader = asyncio.create_task(self._read_loop())
+        try:
+            while True:
+                message = await self._queue.get()
+                if message is None:
+                    return
+                kind, status, payload = message
+                if kind == tds.ATTENTION:
+                    self._attention = False
+                    self._send(tds.done(tds.DONE_ATTN))
+                    await self.transport.drain()
+                    continue
+                prefix = b""
+                if status & (tds.STATUS_RESET_CONNECTION | tds.STATUS_RESET_CONNECTION_SKIP_TRAN):
+                    prefix = self._reset(status)
+                self._attention = False
+                self._current = asyncio.create_task(self._request(kind, payload))
+                try:
+                    response = await self._current
+                except asyncio.CancelledError:
+                    if not self._attention:
+                        raise
+                    response = b""
+                finally:
+                    self._current = None
+                if self._attention:  # cancelled (or finished while the attention was on its way)
+                    self._attention = False
+                    self._send(prefix + tds.done(tds.DONE_ATTN))
+                else:
+                    self._send(prefix + response)
+                await self.transport.drain()
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                message = await self.transport.read_message()
+                if message is None:
+                    break
+                if message[0] == tds.ATTENTION and self._current is not None and not self._current.done():
+                    self._attention = True
+                    self._current.cancel()
+                    continue
+                if message[0] == tds.ATTENTION and self._attention:
+                    continue
+                await self._queue.put(message)
+        except (tds.ProtocolError, ConnectionError, ssl.SSLError, OSError) as exc:
+            log.debug("sql: read loop ended: %s", exc)
+        finally:
+            await self._queue.put(None)
+
+    def _send(self, tokens: bytes) -> None:
+        self.transport.send_message(tds.REPLY, tokens)
+
+    def _reset(self, status: int) -> bytes:
+        assert self.state is not None
+        if not status & tds.STATUS_RESET_CONNECTION_SKIP_TRAN and self.state.in_transaction:
+            self.handlers.engine.end_session(self.state)
+        self.state.prepared.clear()
+        self.state.nocount = False
+        return tds.env_reset_ack()
+
+    async def _request(self, kind: int, payload: bytes) -> bytes:
+        state = self.state
+        assert state is not None
+        if kind == tds.SQL_BATCH:
+            return await self.handlers.sql_batch(state, tds.parse_sql_batch(payload))
+        if kind == tds.RPC:
+            try:
+                calls = tds.parse_rpc(payload)
+            except tds.ProtocolError as exc:
+                error = errors.emulator_failure(f"RPC request: {exc}")
+                return self.handlers.error_token(error) + tds.done(tds.DONE_ERROR)
+            return await self.handlers.rpc(state, calls)
+        if kind == tds.TRANSACTION_MANAGER:
+            return self.handlers.transaction(state, payload)
+        raise tds.ProtocolError(f"unexpected packet type 0x{kind:02x} after login")
+
+
+class SqlListener:
+    """The Azure SQL endpoint: TDS on one port (IPv4 loopback, and IPv6 loopback when available)."""
+
+    name = "sql"
+
+    def __init__(self, context: EmulatorContext, server: SqlServer) -> None:
+        self.context = context
+        self.server = server
+        self.handlers = Handlers(server)
+        self.strict_context = context.certificates.server_context()
+        self.strict_context.set_alpn_protocols(["tds/8.0"])
+        self.inband_context = context.certificates.server_context(max_version=ssl.TLSVersion.TLSv1_2)
+        self._servers: list[asyncio.base_events.Server] = []
+        self._sessions: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int) -> int:
+        primary = await asyncio.start_server(self._accept, host, port, reuse_address=True)
+        self._servers.append(primary)
+        bound = int(primary.sockets[0].getsockname()[1])
+        if host in ("127.0.0.1", "localhost") and os.environ.get("WORKBOOK_SQL_IPV6", "1") != "0":
+            # The driver is given "localhost", which may resolve to ::1 first.
+            with contextlib.suppress(OSError):
+                self._servers.append(await asyncio.start_server(self._accept, "::1", bound, reuse_address=True))
+        return bound
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._sessions.add(task)
+        try:
+            await Session(self, reader, writer).run()
+        except asyncio.CancelledError:
+            pass  # the listener is stopping
+        finally:
+            self._sessions.discard(task)
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
+        for task in list(self._sessions):
+            task.cancel()
+        if self._sessions:
+            await asyncio.wait(list(self._sessions), timeout=2)
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        self._servers = []

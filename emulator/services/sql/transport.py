@@ -1,0 +1,179 @@
+"""The byte pipe under a TDS session: a TCP stream, optionally wrapped in TLS, carrying TDS packets.
+
+TLS is done with ``ssl.SSLObject`` over memory BIOs (not ``start_tls``) because TDS needs both
+shapes, decided by the first byte the client sends (hand-written, see tds.py's docstring):
+
+- TDS 8.0 (``Encrypt=strict``): the first byte is a TLS record (0x16); TLS comes first, with ALPN
+  ``tds/8.0``, and PRELOGIN/LOGIN7 travel inside it.
+- TDS 7.4: PRELOGIN in clear, then the TLS handshake records travel *inside* PRELOGIN packets
+  (capped at TLS 1.2, as the real driver needs), then the stream switches to raw TLS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+
+from . import tds
+
+READ_CHUNK = 65536
+MAX_MESSAGE = 64 * 1024 * 1024
+
+
+class Transport:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.buffer = bytearray()
+        self.tls: ssl.SSLObject | None = None
+        self._incoming: ssl.MemoryBIO | None = None
+        self._outgoing: ssl.MemoryBIO | None = None
+        self.packet_size = tds.DEFAULT_PACKET_SIZE
+
+    # -- raw bytes ---------------------------------------------------------------------------------
+    async def _fill(self) -> bool:
+        """Append at least one more plaintext byte to the buffer; False at end of stream."""
+        if self.tls is None:
+            data = await self.reader.read(READ_CHUNK)
+            if not data:
+                return False
+            self.buffer += data
+            return True
+        assert self._incoming is not None
+        got = False
+        while True:
+            try:
+                chunk = self.tls.read(READ_CHUNK)
+            except ssl.SSLWantReadError:
+                self._flush_tls()
+                if got:
+                    return True
+                raw = await self.reader.read(READ_CHUNK)
+                if not raw:
+                    return False
+                self._incoming.write(raw)
+                continue
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return got
+            if not chunk:
+                return got
+            self.buffer += chunk
+            got = True
+
+    async def read_exactly(self, count: int) -> bytes | None:
+        while len(self.buffer) < count:
+            if not await self._fill():
+                return None
+        data = bytes(self.buffer[:count])
+        del self.buffer[:count]
+        return data
+
+    def write(self, data: bytes) -> None:
+        if self.tls is None:
+            self.writer.write(data)
+            return
+        view = memoryview(data)
+        for start in range(0, len(data), 16384 * 4):
+            self.tls.write(view[start:start + 16384 * 4])
+        self._flush_tls()
+
+    def _flush_tls(self) -> None:
+        if self._outgoing is not None and self._outgoing.pending:
+            self.writer.write(self._outgoing.read())
+
+    async def drain(self) -> None:
+        await self.writer.drain()
+
+    # -- packets and messages ------------------------------------------------------------------------
+    async def read_packet(self) -> tuple[int, int, bytes] | None:
+        header = await self.read_exactly(tds.HEADER_SIZE)
+        if header is None:
+            return None
+        packet_type, status, length, _spid, _pid, _window = tds.HEADER.unpack(header)
+        if length < tds.HEADER_SIZE:
+            raise tds.ProtocolError("packet length below the header size")
+        payload = await self.read_exactly(length - tds.HEADER_SIZE)
+        if payload is None:
+            return None
+        return packet_type, status, payload
+
+    async def read_message(self) -> tuple[int, int, bytes] | None:
+        """One message (packets up to EOM): (type, status of the first packet, payload)."""
+        first = await self.read_packet()
+        if first is None:
+            return None
+        packet_type, status, payload = first
+        if status & tds.STATUS_EOM:
+            return packet_type, status, payload
+        parts = [payload]
+        size = len(payload)
+        while True:
+            packet = await self.read_packet()
+            if packet is None:
+                return None
+            kind, more_status, more = packet
+            if kind != packet_type:
+                if kind == tds.ATTENTION:  # the client gave up on the message it was sending
+                    return tds.ATTENTION, more_status, b""
+                raise tds.ProtocolError("packet type changed inside a message")
+            parts.append(more)
+            size += len(more)
+            if size > MAX_MESSAGE:
+                raise tds.ProtocolError("message too large")
+            if more_status & tds.STATUS_EOM:
+                return packet_type, status, b"".join(parts)
+
+    def send_message(self, packet_type: int, payload: bytes) -> None:
+        self.write(tds.packets(packet_type, payload, self.packet_size))
+
+    # -- TLS ---------------------------------------------------------------------------------------
+    async def start_tls_strict(self, context: ssl.SSLContext, first_bytes: bytes) -> None:
+        """TDS 8: the TLS handshake on the bare socket; ``first_bytes`` were already read."""
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = context.wrap_bio(incoming, outgoing, server_side=True)
+        incoming.write(first_bytes)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                if outgoing.pending:
+                    self.writer.write(outgoing.read())
+                    await self.writer.drain()
+                raw = await self.reader.read(READ_CHUNK)
+                if not raw:
+                    raise ConnectionResetError("client left during the TLS handshake") from None
+                incoming.write(raw)
+        if outgoing.pending:
+            self.writer.write(outgoing.read())
+        self.tls, self._incoming, self._outgoing = tls, incoming, outgoing
+        await self.writer.drain()
+
+    async def start_tls_in_prelogin(self, context: ssl.SSLContext) -> None:
+        """TDS 7.x: handshake records wrapped in PRELOGIN packets, then raw TLS."""
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = context.wrap_bio(incoming, outgoing, server_side=True)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                if outgoing.pending:
+                    self.writer.write(tds.packets(tds.PRELOGIN, outgoing.read(), self.packet_size))
+                    await self.writer.drain()
+                found = await self.read_message()
+                if found is None:
+                    raise ConnectionResetError("client left during the TLS handshake") from None
+                kind, _status, payload = found
+                if kind != tds.PRELOGIN:
+                    raise tds.ProtocolError("expected a TLS handshake inside PRELOGIN packets") from None
+                incoming.write(payload)
+        if outgoing.pending:
+            self.writer.write(tds.packets(tds.PRELOGIN, outgoing.read(), self.packet_size))
+        self.tls, self._incoming, self._outgoing = tls, incoming, outgoing
+        await self.writer.drain()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, RuntimeError):
+            self.writer.close()

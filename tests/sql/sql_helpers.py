@@ -1,0 +1,125 @@
+"""Helpers for the Azure SQL tests: tokens, connection strings and raw TDS bytes. Loopback only."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyodbc
+import requests
+
+from emulator.profile import Profile
+from lib import sql
+
+SQL = "https://database.windows.net/"
+DATABASE = "workbookdb"
+
+
+@dataclass
+class SqlTarget:
+    profile: Profile
+    emulator: Any = None  # the in-process Emulator, for minting odd tokens with its issuer
+
+    @property
+    def server(self) -> str:
+        return self.profile.endpoints["sql"]  # "localhost,<port>"
+
+    @property
+    def port(self) -> int:
+        return int(self.server.split(",")[1])
+
+    @property
+    def ca(self) -> str:
+        return self.profile.ca_bundle
+
+    @property
+    def server_cert(self) -> str:
+        return str(Path(self.ca).with_name("server.pem"))
+
+    @property
+    def vm_name(self) -> str:
+        return self.profile.vm_name
+
+    def admin_token(self, resource: str = SQL) -> str:
+        response = requests.post(
+            f"{self.profile.endpoints['login']}/{self.profile.tenant_id}/oauth2/v2.0/token",
+            data={"grant_type": "client_credentials", "client_id": self.profile.admin["clientId"],
+                  "client_secret": self.profile.admin["clientSecret"],
+                  "scope": resource.rstrip("/") + "/.default"},
+            verify=self.ca, timeout=10)
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def vm_token(self, resource: str = SQL, **selectors: str) -> str:
+        response = requests.get(
+            f"{self.profile.endpoints['imds']}/metadata/identity/oauth2/token",
+            params={"api-version": "2018-02-01", "resource": resource, **selectors},
+            headers={"Metadata": "true"}, timeout=10)
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def odbc(self, token: str, database: str = DATABASE, *, autocommit: bool = True,
+             timeout: int = 5) -> pyodbc.Connection:
+        """pyodbc + ODBC Driver 18, TDS 8 strict with the emulator's certificate (as lib.sql does)."""
+        return sql.connect(token, self.server, database, ca_file=self.ca, autocommit=autocommit, timeout=timeout)
+
+    def admin(self, database: str = DATABASE) -> pyodbc.Connection:
+        return self.odbc(self.admin_token(), database)
+
+    def vm(self, database: str = DATABASE) -> pyodbc.Connection:
+        return self.odbc(self.vm_token(), database)
+
+    def run_admin(self, *statements: str) -> None:
+        with self.admin() as connection:
+            for statement in statements:
+                connection.execute(statement)
+
+
+def sql_error(exc: BaseException) -> str:
+    """The driver's message text of a pyodbc error (both args joined)."""
+    return " ".join(str(a) for a in exc.args)
+
+
+# -- raw TDS for the tests that must not use a driver ---------------------------------------------
+def prelogin_packet(encryption: int) -> bytes:
+    options = [(0x00, bytes([18, 6, 0, 2, 0, 0])), (0x01, bytes([encryption])), (0x02, b"\x00"),
+               (0x03, b"\x00\x00\x00\x00"), (0x04, b"\x00")]
+    offset = 5 * len(options) + 1
+    head, body = b"", b""
+    for token, value in options:
+        head += struct.pack(">BHH", token, offset + len(body), len(value))
+        body += value
+    payload = head + b"\xff" + body
+    return struct.pack(">BBHHBB", 0x12, 0x01, len(payload) + 8, 0, 1, 0) + payload
+
+
+def parse_prelogin_reply(data: bytes) -> dict[int, bytes]:
+    assert data[0] == 0x04, f"not a reply packet: {data[:8]!r}"
+    payload = data[8:struct.unpack(">H", data[2:4])[0]]
+    options: dict[int, bytes] = {}
+    position = 0
+    while payload[position] != 0xFF:
+        token, offset, length = struct.unpack_from(">BHH", payload, position)
+        options[token] = payload[offset:offset + length]
+        position += 5
+    return options
+
+
+def recv_all(connection: socket.socket, timeout: float = 3.0) -> bytes:
+    """Everything the server sends until it closes (or goes quiet for ``timeout``)."""
+    connection.settimeout(timeout)
+    chunks = []
+    try:
+        while True:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except TimeoutError:
+        pass
+    except ConnectionResetError:
+        pass
+    return b"".join(chunks)
