@@ -7,12 +7,9 @@ endpoint variables that would switch azure-identity to other code paths are remo
 from __future__ import annotations
 
 import importlib.util
-import ipaddress
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -25,34 +22,7 @@ from conformance_helpers import World  # noqa: E402
 from emulator.app import Emulator  # noqa: E402
 
 
-def _is_loopback(address: Any) -> bool:
-    if not isinstance(address, tuple):
-        return True
-    host = str(address[0]).split("%")[0]
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
-
-    def connect(self: socket.socket, address: Any) -> Any:
-        assert _is_loopback(address), f"test tried to connect to non-loopback {address!r}"
-        return real_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> Any:
-        assert _is_loopback(address), f"test tried to connect to non-loopback {address!r}"
-        return real_connect_ex(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-
-
+# The loopback-only guard for every test lives in tests/conftest.py.
 @pytest.fixture(autouse=True)
 def _no_other_managed_identity_sources(monkeypatch: pytest.MonkeyPatch) -> None:
     """IDENTITY_ENDPOINT / MSI_ENDPOINT / IMDS_ENDPOINT switch azure-identity away from IMDS: never set."""
