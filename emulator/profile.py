@@ -34,6 +34,8 @@ class Profile:
     vm_name: str
     admin: dict[str, str]
     pid: int
+    # What the ODBC driver's ServerCertificate= needs: the server's certificate itself, not the CA.
+    server_certificate: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -65,6 +67,7 @@ class Profile:
                 "displayName": world.admin["displayName"],
             },
             pid=os.getpid(),
+            server_certificate=str(context.certificates.cert),
             extra=dict(world.extra),
         )
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import imds
 from .imds import AccessToken, decode_claims
 
 CLAIM_MEANINGS = {
@@ -33,9 +34,7 @@ _OPAQUE_CLAIMS = {"aio", "rh", "uti"}
 
 def mask(token: str | AccessToken) -> str:
     """``eyJ0eXAi…(1234 chars)``: enough to tell tokens apart, never the whole token."""
-    raw = token.token if isinstance(token, AccessToken) else token
-    shown = min(8, len(raw) // 4)
-    return f"{raw[:shown]}…({len(raw)} chars)"
+    return imds.mask(token.token if isinstance(token, AccessToken) else token)
 
 
 def claims_table(token: str | AccessToken) -> pd.DataFrame:

@@ -72,6 +72,7 @@ __all__ = [
     "default_retry",
     "get_token",
     "instance_metadata",
+    "mask",
     "resolve_endpoint",
 ]
 
@@ -158,7 +159,7 @@ class ImdsServerError(ImdsError):
 # --------------------------------------------------------------------------------------------------
 
 
-def _mask(token: str) -> str:
+def mask(token: str) -> str:
     """First few characters and the length: enough to tell tokens apart, useless to an attacker."""
     shown = min(8, len(token) // 4)
     return f"{token[:shown]}…({len(token)} chars)"
@@ -183,7 +184,7 @@ class AccessToken:
     @property
     def masked(self) -> str:
         """The token's first characters and its length, e.g. ``eyJ0eXAi…(1234 chars)``."""
-        return _mask(self.token)
+        return mask(self.token)
 
     @property
     def claims(self) -> dict[str, Any]:
