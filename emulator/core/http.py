@@ -78,10 +78,6 @@ class RouteTable:
         return allowed or None
 
 
-class ErrorRenderer(Protocol):
-    def __call__(self, request: web.Request, exc: Exception) -> web.StreamResponse: ...
-
-
 def build_app(
     table: RouteTable,
     handlers: Any,
@@ -148,7 +144,3 @@ class HttpListener:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response(body, status=status, headers=headers)

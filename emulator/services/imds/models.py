@@ -9,7 +9,6 @@ import time
 from typing import Any
 
 from emulator.core.context import EmulatorContext
-from emulator.core.directory import USER_ASSIGNED_TYPE
 from emulator.core.settings import Settings
 from emulator.core.tokens import IssuedToken, Principal
 
@@ -162,6 +161,3 @@ class ImdsModel:
                 }]
             },
         }
-
-    def user_assigned_count(self) -> int:
-        return len(self.context.store.list(USER_ASSIGNED_TYPE))
