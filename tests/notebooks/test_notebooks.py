@@ -24,6 +24,7 @@ WHOLE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-
 
 RUNS = [
     ("00_welcome.ipynb", {}),
+    ("04_azure_sql.ipynb", {}),
     ("06_resource_manager_system_assigned.ipynb", {}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "client_id"}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "object_id"}),
@@ -60,6 +61,25 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path
         assert "appid is ID1's client id: True" in text
         assert "MultipleIdentities 400" in text
         assert "IdentityNotFound 400" in text
+    if name.startswith("04"):
+        # refuse → grant → allow, read → refuse write → grant → write, clean up; in that order
+        steps = ["refused: 18456 Login failed for user '<token-identified principal>'.",
+                 "('mi-workbook-vm', 'EXTERNAL_USER', 'db_datareader')",
+                 "300 rows, 7 columns: ProductID, Name, Category, Price, InStock, AddedOn, Sku",
+                 "(1, 'Classic Hose', 'Garden', Decimal('58.99'))",  # the same rows through mssql-python
+                 "SUSER_SNAME(): mi-workbook-vm",
+                 "refused: 229 The INSERT permission was denied on the object 'Products'",
+                 "insert ok: ('Workbook Test Kettle', 'Kitchen', Decimal('19.99'), True)",
+                 "229 The SELECT permission was denied",
+                 "✓ Right",
+                 "deleted test rows: 1",
+                 "after clean-up: 18456 Login failed",
+                 "rows in dbo.Products: 300"]
+        positions = [text.find(step) for step in steps]
+        missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
+        assert not missing, f"missing from the outputs: {missing}"
+        assert positions == sorted(positions), "the steps came out of order"
+        assert "datetime64" in text and "Decimal" in text, "typed columns: datetimes and Decimals"
     if name.startswith("00"):
         assert "VM name: mi-workbook-vm" in text
         assert "InvalidResource 400 invalid_resource" in text
