@@ -14,12 +14,9 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-import sqlglot
-from sqlglot import exp
-
 from . import errors, tds
 from .errors import SqlError
-from .models import Engine, Info, ResultSet, RowCount, SessionState, SqlServer, TransactionEvent, sql_type
+from .models import Engine, Info, ResultSet, RowCount, SessionState, SqlServer, TransactionEvent, load_sqlglot, sql_type
 from .tds import SqlType
 
 log = logging.getLogger(__name__)
@@ -167,7 +164,7 @@ class Handlers:
         for index, outcome in enumerate(outcomes):
             last = final and index == len(outcomes) - 1
             if isinstance(outcome, ResultSet):
-                parts.append(self._result(state, outcome, done_token, last=last))
+                parts += self._result_parts(state, outcome, done_token, last=last)
             elif isinstance(outcome, RowCount):
                 status = (0 if last else tds.DONE_MORE) | (0 if state.nocount else tds.DONE_COUNT) | self._xact(state)
                 parts.append(tds.done(status, outcome.command, outcome.count, token=done_token))
@@ -181,6 +178,11 @@ class Handlers:
         return parts
 
     def _result(self, state: SessionState, result: ResultSet, done_token: int, last: bool = False) -> bytes:
+        return b"".join(self._result_parts(state, result, done_token, last))
+
+    def _result_parts(self, state: SessionState, result: ResultSet, done_token: int,
+                      last: bool = False) -> list[bytes]:
+        """COLMETADATA, the ROW tokens, DONE: three pieces, joined once with the rest of the response."""
         columns = list(result.columns)
         try:
             rows = tds.encode_columns([t for _, t in columns], result.rows)
@@ -193,8 +195,7 @@ class Handlers:
             except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
                 raise errors.conversion_failed(str(exc)) from None
         status = (0 if last else tds.DONE_MORE) | (0 if state.nocount else tds.DONE_COUNT) | self._xact(state)
-        return (tds.colmetadata(columns) + rows
-                + tds.done(status, result.command, len(result.rows), token=done_token))
+        return [tds.colmetadata(columns), rows, tds.done(status, result.command, len(result.rows), token=done_token)]
 
 
 def _text(params: Sequence[tds.RpcParam], index: int) -> str:
@@ -314,6 +315,10 @@ def _describe_parameters(state: SessionState, statement: str, declaration: str) 
 
 def _suggest_types(state: SessionState, statement: str) -> dict[str, SqlType]:
     """Types for parameters compared with, or inserted into, declared columns."""
+    load_sqlglot()  # not imported at module level: the emulator starts without sqlglot
+    import sqlglot
+    from sqlglot import exp
+
     try:
         tree = sqlglot.parse_one(statement, read="tsql")
     except Exception:  # noqa: BLE001 - no suggestion is fine; the driver then binds nvarchar

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import itertools
 import random
 import re
@@ -33,17 +34,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
-from sqlglot.optimizer.annotate_types import annotate_types
-from sqlglot.optimizer.qualify import qualify
-
 from . import errors, tds
 from .errors import SqlError
 from .tds import SqlType
 
 if TYPE_CHECKING:
+    # sqlglot costs ~75-150 ms to import: it is imported where a statement is first split or translated
+    # (or the declared tables created), never at import of this package, so the emulator starts without it.
+    from sqlglot import exp
+    from sqlglot.tokens import TokenType
+
     from emulator.core.context import EmulatorContext
     from emulator.core.tokens import Principal
 
@@ -499,6 +499,9 @@ class SqlServer:
         self.databases: dict[str, Database] = {
             n.lower(): Database(self, n, None if directory is None else directory / f"{n}.sqlite3") for n in names}
         self.lock = threading.Lock()
+        self._in_memory = directory is None
+        self._tables_lock = threading.Lock()
+        self._tables_pending = False
 
     @property
     def admin_object_id(self) -> str:
@@ -508,13 +511,35 @@ class SqlServer:
         return self.databases.get(name.lower())
 
     def reset(self) -> None:
-        """Recreate every database and its declared tables (seed and ``reset``)."""
-        for database in self.databases.values():
-            database.reset()
-        for spec in self.spec.get("databases", []):
-            database = self.databases[spec["name"].lower()]
-            for table in spec.get("tables", []):
-                _create_seed_table(database, table)
+        """Recreate every database and its declared tables (seed and ``reset``).
+
+        The declared tables are made through the T-SQL translator (sqlglot), which the emulator does
+        not import at start-up: in memory, they are made just before the first session opens (nothing
+        can see a database before that); on disk, at once, so that a data dir marked seeded always
+        has its tables.
+        """
+        with self._tables_lock:
+            for database in self.databases.values():
+                database.reset()
+            self._tables_pending = True
+            if not self._in_memory:
+                self._create_declared_tables()
+
+    def ready(self) -> None:
+        """The declared tables exist (made now if ``reset`` left them for later)."""
+        if self._tables_pending:
+            with self._tables_lock:
+                if self._tables_pending:
+                    self._create_declared_tables()
+
+    def _create_declared_tables(self) -> None:  # the caller holds _tables_lock
+        try:
+            for spec in self.spec.get("databases", []):
+                database = self.databases[spec["name"].lower()]
+                for table in spec.get("tables", []):
+                    _create_seed_table(database, table)
+        finally:
+            self._tables_pending = False
 
     def close(self) -> None:
         for database in self.databases.values():
@@ -523,6 +548,7 @@ class SqlServer:
     # -- login -----------------------------------------------------------------------------------
     def open_session(self, claims: dict[str, Any], database_name: str) -> SessionState:
         """A session for a verified token, or the SqlError SQL Server answers with."""
+        self.ready()
         database = self.database(database_name or MASTER)
         if database is None:
             raise errors.cannot_open_database(database_name)
@@ -596,16 +622,30 @@ _STARTERS = {"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", 
              "COMMIT", "ROLLBACK", "WAITFOR", "EXEC", "EXECUTE", "USE", "GRANT", "REVOKE", "DENY", "PRINT",
              "TRUNCATE", "MERGE", "IF", "WHILE", "SAVE", "RAISERROR", "THROW", "RETURN"}
 _PERMISSION_WORDS = {"SELECT", "INSERT", "UPDATE", "DELETE", "EXECUTE", "EXEC", "ALTER", "CREATE", "CONTROL"}
-_TSQL = sqlglot.Dialect.get_or_raise("tsql")
-_QUOTED_TOKENS = {sqlglot.TokenType.STRING, sqlglot.TokenType.NATIONAL_STRING, sqlglot.TokenType.IDENTIFIER}
+_SPLIT_CACHE_SIZE = 512   # batch texts whose split is remembered …
+_SPLIT_CACHE_TEXT = 8192  # … when no longer than this
 
 
 def split_batch(text: str) -> list[str]:
-    """Statements of a batch: at ';', and where a new statement keyword starts one (T-SQL needs no ';')."""
+    """Statements of a batch: at ';', and where a new statement keyword starts one (T-SQL needs no ';').
+
+    Splitting is pure (the same text always splits the same way), so it is remembered per batch text
+    for the short batches that clients repeat; a batch that does not tokenize raises, and is not
+    remembered."""
+    return list(_split_cached(text) if len(text) <= _SPLIT_CACHE_TEXT else _split_batch(text))
+
+
+def _split_batch(text: str) -> tuple[str, ...]:
+    load_sqlglot()
+    from sqlglot.errors import TokenError
+    from sqlglot.tokens import TokenType
+
     try:
-        tokens = _TSQL.tokenize(text)
+        tokens = _tsql_dialect().tokenize(text)
     except TokenError as exc:
         raise errors.syntax_error(str(exc).split("\n")[0][:40]) from None
+    quoted = _quoted_tokens()
+    semicolon, left, right = TokenType.SEMICOLON, TokenType.L_PAREN, TokenType.R_PAREN
     statements: list[str] = []
     start: int | None = None
     first = ""
@@ -614,15 +654,15 @@ def split_batch(text: str) -> list[str]:
     seen_select = False
     end = 0
     for token in tokens:
-        word = token.text.upper() if token.token_type not in _QUOTED_TOKENS else ""
-        if token.token_type == sqlglot.TokenType.SEMICOLON and depth == 0:
+        word = token.text.upper() if token.token_type not in quoted else ""
+        if token.token_type == semicolon and depth == 0:
             if start is not None:
                 statements.append(text[start:end + 1])
             start, first, prev, seen_select = None, "", "", False
             continue
-        if token.token_type == sqlglot.TokenType.L_PAREN:
+        if token.token_type == left:
             depth += 1
-        elif token.token_type == sqlglot.TokenType.R_PAREN:
+        elif token.token_type == right:
             depth = max(0, depth - 1)
         if start is not None and depth == 0 and word in _STARTERS and _starts_statement(word, first, prev,
                                                                                          seen_select):
@@ -636,7 +676,46 @@ def split_batch(text: str) -> list[str]:
         end = token.end
     if start is not None:
         statements.append(text[start:end + 1])
-    return [s.strip() for s in statements if s.strip()]
+    return tuple(s.strip() for s in statements if s.strip())
+
+
+_split_cached = functools.lru_cache(maxsize=_SPLIT_CACHE_SIZE)(_split_batch)
+
+
+_SQLGLOT_LOCK = threading.Lock()
+_sqlglot_loaded = False
+
+
+def load_sqlglot() -> None:
+    """Import the parts of sqlglot the SQL endpoint uses: once, when the first batch is split or the
+    first statement translated, not at start-up (it costs ~75-150 ms). One thread imports, any other
+    waits: a package with import cycles must not be imported from two threads at once."""
+    global _sqlglot_loaded
+    if _sqlglot_loaded:
+        return
+    with _SQLGLOT_LOCK:
+        if not _sqlglot_loaded:
+            import sqlglot
+            import sqlglot.optimizer.annotate_types
+            import sqlglot.optimizer.qualify  # noqa: F401 - imported here, under the lock
+
+            for dialect in ("tsql", "sqlite"):  # dialect modules are themselves imported on first use
+                sqlglot.Dialect.get_or_raise(dialect)
+            _sqlglot_loaded = True
+
+
+@functools.cache
+def _tsql_dialect() -> Any:
+    import sqlglot
+
+    return sqlglot.Dialect.get_or_raise("tsql")
+
+
+@functools.cache
+def _quoted_tokens() -> frozenset[TokenType]:
+    from sqlglot.tokens import TokenType
+
+    return frozenset({TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.IDENTIFIER})
 
 
 def _starts_statement(word: str, first: str, prev: str, seen_select: bool) -> bool:
@@ -723,6 +802,11 @@ def translate(database: Database, text: str) -> Translation:
 
 
 def _translate(database: Database, text: str) -> Translation:  # noqa: C901 - one pass over the tree
+    load_sqlglot()
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError, TokenError
+
     prepared = _GLOBALS.sub(lambda m: m.group(1) or f"__global_{m.group(2).lower()}()", text)
     try:
         tree = sqlglot.parse_one(prepared, read="tsql")
@@ -829,16 +913,22 @@ def _translate(database: Database, text: str) -> Translation:  # noqa: C901 - on
     return translation
 
 
-_TEXT_TYPES = {exp.DataType.Type.VARCHAR, exp.DataType.Type.NVARCHAR, exp.DataType.Type.CHAR,
-               exp.DataType.Type.NCHAR, exp.DataType.Type.TEXT}
+@functools.cache
+def _text_types() -> frozenset[exp.DataType.Type]:
+    from sqlglot import exp
+
+    kinds = exp.DataType.Type
+    return frozenset({kinds.VARCHAR, kinds.NVARCHAR, kinds.CHAR, kinds.NCHAR, kinds.TEXT})
 
 
 def _is_text(node: exp.Expression) -> bool:
     """Is this operand a string for sure (a literal, a cast to a character type, a concatenation)?"""
+    from sqlglot import exp
+
     if isinstance(node, exp.Literal):
         return node.is_string
     if isinstance(node, (exp.Cast, exp.TryCast)):
-        return node.to.this in _TEXT_TYPES
+        return node.to.this in _text_types()
     if isinstance(node, exp.DPipe):
         return True
     if isinstance(node, exp.Paren):
@@ -849,6 +939,8 @@ def _is_text(node: exp.Expression) -> bool:
 
 
 def _near(exc: Exception, text: str) -> str:
+    from sqlglot.errors import ParseError
+
     if isinstance(exc, ParseError) and exc.errors:
         highlight = exc.errors[0].get("highlight") or ""
         if highlight:
@@ -862,6 +954,8 @@ def _keyword(text: str) -> str:
 
 
 def _parenthesize_default(constraint: exp.DefaultColumnConstraint) -> None:
+    from sqlglot import exp
+
     value = constraint.this
     if isinstance(value, (exp.Literal, exp.Null, exp.Paren, exp.Boolean)) or (
             isinstance(value, exp.Neg) and isinstance(value.this, exp.Literal)):
@@ -872,6 +966,10 @@ def _parenthesize_default(constraint: exp.DefaultColumnConstraint) -> None:
 
 def _describe(database: Database, tree: exp.Expression) -> tuple[list[str] | None, list[SqlType | None] | None]:
     """Column names (None when a * is involved) and declared types of a SELECT's result, where known."""
+    from sqlglot import exp
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+
     names: list[str] | None = None
     selects = tree.selects if isinstance(tree, exp.Query) else []
     if selects and not any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star))
@@ -1410,6 +1508,8 @@ def _sqlite_error(exc: sqlite3.Error, database: Database, translation: Translati
 
 
 def _create_table(database: Database, state: SessionState, translation: Translation) -> None:
+    from sqlglot import exp
+
     tree = translation.table_definition
     assert tree is not None and isinstance(tree.this, exp.Schema)
     tree = tree.copy()

@@ -9,6 +9,7 @@ into requests and results into bytes. Everything is little-endian unless the spe
 
 from __future__ import annotations
 
+import binascii
 import codecs
 import datetime as dt
 import struct
@@ -16,8 +17,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import chain, repeat
-from operator import itemgetter
+from itertools import accumulate, chain, repeat
+from operator import itemgetter, mul, sub
 from typing import Any
 
 # -- packet types and status bits (2.2.3.1) ---------------------------------------------------------
@@ -126,22 +127,23 @@ class ProtocolError(Exception):
 
 
 # -- packets ----------------------------------------------------------------------------------------
-def packets(packet_type: int, payload: bytes, size: int, packet_id: int = 1) -> bytes:
-    """Split one message into packets of at most ``size`` bytes, the last one with EOM."""
+def packets(packet_type: int, payload: bytes, size: int, packet_id: int = 1) -> bytes | bytearray:
+    """Split one message into packets of at most ``size`` bytes, the last one with EOM (one buffer,
+    the payload copied into it once)."""
     room = size - HEADER_SIZE
-    if len(payload) <= room:
-        return HEADER.pack(packet_type, STATUS_EOM, len(payload) + HEADER_SIZE, 0, packet_id, 0) + payload
+    length = len(payload)
+    if length <= room:
+        return HEADER.pack(packet_type, STATUS_EOM, length + HEADER_SIZE, 0, packet_id, 0) + payload
+    count = -(-length // room)
+    out = bytearray(length + count * HEADER_SIZE)
     view = memoryview(payload)
-    parts: list[bytes] = []
-    offset = 0
-    while offset < len(payload):
-        chunk = view[offset:offset + room]
-        offset += len(chunk)
-        status = STATUS_EOM if offset >= len(payload) else 0
-        parts.append(HEADER.pack(packet_type, status, len(chunk) + HEADER_SIZE, 0, packet_id & 0xFF, 0))
-        parts.append(bytes(chunk))
-        packet_id += 1
-    return b"".join(parts)
+    for index in range(count):
+        chunk = view[index * room:(index + 1) * room]
+        at = index * size
+        HEADER.pack_into(out, at, packet_type, STATUS_EOM if index == count - 1 else 0, len(chunk) + HEADER_SIZE, 0,
+                         (packet_id + index) & 0xFF, 0)
+        out[at + HEADER_SIZE:at + HEADER_SIZE + len(chunk)] = chunk
+    return out
 
 
 # -- small readers ----------------------------------------------------------------------------------
@@ -611,18 +613,170 @@ def fast_column_encoder(sql_type: SqlType) -> ColumnEncoder:
     return column_encoder(sql_type)
 
 
+# -- ROW tokens for a whole result set ---------------------------------------------------------------
+# The rows are encoded a column at a time, and as much as possible a whole column in one C call
+# (struct.pack of n values, one unhexlify for n GUIDs, bytearray slice assignment) rather than value
+# by value, where the values are the plain ones SQLite stores for the column's type. A column becomes
+# "parts": a fixed part gives every row the same number of bytes — (data, stride, lanes): row i's
+# bytes are ``data[i * stride + lane]`` for each lane, in order (``lanes`` None: all ``stride``
+# bytes as they are) — and a variable part is a list of bytes, one per row (text, NULL-able values).
+# All fixed parts of a row are laid side by side in one frame (a bytearray with one stride-W slot per
+# row, filled lane by lane with strided slice assignments), and the stream is that frame cut only
+# where a variable part goes in: with no variable column the frame *is* the ROW tokens.
+FixedPart = tuple[bytes, int, tuple[int, ...] | None]
+RowPart = FixedPart | list[bytes]
+
+ENCODING_ERRORS = (TypeError, ValueError, KeyError, AttributeError, OverflowError, struct.error)
+_GUID_LANES = (3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15)  # text order -> bytes_le
+_GUID_MARKS = ((8, "-"), (13, "-"), (18, "-"), (23, "-"), (36, "|"))  # in "|".join: each value 36 long
+_INT_CODES = {1: "B", 2: "h", 4: "i", 8: "q"}
+_BIT_TABLE = bytes([0]) + bytes([1]) * 255  # any non-zero byte -> 1
+_ZERO_MOMENT = dt.datetime(1, 1, 1)
+
+
 def encode_columns(types: Sequence[SqlType], rows: Sequence[Sequence[Any]]) -> bytes:
-    """ROW tokens, column by column: the fast encoder per column, the converting one where it fails."""
+    """ROW tokens for all rows: whole-column encoders where the values allow, else the per-value fast
+    encoder, else the converting one (which raises what the caller turns into a typing fallback)."""
     if not rows:
         return b""
-    columns = [list(map(itemgetter(i), rows)) for i in range(len(types))]
-    encoded = []
-    for sql_type, column in zip(types, columns, strict=True):
-        try:
-            encoded.append(fast_column_encoder(sql_type)(column))
-        except (TypeError, ValueError, KeyError, AttributeError, OverflowError, struct.error):
-            encoded.append(column_encoder(sql_type)(column))
-    return b"".join(chain.from_iterable(zip(repeat(b"\xd1"), *encoded)))
+    count = len(rows)
+    parts: list[RowPart] = [(bytes([TOKEN_ROW]) * count, 1, None)]
+    for index, sql_type in enumerate(types):
+        # not zip(*rows): that allocates one GC-tracked iterator per row (twice the collector's passes)
+        parts += column_parts(sql_type, list(map(itemgetter(index), rows)))
+    return assemble_rows(count, parts)
+
+
+def column_parts(sql_type: SqlType, values: Sequence[Any]) -> list[RowPart]:
+    """One column's parts: whole-column where possible, else per value (fast, then converting)."""
+    try:
+        found = _whole_column(sql_type, values)
+        if found is not None:
+            return found
+    except ENCODING_ERRORS:
+        pass
+    try:
+        return [fast_column_encoder(sql_type)(values)]
+    except ENCODING_ERRORS:
+        return [column_encoder(sql_type)(values)]
+
+
+def _constant(byte: int, count: int) -> FixedPart:
+    return (bytes([byte]) * count, 1, None)
+
+
+def _whole_column(sql_type: SqlType, values: Sequence[Any]) -> list[RowPart] | None:  # noqa: C901
+    """The column's parts built a whole column at a time; None (or an exception) where the values are
+    not the plain ones for the type, and the per-value encoders take over."""
+    name = sql_type.name
+    count = len(values)
+    if name == "nvarchar" and sql_type.length >= 0:
+        utf16 = codecs.utf_16_le_encode
+        if None in values:
+            encoded = [b"" if v is None else utf16(v)[0] for v in values]
+            lengths = [0xFFFF if v is None else len(e) for v, e in zip(values, encoded, strict=True)]
+            longest = max((n for n in lengths if n != 0xFFFF), default=0)
+        else:
+            encoded = list(map(itemgetter(0), map(utf16, values)))
+            lengths = list(map(len, encoded))
+            longest = max(lengths)
+        if longest > sql_type.length * 2:
+            raise ValueError("longer than the column")
+        return [(struct.pack(f"<{count}H", *lengths), 2, None), encoded]
+    if None in values:
+        return None
+    if name in _INT_SIZES:
+        size = _INT_SIZES[name]
+        return [_constant(size, count), (struct.pack(f"<{count}{_INT_CODES[size]}", *values), size, None)]
+    if name == "bit":
+        return [_constant(1, count), (bytes(values).translate(_BIT_TABLE), 1, None)]
+    if name in ("float", "real"):
+        size = 8 if name == "float" else 4
+        return [_constant(size, count), (struct.pack(f"<{count}{'d' if size == 8 else 'f'}", *values), size, None)]
+    if name == "decimal" and sql_type.precision <= 19:
+        if not set(map(type, values)) <= {int, float}:
+            return None  # text decimals take the exact (Decimal) path
+        size = _decimal_size(sql_type.precision)
+        unscaled = list(map(round, map(mul, values, repeat(10**sql_type.scale))))
+        if min(unscaled) >= 0:
+            signs = b"\x01" * count
+        else:
+            signs = bytes(map((0).__le__, unscaled))
+            unscaled = list(map(abs, unscaled))
+        data = struct.pack(f"<{count}{'I' if size == 5 else 'Q'}", *unscaled)
+        return [_constant(size, count), (signs, 1, None), (data, size - 1, None)]
+    if name == "datetime2" or name == "date":
+        deltas = map(sub, map(dt.datetime.fromisoformat, values), repeat(_ZERO_MOMENT))  # aware: TypeError
+        if name == "date":
+            data = struct.pack(f"<{count}I", *[d.days for d in deltas])
+            return [_constant(3, count), (data, 4, (0, 1, 2))]
+        scale = sql_type.scale
+        size = _time_size(scale)
+        shift = 8 * size
+        if scale == 7:
+            packed = [(d.days << shift) | (d.seconds * 1_000_000 + d.microseconds) * 10 for d in deltas]
+        else:
+            factor = 10**scale
+            packed = [(d.days << shift) | (d.seconds * 1_000_000 + d.microseconds) * factor // 1_000_000
+                      for d in deltas]
+        data = struct.pack(f"<{count}Q", *packed)
+        return [_constant(size + 3, count), (data, 8, tuple(range(size + 3)))]
+    if name == "uniqueidentifier":
+        text = "|".join(values)  # TypeError unless all text
+        if len(text) != 37 * count - 1 or any(text[position::37] != mark * (count - (position == 36))
+                                              for position, mark in _GUID_MARKS):
+            return None  # not all in the canonical 8-4-4-4-12 form: uuid.UUID parses them one by one
+        raw = binascii.unhexlify(text.encode("ascii").translate(None, b"-|"))  # non-hex: ValueError
+        if len(raw) != 16 * count:
+            return None
+        return [_constant(16, count), (raw, 16, _GUID_LANES)]
+    return None
+
+
+def assemble_rows(count: int, parts: Sequence[RowPart]) -> bytes:
+    """The ROW tokens of ``count`` rows from their parts, in column order (see above)."""
+    groups: list[list[FixedPart]] = [[]]
+    variables: list[list[bytes]] = []
+    for part in parts:
+        if isinstance(part, tuple):
+            groups[-1].append(part)
+        else:
+            variables.append(part)
+            groups.append([])
+    widths = [sum(stride if lanes is None else len(lanes) for _, stride, lanes in group) for group in groups]
+    row = sum(widths)
+    frame = bytearray(count * row)
+    offset = 0
+    for group in groups:
+        for data, stride, lanes in group:
+            if lanes is None and stride == row:
+                frame[:] = data
+            elif lanes is None and stride == 1:
+                frame[offset::row] = data
+            else:
+                for lane, source in enumerate(range(stride) if lanes is None else lanes):
+                    frame[offset + lane::row] = data[source::stride]
+            offset += stride if lanes is None else len(lanes)
+    if not variables:
+        return bytes(frame)
+    starts = list(accumulate(widths, initial=0))
+    last = len(variables)
+    streams: list[Sequence[bytes]] = []
+    for index, variable in enumerate(variables, start=1):
+        streams.append(variable)
+        if index < last:  # the fixed bytes between two variable parts of one row
+            streams.append(_cut(frame, starts[index], widths[index], row))
+    # the fixed bytes after a row's last variable part run on into the next row's first ones
+    wrap = _cut(memoryview(frame)[starts[last]:starts[last] + (count - 1) * row], 0, widths[last] + widths[0], row)
+    wrap.append(bytes(frame[(count - 1) * row + starts[last]:]))
+    streams.append(wrap)
+    return b"".join(chain((frame[:widths[0]],), chain.from_iterable(zip(*streams, strict=True))))
+
+
+def _cut(buffer: bytes | bytearray | memoryview, offset: int, width: int, row: int) -> list[bytes]:
+    """``width`` bytes at ``offset`` of every ``row``-byte slot of the buffer."""
+    layout = struct.Struct(f"<{offset}x{width}s{row - offset - width}x")
+    return list(map(itemgetter(0), layout.iter_unpack(buffer)))
 
 
 def encode_rows(encoders: Sequence[ColumnEncoder], rows: Sequence[Sequence[Any]]) -> bytes:
