@@ -130,6 +130,20 @@ def test_executemany_inserts_every_row(target: SqlTarget) -> None:
         assert tuple(connection.execute("SELECT SUM(A), COUNT(B) FROM Pairs").fetchone()) == (1225, 50)
 
 
+@pytest.mark.parametrize("spelling", ["Scratch", "dbo.Scratch", "[dbo].[Scratch]"])
+def test_drop_table_removes_it(target: SqlTarget, spelling: str) -> None:
+    with target.admin() as connection:
+        connection.execute("CREATE TABLE dbo.Scratch (A INT)")
+        connection.execute(f"DROP TABLE {spelling}")
+        with pytest.raises(pyodbc.Error) as caught:
+            connection.execute("SELECT * FROM Scratch").fetchall()
+        assert "(208)" in sql_error(caught.value)
+        connection.execute("DROP TABLE IF EXISTS Scratch")  # absent: no error
+        with pytest.raises(pyodbc.Error) as caught:
+            connection.execute("DROP TABLE Scratch")
+        assert "(3701)" in sql_error(caught.value) and "Scratch" in sql_error(caught.value)
+
+
 def test_transaction_rollback_and_commit(target: SqlTarget) -> None:
     with target.odbc(target.admin_token(), autocommit=False) as writer:
         writer.execute("DELETE FROM Products WHERE Category = 'Garden'")

@@ -733,7 +733,12 @@ def _starts_statement(word: str, first: str, prev: str, seen_select: bool) -> bo
         return first != "ALTER"
     if word in ("EXEC", "EXECUTE"):
         return first != "INSERT"
+    if word == "IF":  # DROP TABLE IF EXISTS …: part of the DROP, not an IF block
+        return not (first == "DROP" and prev in _DROPPABLE)
     return True
+
+
+_DROPPABLE = {"TABLE", "VIEW", "USER", "PROCEDURE", "PROC", "FUNCTION", "INDEX", "SCHEMA", "ROLE"}
 
 
 _GLOBALS = re.compile(r"('(?:[^']|'')*')|@@(\w+)")
@@ -872,7 +877,11 @@ def _translate(database: Database, text: str) -> Translation:  # noqa: C901 - on
         translation.missing = None
     elif isinstance(tree, exp.Drop):
         translation.kind = "drop_table" if str(tree.args.get("kind", "")).upper() == "TABLE" else "ddl"
-        translation.target = tree.this.name if isinstance(tree.this, exp.Table) else None
+        # sqlglot ≥ 30 lists dropped tables under "tables"; older versions put the one table in "this".
+        dropped = tree.args.get("tables") or ([tree.this] if isinstance(tree.this, exp.Table) else [])
+        if len(dropped) > 1:
+            raise errors.unsupported("DROP TABLE of several tables at once")
+        translation.target = dropped[0].name if dropped else None
         translation.if_exists = bool(tree.args.get("exists"))
         translation.missing = None
     elif isinstance(tree, exp.Alter):
