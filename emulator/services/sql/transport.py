@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import Awaitable, Callable
 
 from . import tds
 
@@ -130,6 +131,34 @@ class Transport:
     # -- TLS ---------------------------------------------------------------------------------------
     async def start_tls_strict(self, context: ssl.SSLContext, first_bytes: bytes) -> None:
         """TDS 8: the TLS handshake on the bare socket; ``first_bytes`` were already read."""
+
+        async def receive() -> bytes:
+            raw = await self.reader.read(READ_CHUNK)
+            if not raw:
+                raise ConnectionResetError("client left during the TLS handshake") from None
+            return raw
+
+        await self._handshake(context, first_bytes, wrap=lambda records: records, receive=receive)
+
+    async def start_tls_in_prelogin(self, context: ssl.SSLContext) -> None:
+        """TDS 7.x: handshake records wrapped in PRELOGIN packets, then raw TLS."""
+
+        async def receive() -> bytes:
+            found = await self.read_message()
+            if found is None:
+                raise ConnectionResetError("client left during the TLS handshake") from None
+            kind, _status, payload = found
+            if kind != tds.PRELOGIN:
+                raise tds.ProtocolError("expected a TLS handshake inside PRELOGIN packets") from None
+            return payload
+
+        await self._handshake(
+            context, b"", wrap=lambda records: tds.packets(tds.PRELOGIN, records, self.packet_size), receive=receive)
+
+    async def _handshake(self, context: ssl.SSLContext, first_bytes: bytes, *,
+                         wrap: Callable[[bytes], bytes], receive: Callable[[], Awaitable[bytes]]) -> None:
+        """Run a server-side handshake through memory BIOs; ``wrap`` frames outgoing records, ``receive``
+        returns the next incoming TLS bytes (bare, or unwrapped from PRELOGIN packets)."""
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         tls = context.wrap_bio(incoming, outgoing, server_side=True)
         incoming.write(first_bytes)
@@ -139,38 +168,11 @@ class Transport:
                 break
             except ssl.SSLWantReadError:
                 if outgoing.pending:
-                    self.writer.write(outgoing.read())
+                    self.writer.write(wrap(outgoing.read()))
                     await self.writer.drain()
-                raw = await self.reader.read(READ_CHUNK)
-                if not raw:
-                    raise ConnectionResetError("client left during the TLS handshake") from None
-                incoming.write(raw)
+                incoming.write(await receive())
         if outgoing.pending:
-            self.writer.write(outgoing.read())
-        self.tls, self._incoming, self._outgoing = tls, incoming, outgoing
-        await self.writer.drain()
-
-    async def start_tls_in_prelogin(self, context: ssl.SSLContext) -> None:
-        """TDS 7.x: handshake records wrapped in PRELOGIN packets, then raw TLS."""
-        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        tls = context.wrap_bio(incoming, outgoing, server_side=True)
-        while True:
-            try:
-                tls.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                if outgoing.pending:
-                    self.writer.write(tds.packets(tds.PRELOGIN, outgoing.read(), self.packet_size))
-                    await self.writer.drain()
-                found = await self.read_message()
-                if found is None:
-                    raise ConnectionResetError("client left during the TLS handshake") from None
-                kind, _status, payload = found
-                if kind != tds.PRELOGIN:
-                    raise tds.ProtocolError("expected a TLS handshake inside PRELOGIN packets") from None
-                incoming.write(payload)
-        if outgoing.pending:
-            self.writer.write(tds.packets(tds.PRELOGIN, outgoing.read(), self.packet_size))
+            self.writer.write(wrap(outgoing.read()))
         self.tls, self._incoming, self._outgoing = tls, incoming, outgoing
         await self.writer.drain()
 
