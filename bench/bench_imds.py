@@ -31,14 +31,16 @@ CACHED_CALLS = 20000
 COLD_CALLS = 300
 
 
-def spawn(data_dir: Path, *extra: str) -> tuple[subprocess.Popen[bytes], float]:
-    """Start ``serve`` on free ports; return the process and seconds until IMDS answered a token."""
+def spawn(data_dir: Path, *extra: str, in_memory: bool = True,
+          launcher: tuple[str, ...] = (sys.executable, "-m", "emulator")) -> tuple[subprocess.Popen[bytes], float]:
+    """Start ``<launcher> serve`` on free ports; return the process and seconds until IMDS answered a token."""
     profile = data_dir / "profile.json"
     profile.unlink(missing_ok=True)
     ports = [arg for name in ("imds", "login", "arm", "sql") for arg in (f"--{name}-port", "0")]
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "serve", "--data-dir", str(data_dir), "--in-memory", *ports, *extra],
+        [*launcher, "serve", "--data-dir", str(data_dir),
+         *(["--in-memory"] if in_memory else []), *ports, *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     session = requests.Session()

@@ -11,15 +11,31 @@ from __future__ import annotations
 import logging
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import Any
 
 from . import errors, tds
 from .errors import SqlError
-from .models import Engine, Info, ResultSet, RowCount, SessionState, SqlServer, TransactionEvent, load_sqlglot, sql_type
+from .models import (
+    Engine,
+    Info,
+    ResultSet,
+    RowCount,
+    SessionState,
+    SqlServer,
+    TransactionEvent,
+    infer_type,
+    load_sqlglot,
+    sql_type,
+)
 from .tds import SqlType
 
 log = logging.getLogger(__name__)
+
+# A response is a list of parts: token bytes, or a result set's tokens made while they are sent.
+Part = bytes | Iterator[bytes]
+_ENCODING_FAILURES = (*tds.ENCODING_ERRORS, ArithmeticError, struct.error)
 
 
 class Handlers:
@@ -28,7 +44,7 @@ class Handlers:
         self.engine = Engine(server)
 
     # -- SQL batch ---------------------------------------------------------------------------------
-    async def sql_batch(self, state: SessionState, text: str) -> bytes:
+    async def sql_batch(self, state: SessionState, text: str) -> list[Part]:
         result = await self.engine.run_batch(state, text)
         final = result.error is None
         parts = self._outcomes(state, result.outcomes, tds.TOKEN_DONE, final=final)
@@ -37,26 +53,26 @@ class Handlers:
             parts.append(tds.done(tds.DONE_ERROR | self._xact(state), tds.CMD_OTHER, 0))
         elif not result.outcomes or not isinstance(result.outcomes[-1], (ResultSet, RowCount)):
             parts.append(tds.done(tds.DONE_FINAL | self._xact(state)))
-        return b"".join(parts)
+        return parts
 
     # -- RPC -----------------------------------------------------------------------------------------
-    async def rpc(self, state: SessionState, calls: Sequence[tds.RpcCall]) -> bytes:
-        parts: list[bytes] = []
+    async def rpc(self, state: SessionState, calls: Sequence[tds.RpcCall]) -> list[Part]:
+        parts: list[Part] = []
         for index, call in enumerate(calls):
             more = tds.DONE_MORE if index < len(calls) - 1 else 0
             try:
-                parts.append(await self._call(state, call, more))
+                parts += await self._call(state, call, more)
             except SqlError as exc:
                 parts.append(self.error_token(exc))
                 parts.append(tds.done(tds.DONE_ERROR | more | self._xact(state), tds.CMD_EXECUTE, 0,
                                       token=tds.TOKEN_DONEPROC))
-        return b"".join(parts)
+        return parts
 
-    async def _call(self, state: SessionState, call: tds.RpcCall, more: int) -> bytes:  # noqa: C901
+    async def _call(self, state: SessionState, call: tds.RpcCall, more: int) -> list[Part]:  # noqa: C901
         name = (call.name or "").lower().split(".")[-1]
         params = call.params
         outputs: list[tuple[int, tds.RpcParam, Any]] = []
-        body: list[bytes] = []
+        body: list[Part] = []
         error: SqlError | None = None
 
         if name in ("sp_executesql", "sp_prepexec", "sp_execute", "sp_prepare"):
@@ -113,7 +129,7 @@ class Handlers:
             body.append(self.error_token(error))
             body.append(tds.done(tds.DONE_ERROR | more | self._xact(state), tds.CMD_EXECUTE, 0,
                                  token=tds.TOKEN_DONEPROC))
-            return b"".join(body)
+            return body
         body.append(tds.returnstatus(0))
         for ordinal, param, value in outputs:
             declared = param.sql_type or tds.INT
@@ -122,7 +138,7 @@ class Handlers:
             body.append(tds.returnvalue(ordinal, param.name, declared, value))
         body.append(tds.done(tds.DONE_FINAL | more | self._xact(state), tds.CMD_EXECUTE, 0,
                              token=tds.TOKEN_DONEPROC))
-        return b"".join(body)
+        return body
 
     # -- transaction manager ---------------------------------------------------------------------------
     def transaction(self, state: SessionState, payload: bytes) -> bytes:
@@ -158,13 +174,13 @@ class Handlers:
         return tds.DONE_INXACT if state.in_transaction else 0
 
     def _outcomes(self, state: SessionState, outcomes: Sequence[Any], done_token: int,
-                  final: bool = False) -> list[bytes]:
-        """Tokens for the outcomes; with ``final`` the last statement's DONE ends the response (no MORE)."""
-        parts: list[bytes] = []
+                  final: bool = False) -> list[Part]:
+        """Parts for the outcomes; with ``final`` the last statement's DONE ends the response (no MORE)."""
+        parts: list[Part] = []
         for index, outcome in enumerate(outcomes):
             last = final and index == len(outcomes) - 1
             if isinstance(outcome, ResultSet):
-                parts += self._result_parts(state, outcome, done_token, last=last)
+                parts.append(self._result_stream(state, outcome, done_token, last=last))
             elif isinstance(outcome, RowCount):
                 status = (0 if last else tds.DONE_MORE) | (0 if state.nocount else tds.DONE_COUNT) | self._xact(state)
                 parts.append(tds.done(status, outcome.command, outcome.count, token=done_token))
@@ -178,24 +194,50 @@ class Handlers:
         return parts
 
     def _result(self, state: SessionState, result: ResultSet, done_token: int, last: bool = False) -> bytes:
-        return b"".join(self._result_parts(state, result, done_token, last))
+        return b"".join(self._result_stream(state, result, done_token, last))
 
-    def _result_parts(self, state: SessionState, result: ResultSet, done_token: int,
-                      last: bool = False) -> list[bytes]:
-        """COLMETADATA, the ROW tokens, DONE: three pieces, joined once with the rest of the response."""
-        columns = list(result.columns)
+    def _result_stream(self, state: SessionState, result: ResultSet, done_token: int,
+                       last: bool = False) -> Iterator[bytes]:
+        """COLMETADATA with the first rows, the other rows a chunk at a time, then DONE; made while
+        the session sends them (and, for a SELECT's rows still in SQLite, while they are read), so a
+        large result is on the wire before it is all encoded.
+
+        The columns are typed from the declared types; when the first rows do not fit them (SQLite
+        keeps what it was given), from the values instead. A later row that fits neither ends the
+        result set with SQL Server's conversion error after the rows already sent, as SQL Server does.
+        """
+        more = 0 if last else tds.DONE_MORE
+        sent = 0
         try:
-            rows = tds.encode_columns([t for _, t in columns], result.rows)
-        except (ValueError, TypeError, OverflowError, ArithmeticError, struct.error):
-            from .models import infer_type
-
-            columns = [(name, infer_type([r[i] for r in result.rows])) for i, (name, _) in enumerate(columns)]
+            chunks = result.chunks()
+            first = next(chunks, [])
+            columns = list(result.columns)
             try:
-                rows = tds.encode_rows([tds.column_encoder(t) for _, t in columns], result.rows)
-            except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
-                raise errors.conversion_failed(str(exc)) from None
-        status = (0 if last else tds.DONE_MORE) | (0 if state.nocount else tds.DONE_COUNT) | self._xact(state)
-        return [tds.colmetadata(columns), rows, tds.done(status, result.command, len(result.rows), token=done_token)]
+                encode = partial(tds.encode_columns, [t for _, t in columns])
+                encoded = encode(first)
+            except _ENCODING_FAILURES:
+                columns = [(name, infer_type([r[i] for r in result.rows])) for i, (name, _) in enumerate(columns)]
+                encode = partial(tds.encode_rows, [tds.column_encoder(t) for _, t in columns])
+                encoded = encode(first)
+            yield tds.colmetadata(columns) + encoded
+            sent = len(first)
+            for chunk in chunks:
+                yield encode(chunk)
+                sent += len(chunk)
+        except _ENCODING_FAILURES as exc:
+            yield self._failed(state, errors.conversion_failed(str(exc)), done_token, more, sent)
+            return
+        except SqlError as exc:
+            yield self._failed(state, exc, done_token, more, sent)
+            return
+        finally:
+            result.close()
+        status = more | (0 if state.nocount else tds.DONE_COUNT) | self._xact(state)
+        yield tds.done(status, result.command, sent, token=done_token)
+
+    def _failed(self, state: SessionState, error: SqlError, done_token: int, more: int, sent: int) -> bytes:
+        status = tds.DONE_ERROR | more | (0 if state.nocount or not sent else tds.DONE_COUNT) | self._xact(state)
+        return self.error_token(error) + tds.done(status, tds.CMD_SELECT, sent, token=done_token)
 
 
 def _text(params: Sequence[tds.RpcParam], index: int) -> str:

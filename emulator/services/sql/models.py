@@ -28,7 +28,8 @@ import re
 import sqlite3
 import threading
 import uuid
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 
 SQL_AUDIENCES = ("https://database.windows.net/", "https://database.windows.net")
 LOCK_TIMEOUT_SECONDS = 10.0
+CHUNK_ROWS = 1000  # rows fetched and encoded per step of a result sent while it is read
 MASTER = "master"
 
 FIXED_ROLES = {
@@ -181,6 +183,76 @@ class ResultSet:
     columns: list[tuple[str, SqlType]]
     rows: list[tuple[Any, ...]]
     command: int = tds.CMD_SELECT
+    rest: RowStream | None = None  # rows still in SQLite, read while the first ones are on the wire
+
+    def chunks(self, size: int = CHUNK_ROWS) -> Iterator[list[tuple[Any, ...]]]:
+        """All the rows, ``size`` at a time: those already read, then the rest as it is read."""
+        for start in range(0, len(self.rows), size):
+            yield self.rows[start:start + size]
+        while self.rest is not None and (chunk := self.rest.fetch(size)):
+            yield chunk
+
+    def close(self) -> None:
+        if self.rest is not None:
+            self.rest.close()
+
+
+class RowStream:
+    """The unread rows of a SELECT, left in SQLite while the rows before them are sent.
+
+    Only the last statement of a request streams, and only while nothing else uses the database:
+    the next statement on the same database (any session's) first reads the rest into memory
+    (``Database.conn`` does it), so no statement ever runs beside a half-read cursor and each
+    result is what SQLite had when it was read, as before. SQL functions evaluated during the later
+    reads (``SUSER_SNAME()``…) still see the session that ran the SELECT."""
+
+    def __init__(self, database: Database, state: SessionState, cursor: sqlite3.Cursor,
+                 translation: Translation, read: int) -> None:
+        self.database = database
+        self.state = state
+        self.translation = translation
+        self.read = read  # rows read so far, for @@ROWCOUNT once all are
+        self._cursor: sqlite3.Cursor | None = cursor
+        self._rows: list[tuple[Any, ...]] = []
+
+    def fetch(self, size: int) -> list[tuple[Any, ...]]:
+        if self._cursor is None:
+            chunk, self._rows = self._rows[:size], self._rows[size:]
+        else:
+            chunk = self._read(lambda cursor: cursor.fetchmany(size))
+        self.read += len(chunk) if self._cursor is not None else 0
+        if not chunk:
+            self.close()
+        return chunk
+
+    def materialize(self) -> None:
+        """Read the rest into memory (someone else needs the database connection)."""
+        if self._cursor is not None:
+            self._rows = self._read(lambda cursor: cursor.fetchall())
+            self.read += len(self._rows)
+            self._release()
+
+    def close(self) -> None:
+        self._release()
+        self.state.rowcount = self.read
+
+    def _read(self, action: Any) -> list[tuple[Any, ...]]:
+        database = self.database
+        with database.lock:
+            previous, database.current = database.current, self.state
+            try:
+                return list(action(self._cursor))
+            except sqlite3.Error as exc:
+                self._release()
+                raise _sqlite_error(exc, database, self.translation) from None
+            finally:
+                database.current = previous
+
+    def _release(self) -> None:
+        if self._cursor is not None:
+            cursor, self._cursor = self._cursor, None
+            self.database.streams.discard(self)
+            cursor.close()
 
 
 @dataclass
@@ -230,6 +302,7 @@ class SessionState:
     ddl_in_transaction: bool = False
     prepared: dict[int, tuple[str, str]] = field(default_factory=dict)
     next_handle: int = 1
+    streaming: bool = False  # the statement being run is the request's last: its rows may be sent as read
 
     @property
     def in_transaction(self) -> bool:
@@ -349,7 +422,18 @@ class Database:
         self._translations: dict[str, Translation] = {}
         self._schema: dict[str, dict[str, str]] | None = None
         self._columns: dict[str, list[tuple[str, SqlType]]] | None = None
-        self.conn = self._open()
+        # results being sent while read (weak: a stream dropped by a closed session just goes away)
+        self.streams: weakref.WeakSet[RowStream] = weakref.WeakSet()
+        self._conn = self._open()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection, with every half-read result first read to its end (see ``RowStream``)."""
+        if self.streams:
+            with self.lock:
+                for stream in list(self.streams):
+                    stream.materialize()
+        return self._conn
 
     # -- connection ----------------------------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
@@ -391,6 +475,9 @@ class Database:
         conn.create_function("__global_rowcount", 0, lambda: s.rowcount if (s := session()) else 0)
         conn.create_function("__global_identity", 0, lambda: s.last_identity if (s := session()) else None)
         conn.create_function("__global_trancount", 0, lambda: s.tran_count if (s := session()) else 0)
+        # REPLICATE(text, n): sqlglot writes it as REPEAT, which SQLite does not have
+        conn.create_function("repeat", 2, lambda text, times: None if text is None or times is None
+                             else str(text) * max(int(times), 0))
         conn.create_function("concat", -1, lambda *a: "".join("" if v is None else str(v) for v in a))
         conn.create_function("datalength", 1, lambda v: None if v is None else (
             len(v) if isinstance(v, bytes) else len(str(v).encode("utf-16-le"))))
@@ -403,7 +490,7 @@ class Database:
                 for suffix in ("", "-wal", "-shm"):
                     Path(str(self.path) + suffix).unlink(missing_ok=True)
             self.writer = None
-            self.conn = self._open()
+            self._conn = self._open()
             self.changed()
 
     def close(self) -> None:
@@ -1032,10 +1119,14 @@ class Engine:
         state.variables = {k.lower(): v for k, v in (parameters or {}).items()}  # variables live for a batch
         state.last_identity = None  # SCOPE_IDENTITY() is per scope: a new batch starts with none
         try:
-            for statement in split_batch(text):
+            statements = split_batch(text)
+            for index, statement in enumerate(statements):
+                state.streaming = index == len(statements) - 1  # only the last result may stay half-read
                 await self._statement(state, statement, result.outcomes)
         except SqlError as exc:
             result.error = exc
+        finally:
+            state.streaming = False
         return result
 
     # -- dispatch ----------------------------------------------------------------------------------
@@ -1165,9 +1256,16 @@ class Engine:
             database.current = state
             try:
                 cursor = database.conn.execute(translation.sqlite, bindings)
+                rest = None
                 if translation.returns_rows:
-                    rows = cursor.fetchall()
                     description = cursor.description or ()
+                    if state.streaming and translation.kind == "select" and _all_declared(translation, description):
+                        rows = cursor.fetchmany(CHUNK_ROWS)
+                        if len(rows) == CHUNK_ROWS:
+                            rest = RowStream(database, state, cursor, translation, len(rows))
+                            database.streams.add(rest)
+                    else:
+                        rows = cursor.fetchall()
                 else:
                     rows, description = [], ()
                 count = cursor.rowcount if translation.kind != "select" else len(rows)
@@ -1183,7 +1281,7 @@ class Engine:
             state.rowcount = len(rows)
             columns = _result_columns(translation, description, rows)
             command = tds.CMD_SELECT if translation.kind == "select" else _COMMANDS[translation.kind]
-            return ResultSet(columns, rows, command)
+            return ResultSet(columns, rows, command, rest)
         state.rowcount = max(count, 0)
         return RowCount(_COMMANDS.get(translation.kind, tds.CMD_OTHER), max(count, 0))
 
@@ -1472,6 +1570,12 @@ def _bindings(state: SessionState, sqlite_text: str) -> dict[str, Any]:
             raise errors.must_declare("@" + name)
         bindings[name] = storage_value(state.variables[key])
     return bindings
+
+
+def _all_declared(translation: Translation, description: Sequence[Any]) -> bool:
+    """Every result column has a declared type (a result typed from its values needs them all first)."""
+    types = translation.types
+    return bool(types) and len(types) == len(description) and all(t is not None for t in types)
 
 
 def _result_columns(translation: Translation, description: Sequence[Any],

@@ -14,15 +14,16 @@ import contextlib
 import logging
 import os
 import ssl
+from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from emulator.core.tokens import TokenRejected
 
 from . import errors, tds
 from .errors import SqlError
-from .handlers import Handlers
+from .handlers import Handlers, Part
 from .models import SQL_AUDIENCES, SessionState, SqlServer
-from .transport import Transport
+from .transport import MessageStream, Transport
 
 if TYPE_CHECKING:
     from emulator.core.context import EmulatorContext
@@ -42,7 +43,8 @@ class Session:
         self.state: SessionState | None = None
         self.strict = False
         self._queue: asyncio.Queue[tuple[int, int, bytes] | None] = asyncio.Queue()
-        self._current: asyncio.Task[bytes] | None = None
+        self._current: asyncio.Task[None] | None = None
+        self._stream: MessageStream | None = None
         self._attention = False
 
     async def run(self) -> None:
@@ -179,25 +181,50 @@ class Session:
                 if status & (tds.STATUS_RESET_CONNECTION | tds.STATUS_RESET_CONNECTION_SKIP_TRAN):
                     prefix = self._reset(status)
                 self._attention = False
-                self._current = asyncio.create_task(self._request(kind, payload))
+                self._stream = None
+                self._current = asyncio.create_task(self._respond(kind, payload, prefix))
                 try:
-                    response = await self._current
+                    await self._current
                 except asyncio.CancelledError:
                     if not self._attention:
                         raise
-                    response = b""
                 finally:
                     self._current = None
                 if self._attention:  # cancelled (or finished while the attention was on its way)
                     self._attention = False
-                    self._send(prefix + tds.done(tds.DONE_ATTN))
-                else:
-                    self._send(prefix + response)
+                    stream = self._stream
+                    if stream is not None and stream.started and not stream.ended:
+                        stream.end(tds.done(tds.DONE_ATTN))  # rows already sent: end the message here
+                    else:
+                        self._send(prefix + tds.done(tds.DONE_ATTN))
                 await self.transport.drain()
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
+
+    async def _respond(self, kind: int, payload: bytes, prefix: bytes) -> None:
+        """Answer one request, streaming result sets: each chunk of rows goes out before the next is
+        encoded, and between chunks the loop serves other sessions and notices an attention."""
+        parts = await self._request(kind, payload)
+        if self._attention:
+            return
+        stream = self._stream = self.transport.message(tds.REPLY)
+        stream.write(prefix)
+        try:
+            for part in parts:
+                if isinstance(part, (bytes, bytearray)):
+                    stream.write(part)
+                    continue
+                for chunk in part:
+                    stream.write(chunk)
+                    await self.transport.drain()
+                    await asyncio.sleep(0)
+        finally:  # cancelled by an attention: stop reading the rows still in SQLite
+            for part in parts:
+                if isinstance(part, Generator):
+                    part.close()
+        stream.end()
 
     async def _read_loop(self) -> None:
         try:
@@ -228,7 +255,7 @@ class Session:
         self.state.nocount = False
         return tds.env_reset_ack()
 
-    async def _request(self, kind: int, payload: bytes) -> bytes:
+    async def _request(self, kind: int, payload: bytes) -> list[Part]:
         state = self.state
         assert state is not None
         if kind == tds.SQL_BATCH:
@@ -238,10 +265,10 @@ class Session:
                 calls = tds.parse_rpc(payload)
             except tds.ProtocolError as exc:
                 error = errors.emulator_failure(f"RPC request: {exc}")
-                return self.handlers.error_token(error) + tds.done(tds.DONE_ERROR)
+                return [self.handlers.error_token(error) + tds.done(tds.DONE_ERROR)]
             return await self.handlers.rpc(state, calls)
         if kind == tds.TRANSACTION_MANAGER:
-            return self.handlers.transaction(state, payload)
+            return [self.handlers.transaction(state, payload)]
         raise tds.ProtocolError(f"unexpected packet type 0x{kind:02x} after login")
 
 

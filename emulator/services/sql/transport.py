@@ -128,6 +128,10 @@ class Transport:
     def send_message(self, packet_type: int, payload: bytes) -> None:
         self.write(tds.packets(packet_type, payload, self.packet_size))
 
+    def message(self, packet_type: int) -> MessageStream:
+        """An outgoing message written piece by piece (see ``MessageStream``)."""
+        return MessageStream(self, packet_type)
+
     # -- TLS ---------------------------------------------------------------------------------------
     async def start_tls_strict(self, context: ssl.SSLContext, first_bytes: bytes) -> None:
         """TDS 8: the TLS handshake on the bare socket; ``first_bytes`` were already read."""
@@ -179,3 +183,44 @@ class Transport:
     def close(self) -> None:
         with contextlib.suppress(OSError, RuntimeError):
             self.writer.close()
+
+
+class MessageStream:
+    """One outgoing message sent while it is still being produced, as SQL Server streams a result:
+    each full packet leaves as soon as more bytes are known to follow it, so the client decodes the
+    first rows while the emulator encodes the next. ``end`` sends the rest with EOM. Callers write
+    whole tokens, so what is pending at any moment ends on a token boundary."""
+
+    def __init__(self, transport: Transport, packet_type: int) -> None:
+        self.transport = transport
+        self.packet_type = packet_type
+        self.pending = bytearray()
+        self.packet_id = 1
+        self.started = False  # a packet of this message has gone out
+        self.ended = False
+
+    def write(self, tokens: bytes | bytearray) -> None:
+        self.pending += tokens
+        size = self.transport.packet_size
+        room = size - tds.HEADER_SIZE
+        full = (len(self.pending) - 1) // room  # keep at least one byte back for the EOM packet
+        if full <= 0:
+            return
+        out = bytearray(full * size)
+        view = memoryview(self.pending)
+        for index in range(full):
+            at = index * size
+            tds.HEADER.pack_into(out, at, self.packet_type, 0, size, 0, self.packet_id, 0)
+            out[at + tds.HEADER_SIZE:at + size] = view[index * room:(index + 1) * room]
+            self.packet_id = (self.packet_id + 1) & 0xFF
+        view.release()
+        del self.pending[:full * room]
+        self.transport.write(bytes(out))
+        self.started = True
+
+    def end(self, tokens: bytes = b"") -> None:
+        self.pending += tokens
+        self.transport.write(tds.packets(self.packet_type, bytes(self.pending), self.transport.packet_size,
+                                         self.packet_id))
+        self.pending.clear()
+        self.ended = True
