@@ -26,6 +26,7 @@ import itertools
 import random
 import re
 import sqlite3
+import tempfile
 import threading
 import uuid
 import weakref
@@ -411,7 +412,7 @@ def _now() -> str:
 class Database:
     """One database: a SQLite connection, its metadata, its translation cache."""
 
-    def __init__(self, server: SqlServer, name: str, path: Path | None) -> None:
+    def __init__(self, server: SqlServer, name: str, path: Path) -> None:
         self.server = server
         self.name = name
         self.path = path
@@ -425,28 +426,56 @@ class Database:
         # results being sent while read (weak: a stream dropped by a closed session just goes away)
         self.streams: weakref.WeakSet[RowStream] = weakref.WeakSet()
         self._conn = self._open()
+        self._committed: sqlite3.Connection | None = None
 
     @property
     def conn(self) -> sqlite3.Connection:
         """The connection, with every half-read result first read to its end (see ``RowStream``)."""
+        self._settle()
+        return self._conn
+
+    def connection_for_read(self, state: SessionState) -> sqlite3.Connection:
+        """Where a session's SELECT reads. Azure SQL Database runs with READ_COMMITTED_SNAPSHOT on: a
+        reader sees the last committed rows, never another session's open transaction, and is not
+        blocked by it. All writes go through ``conn``, so while another session holds an open write
+        transaction there, this session reads through a second, read-only connection that SQLite (WAL)
+        shows only committed data. The writer itself, and everyone when no transaction is open,
+        read through ``conn``."""
+        writer = self.writer
+        if writer is None or writer is state or not self._conn.in_transaction:
+            return self.conn
+        self._settle()
+        if self._committed is None:
+            self._committed = self._open(read_only=True)
+        return self._committed
+
+    def _settle(self) -> None:
         if self.streams:
             with self.lock:
                 for stream in list(self.streams):
                     stream.materialize()
-        return self._conn
 
     # -- connection ----------------------------------------------------------------------------
-    def _open(self) -> sqlite3.Connection:
-        target = ":memory:" if self.path is None else str(self.path)
-        conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-        if self.path is not None:
-            conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.executescript(_META.replace("{db}", self.name.replace("'", "''")))
-        if conn.execute("SELECT COUNT(*) FROM __emulator_principals").fetchone()[0] == 0:
-            self._seed_principals(conn)
+    def _open(self, read_only: bool = False) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        if read_only:
+            conn.execute("PRAGMA query_only=ON")
+        else:
+            conn.execute("PRAGMA journal_mode=WAL")  # readers see committed data beside an open write
+            # WAL + NORMAL: no flush to disk at each commit, still safe; a scratch database never flushes
+            conn.execute(f"PRAGMA synchronous={'OFF' if self.server.in_memory else 'NORMAL'}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(_META.replace("{db}", self.name.replace("'", "''")))
+            if conn.execute("SELECT COUNT(*) FROM __emulator_principals").fetchone()[0] == 0:
+                self._seed_principals(conn)
         self._register_functions(conn)
         return conn
+
+    def _close_connections(self) -> None:
+        self._conn.close()
+        if self._committed is not None:
+            self._committed.close()
+            self._committed = None
 
     def _seed_principals(self, conn: sqlite3.Connection) -> None:
         created = _now()
@@ -485,17 +514,18 @@ class Database:
     def reset(self) -> None:
         """Back to an empty database (metadata and fixed principals only)."""
         with self.lock:
-            self.conn.close()
-            if self.path is not None:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(str(self.path) + suffix).unlink(missing_ok=True)
+            self._settle()
+            self._close_connections()
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
             self.writer = None
             self._conn = self._open()
             self.changed()
 
     def close(self) -> None:
         with self.lock:
-            self.conn.close()
+            self._settle()
+            self._close_connections()
 
     def changed(self) -> None:
         self.schema_version += 1
@@ -579,14 +609,18 @@ class SqlServer:
         self.version_string = (
             "Microsoft SQL Azure (RTM) - 12.0.2000.8 \n\tManaged Identity Workbook emulator (SQLite "
             f"{sqlite3.sqlite_version})\n\tCopyright (C) 2022 Microsoft Corporation\n")
-        directory = None if context.settings.in_memory else Path(context.settings.data_dir) / "sql"
-        if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
+        self.in_memory = context.settings.in_memory
+        # In memory means "gone at stop": the files live in a temporary folder then, because reading
+        # committed rows beside an open transaction needs a second connection to a WAL file.
+        self._scratch = tempfile.TemporaryDirectory(prefix="mi-workbook-sql-", ignore_cleanup_errors=True) \
+            if self.in_memory else None
+        directory = Path(self._scratch.name) if self._scratch else Path(context.settings.data_dir) / "sql"
+        directory.mkdir(parents=True, exist_ok=True)
         names = [MASTER] + [d["name"] for d in spec.get("databases", [])]
         self.databases: dict[str, Database] = {
-            n.lower(): Database(self, n, None if directory is None else directory / f"{n}.sqlite3") for n in names}
+            n.lower(): Database(self, n, directory / f"{n}.sqlite3") for n in names}
         self.lock = threading.Lock()
-        self._in_memory = directory is None
+        self.closed = False
         self._tables_lock = threading.Lock()
         self._tables_pending = False
 
@@ -609,7 +643,7 @@ class SqlServer:
             for database in self.databases.values():
                 database.reset()
             self._tables_pending = True
-            if not self._in_memory:
+            if not self.in_memory:
                 self._create_declared_tables()
 
     def ready(self) -> None:
@@ -629,8 +663,12 @@ class SqlServer:
             self._tables_pending = False
 
     def close(self) -> None:
+        """Close every database (the listener stops); in-memory files go with their folder."""
+        self.closed = True
         for database in self.databases.values():
             database.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
 
     # -- login -----------------------------------------------------------------------------------
     def open_session(self, claims: dict[str, Any], database_name: str) -> SessionState:
@@ -658,7 +696,7 @@ def server_for(context: EmulatorContext) -> SqlServer:
     """The one SqlServer of an emulator (shared by its listener and its seeder)."""
     with _SERVERS_LOCK:
         found = _SERVERS.get(id(context))
-        if found is None or found[0] is not context:
+        if found is None or found[0] is not context or found[1].closed:
             found = (context, SqlServer(context))
             _SERVERS[id(context)] = found
         return found[1]
@@ -1255,7 +1293,8 @@ class Engine:
         with database.lock:
             database.current = state
             try:
-                cursor = database.conn.execute(translation.sqlite, bindings)
+                connection = database.connection_for_read(state) if translation.kind == "select" else database.conn
+                cursor = connection.execute(translation.sqlite, bindings)
                 rest = None
                 if translation.returns_rows:
                     description = cursor.description or ()

@@ -319,3 +319,4 @@ class SqlListener:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
         self._servers = []
+        self.server.close()
