@@ -7,7 +7,10 @@ catalog views (``sys.tables``, ``sys.database_principals``, ``INFORMATION_SCHEMA
 SQLite views over that metadata.
 
 T-SQL is translated with sqlglot; what sqlglot leaves (N-strings, ``dbo.``, ``OUTPUT INSERTED``,
-``@@VERSION``, the catalog views, the security statements) is handled here. Security statements
+``@@VERSION``, the catalog views, the security statements) is handled here, and so are the T-SQL
+built-ins whose SQLite forms answer differently (DATEADD, DATEDIFF, TRY_CAST, FORMAT, decimal
+arithmetic and AVG …): they become calls of Python functions registered on every SQLite connection,
+typed by SQL Server's rules. ``IF … ELSE`` and ``BEGIN … END`` are run by the engine. Security statements
 (``CREATE USER … FROM EXTERNAL PROVIDER``, ``ALTER ROLE … ADD MEMBER``, ``DROP USER``, ``GRANT``)
 are interpreted by the emulator itself against the tenant's directory.
 
@@ -36,15 +39,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import errors, tds
+from . import builtins, errors, tds
+from .builtins import pending_function_error
+from .dialect import emulator_dialect, load_sqlglot, quoted_tokens, tsql_dialect
 from .errors import SqlError
+from .rewrite import DML_TOP, TYPE_META, ddl_functions, limit_dml, rewrite_functions, written_function
+from .sqltypes import TYPE_RE, sql_type
 from .tds import SqlType
 
 if TYPE_CHECKING:
     # sqlglot costs ~75-150 ms to import: it is imported where a statement is first split or translated
     # (or the declared tables created), never at import of this package, so the emulator starts without it.
     from sqlglot import exp
-    from sqlglot.tokens import TokenType
 
     from emulator.core.context import EmulatorContext
     from emulator.core.tokens import Principal
@@ -63,71 +69,6 @@ _BUILTIN_PRINCIPALS = [(0, "public", "R", "DATABASE_ROLE"), (1, "dbo", "S", "SQL
                        (2, "guest", "S", "SQL_USER"), (3, "INFORMATION_SCHEMA", "S", "SQL_USER"),
                        (4, "sys", "S", "SQL_USER")]
 FIRST_USER_ID = 5
-
-# -- T-SQL types ------------------------------------------------------------------------------------
-_TYPE_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_ ]*?)\s*(?:\(\s*([^)]*)\))?\s*$")
-_ALIASES = {
-    "integer": "int", "int": "int", "bigint": "bigint", "smallint": "smallint", "tinyint": "tinyint",
-    "utinyint": "tinyint", "bit": "bit", "boolean": "bit", "float": "float", "double": "float",
-    "double precision": "float", "real": "real", "decimal": "decimal", "numeric": "decimal", "dec": "decimal",
-    "money": "money", "smallmoney": "smallmoney", "nvarchar": "nvarchar", "varchar": "nvarchar",
-    "nchar": "nvarchar", "char": "nvarchar", "text": "nvarchar", "ntext": "nvarchar", "xml": "nvarchar",
-    "sysname": "nvarchar", "string": "nvarchar", "varbinary": "varbinary", "binary": "varbinary",
-    "image": "varbinary", "blob": "varbinary", "datetime2": "datetime2", "datetime": "datetime",
-    "smalldatetime": "datetime", "timestamp": "datetime2", "timestampntz": "datetime2",
-    "datetimeoffset": "datetime2", "date": "date", "time": "time", "uniqueidentifier": "uniqueidentifier",
-    "uuid": "uniqueidentifier", "rowversion": "varbinary",
-}
-_UNBOUNDED_TEXT = {"text", "ntext", "xml"}
-
-
-def sql_type(declared: str) -> SqlType | None:
-    """The wire type for a declared T-SQL (or sqlglot) type name, e.g. ``DECIMAL(10, 2)``."""
-    found = _TYPE_RE.match(declared)
-    if not found:
-        return None
-    raw = found.group(1).strip().lower()
-    name = _ALIASES.get(raw)
-    args = [a.strip().lower() for a in (found.group(2) or "").split(",") if a.strip()]
-    if name is None:
-        return None
-    if name in ("int", "bigint", "smallint", "tinyint", "bit", "uniqueidentifier", "date"):
-        return SqlType(name)
-    if name == "float":
-        return SqlType("real") if args and args[0].isdigit() and int(args[0]) <= 24 else tds.FLOAT
-    if name == "real":
-        return SqlType("real")
-    if name in ("decimal",):
-        precision = int(args[0]) if args and args[0].isdigit() else 18
-        scale = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
-        return SqlType("decimal", precision=max(1, min(38, precision)), scale=max(0, min(scale, precision)))
-    if name == "money":
-        return SqlType("decimal", precision=19, scale=4)
-    if name == "smallmoney":
-        return SqlType("decimal", precision=10, scale=4)
-    if name == "nvarchar":
-        if raw in _UNBOUNDED_TEXT or (args and args[0] == "max"):
-            return tds.NVARCHAR_MAX
-        length = int(args[0]) if args and args[0].isdigit() else (1 if raw in ("char", "nchar") and found.group(2)
-                                                                  is None else 4000)
-        if raw in ("varchar", "nvarchar", "char", "nchar", "sysname") and not args and found.group(2) is None:
-            length = 128 if raw == "sysname" else 4000 if raw in ("varchar", "nvarchar") else 1
-        return tds.NVARCHAR_MAX if length > 4000 else SqlType("nvarchar", max(1, length))
-    if name == "varbinary":
-        if raw in ("image", "blob") or (args and args[0] == "max"):
-            return tds.VARBINARY_MAX
-        length = int(args[0]) if args and args[0].isdigit() else 8000
-        return tds.VARBINARY_MAX if length > 8000 else SqlType("varbinary", max(1, length))
-    if name == "datetime2":
-        scale = int(args[0]) if args and args[0].isdigit() else 7
-        return SqlType("datetime2", scale=min(7, scale))
-    if name == "datetime":
-        return SqlType("datetime2", scale=3)
-    if name == "time":
-        scale = int(args[0]) if args and args[0].isdigit() else 7
-        return SqlType("time", scale=min(7, scale))
-    return None
-
 
 def affinity(declared: SqlType) -> str:
     """The SQLite column type that stores values of a T-SQL type."""
@@ -323,6 +264,7 @@ class Translation:
     table_definition: exp.Create | None = None
     if_exists: bool = False
     added: list[tuple[str, str]] = field(default_factory=list)  # ALTER TABLE … ADD: (column, T-SQL type)
+    source: str = ""                   # the T-SQL text, to name functions in errors as the user wrote them
 
 
 # -- databases --------------------------------------------------------------------------------------
@@ -508,8 +450,138 @@ class Database:
         conn.create_function("repeat", 2, lambda text, times: None if text is None or times is None
                              else str(text) * max(int(times), 0))
         conn.create_function("concat", -1, lambda *a: "".join("" if v is None else str(v) for v in a))
+        self._register_tsql_functions(conn)
         conn.create_function("datalength", 1, lambda v: None if v is None else (
             len(v) if isinstance(v, bytes) else len(str(v).encode("utf-16-le"))))
+
+    def _register_tsql_functions(self, conn: sqlite3.Connection) -> None:
+        """T-SQL built-ins SQLite lacks (builtins.py), and the metadata ones, which
+        metadata functions answer for the session running the statement, from the emulator's own
+        tables, read through ``conn`` (the connection running the statement, never settled: a result
+        may be half-read on it)."""
+        builtins.register(conn)
+
+        def session() -> SessionState | None:
+            return self.current
+
+        conn.create_function("original_login", 0, lambda: s.display_name if (s := session()) else None)
+        conn.create_function("db_id", -1, lambda *a: self.server.database_id(str(a[0]) if a and a[0] is not None
+                                                                               else self.name) if len(a) < 2 else None)
+        conn.create_function("serverproperty", 1, self.server.server_property)
+        conn.create_function("databasepropertyex", 2, self.server.database_property)
+        conn.create_function("object_id", -1, lambda *a: self._object_id(conn, session(), *a))
+        conn.create_function("is_rolemember", -1, lambda *a: self._is_role_member(conn, session(), *a))
+        conn.create_function("is_member", 1, lambda role: self._is_role_member(conn, session(), role))
+        conn.create_function("has_perms_by_name", -1, lambda *a: self._has_perms_by_name(conn, session(), *a))
+
+    # -- metadata functions (OBJECT_ID, IS_ROLEMEMBER, HAS_PERMS_BY_NAME) ------------------------------
+    def _object_id(self, conn: sqlite3.Connection, state: SessionState | None, name: Any = None,
+                   kind: Any = None) -> int | None:
+        if name is None or state is None:
+            return None
+        parts = [unquote(p.strip()) for p in re.findall(r"\[(?:[^\]]|\]\])*\]|\"[^\"]*\"|[^.]+|(?<=\.)(?=\.)",
+                                                          str(name))]
+        if not parts or len(parts) > 3:
+            return None
+        table = parts[-1]
+        schema = parts[-2] if len(parts) > 1 else ""
+        catalog = parts[-3] if len(parts) > 2 else ""
+        if schema.lower() not in ("", "dbo") or catalog.lower() not in ("", self.name.lower()):
+            return None
+        if kind is not None and str(kind).strip().upper() != "U":
+            return None  # the emulator's only objects are user tables
+        row = conn.execute("SELECT object_id, name FROM __emulator_tables WHERE name = ?", (table,)).fetchone()
+        if row is None:
+            return None
+        # SQL Server shows an object's id only to those with some permission on it
+        if not any(self.allows(state, p, row[1], conn) for p in ("SELECT", "INSERT", "UPDATE", "DELETE")):
+            return None
+        return int(row[0])
+
+    def _is_role_member(self, conn: sqlite3.Connection, state: SessionState | None, role: Any = None,
+                        principal: Any = None) -> int | None:
+        if role is None or state is None:
+            return None
+        found = conn.execute("SELECT principal_id, name FROM __emulator_principals WHERE name = ? AND type = 'R'",
+                             (str(role),)).fetchone()
+        if found is None:
+            return None  # not a database role (a Windows or Entra group is unknown here)
+        if found[1].lower() == "public":
+            return 1
+        user = str(principal) if principal is not None else state.user_name
+        if user.lower() == "dbo":  # the Entra admin enters as dbo, the owner of the database
+            return 1 if found[1].lower() == "db_owner" else 0
+        return 1 if found[1].lower() in self.roles_named(user, conn) else 0
+
+    def _has_perms_by_name(self, conn: sqlite3.Connection, state: SessionState | None, securable: Any = None,
+                           kind: Any = None, permission: Any = None, *rest: Any) -> int | None:
+        if state is None or permission is None:
+            return None
+        scope = str(kind).strip().upper() if kind is not None else "SERVER"  # (NULL, NULL, 'VIEW SERVER STATE')
+        wanted = " ".join(str(permission).upper().split())
+        dml = ("SELECT", "INSERT", "UPDATE", "DELETE")
+        owner = state.is_admin or "db_owner" in self.roles_named(state.user_name, conn)
+        if scope == "OBJECT":
+            if securable is None:
+                return None
+            parts = [unquote(p.strip()) for p in str(securable).split(".")]
+            if len(parts) > 1 and parts[-2].lower() not in ("", "dbo"):
+                return None
+            row = conn.execute("SELECT name FROM __emulator_tables WHERE name = ?", (parts[-1],)).fetchone()
+            if row is None:
+                return None
+            if wanted in dml:
+                return int(self.allows(state, wanted, row[0], conn))
+            if wanted == "ANY":
+                return int(any(self.allows(state, p, row[0], conn) for p in dml))
+            if wanted in ("ALTER", "CONTROL", "REFERENCES", "VIEW DEFINITION", "TAKE OWNERSHIP", "EXECUTE"):
+                return int(owner)
+            return None
+        if scope in ("DATABASE", "SCHEMA"):
+            if scope == "DATABASE" and securable is not None and str(securable).lower() != self.name.lower():
+                return None
+            if scope == "SCHEMA" and str(securable or "").lower() != "dbo":
+                return None
+            if wanted in dml:
+                return int(self.allows(state, wanted, "", conn))
+            if wanted in ("CONNECT", "ANY"):
+                return 1
+            roles = set() if owner else self.roles_named(state.user_name, conn)
+            if wanted in ("CREATE TABLE", "ALTER", "ALTER ANY SCHEMA", "CREATE VIEW", "CREATE PROCEDURE"):
+                return int(owner or "db_ddladmin" in roles)
+            if wanted in ("ALTER ANY USER", "ALTER ANY ROLE"):
+                return int(owner or bool(roles & {"db_accessadmin", "db_securityadmin"}))
+            return int(owner)
+        if scope == "SERVER":
+            return int(state.is_admin)  # the Entra admin is the server's admin; database users have none
+        return None
+
+    def roles_named(self, user: str, conn: sqlite3.Connection | None = None) -> set[str]:
+        rows = (conn or self.conn).execute(
+            "SELECT p.name FROM __emulator_role_members m JOIN __emulator_principals p "
+            "ON p.principal_id = m.role_id JOIN __emulator_principals u ON u.principal_id = m.member_id "
+            "WHERE u.name = ?", (user,)).fetchall()
+        return {r[0].lower() for r in rows}
+
+    def allows(self, state: SessionState, permission: str, table: str, conn: sqlite3.Connection | None = None
+               ) -> bool:
+        """Does the session hold ``permission`` on the table ('' = the database), by role or GRANT/DENY
+        (the rule ``Engine._require`` enforces)."""
+        if state.is_admin:
+            return True
+        roles = self.roles_named(state.user_name, conn)
+        if "db_owner" in roles:
+            return True
+        rows = (conn or self.conn).execute(
+            "SELECT p.state FROM __emulator_permissions p JOIN __emulator_principals u "
+            "ON u.principal_id = p.principal_id WHERE (u.name = ? OR u.name = 'public') "
+            "AND p.permission = ? AND (p.object = ? OR p.object = '')",
+            (state.user_name, permission, table)).fetchall()
+        states = {r[0] for r in rows}
+        reader = permission == "SELECT"
+        denied = "DENY" in states or ("db_denydatareader" if reader else "db_denydatawriter") in roles
+        granted = "GRANT" in states or ("db_datareader" if reader else "db_datawriter") in roles
+        return granted and not denied
 
     def reset(self) -> None:
         """Back to an empty database (metadata and fixed principals only)."""
@@ -623,6 +695,37 @@ class SqlServer:
         self.closed = False
         self._tables_lock = threading.Lock()
         self._tables_pending = False
+
+    def database_id(self, name: str) -> int | None:
+        """DB_ID: master is 1; the user databases follow from 5, as on a server."""
+        for index, key in enumerate(self.databases):
+            if key == name.lower():
+                return 1 if key == MASTER else index + 4
+        return None
+
+    def server_property(self, name: Any) -> Any:
+        """SERVERPROPERTY, as an Azure SQL Database logical server answers (NULL for unknown names)."""
+        version = ".".join(str(v) for v in errors.SERVER_VERSION)
+        return {"edition": "SQL Azure", "engineedition": 5, "productversion": version, "productlevel": "RTM",
+                "productmajorversion": str(errors.SERVER_VERSION[0]),
+                "productminorversion": str(errors.SERVER_VERSION[1]), "productbuild": str(errors.SERVER_VERSION[2]),
+                "servername": self.name, "machinename": self.name, "instancename": None,
+                "collation": "SQL_Latin1_General_CP1_CI_AS", "isclustered": 0, "isfulltextinstalled": 1,
+                "isintegratedsecurityonly": 0, "ishadrenabled": 1, "issingleuser": 0,
+                }.get(str(name).strip().lower()) if name is not None else None
+
+    def database_property(self, database: Any, name: Any) -> Any:
+        """DATABASEPROPERTYEX for the databases of this server (NULL for unknown ones)."""
+        if database is None or name is None or self.database(str(database)) is None:
+            return None
+        spec = next((d for d in self.spec.get("databases", []) if d["name"].lower() == str(database).lower()), None)
+        system = spec is None  # master
+        return {"edition": "System" if system else spec.get("edition", "GeneralPurpose"),
+                "serviceobjective": "System" if system else spec.get("serviceObjective", "GP_S_Gen5_2"),
+                "collation": "SQL_Latin1_General_CP1_CI_AS", "status": "ONLINE", "updateability": "READ_WRITE",
+                "useraccess": "MULTI_USER", "recovery": "FULL", "isautoshrink": 0, "isautoclose": 0,
+                "maxsizeinbytes": 34359738368,
+                }.get(str(name).strip().lower())
 
     @property
     def admin_object_id(self) -> str:
@@ -766,10 +869,10 @@ def _split_batch(text: str) -> tuple[str, ...]:
     from sqlglot.tokens import TokenType
 
     try:
-        tokens = _tsql_dialect().tokenize(text)
+        tokens = tsql_dialect().tokenize(text)
     except TokenError as exc:
         raise errors.syntax_error(str(exc).split("\n")[0][:40]) from None
-    quoted = _quoted_tokens()
+    quoted = quoted_tokens()
     semicolon, left, right = TokenType.SEMICOLON, TokenType.L_PAREN, TokenType.R_PAREN
     statements: list[str] = []
     start: int | None = None
@@ -777,13 +880,34 @@ def _split_batch(text: str) -> tuple[str, ...]:
     prev = ""
     depth = 0
     seen_select = False
+    cases = 0  # open CASE expressions: their ELSE and END belong to them
     end = 0
+    after_end = False
     for token in tokens:
+        if after_end and token.token_type == TokenType.STRING:
+            # sqlglot reads END at the start of a statement as a command and the text after it, up to
+            # the next ';', as its string argument: that text is statements of its own (ELSE …)
+            statements.extend(_split_batch(token.text))
+            after_end = False
+            continue
+        after_end = False
         word = token.text.upper() if token.token_type not in quoted else ""
         if token.token_type == semicolon and depth == 0:
             if start is not None:
                 statements.append(text[start:end + 1])
             start, first, prev, seen_select = None, "", "", False
+            continue
+        if word == "CASE":
+            cases += 1
+        elif word == "END" and cases:
+            cases -= 1
+        elif word in ("ELSE", "END") and depth == 0 and not cases:
+            # IF … ELSE … and BEGIN … END: ELSE and END stand alone, for the engine to see the structure
+            if start is not None:
+                statements.append(text[start:end + 1])
+            statements.append(word)
+            start, first, prev, seen_select = None, "", "", False
+            after_end = word == "END"
             continue
         if token.token_type == left:
             depth += 1
@@ -805,42 +929,6 @@ def _split_batch(text: str) -> tuple[str, ...]:
 
 
 _split_cached = functools.lru_cache(maxsize=_SPLIT_CACHE_SIZE)(_split_batch)
-
-
-_SQLGLOT_LOCK = threading.Lock()
-_sqlglot_loaded = False
-
-
-def load_sqlglot() -> None:
-    """Import the parts of sqlglot the SQL endpoint uses: once, when the first batch is split or the
-    first statement translated, not at start-up (it costs ~75-150 ms). One thread imports, any other
-    waits: a package with import cycles must not be imported from two threads at once."""
-    global _sqlglot_loaded
-    if _sqlglot_loaded:
-        return
-    with _SQLGLOT_LOCK:
-        if not _sqlglot_loaded:
-            import sqlglot
-            import sqlglot.optimizer.annotate_types
-            import sqlglot.optimizer.qualify  # noqa: F401 - imported here, under the lock
-
-            for dialect in ("tsql", "sqlite"):  # dialect modules are themselves imported on first use
-                sqlglot.Dialect.get_or_raise(dialect)
-            _sqlglot_loaded = True
-
-
-@functools.cache
-def _tsql_dialect() -> Any:
-    import sqlglot
-
-    return sqlglot.Dialect.get_or_raise("tsql")
-
-
-@functools.cache
-def _quoted_tokens() -> frozenset[TokenType]:
-    from sqlglot.tokens import TokenType
-
-    return frozenset({TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.IDENTIFIER})
 
 
 def _starts_statement(word: str, first: str, prev: str, seen_select: bool) -> bool:
@@ -925,6 +1013,7 @@ def translate(database: Database, text: str) -> Translation:
     if cached is not None:
         return cached
     translation = _translate(database, text)
+    translation.source = text
     if len(database._translations) > 512:  # noqa: SLF001
         database._translations.clear()  # noqa: SLF001
     database._translations[text] = translation  # noqa: SLF001
@@ -938,8 +1027,11 @@ def _translate(database: Database, text: str) -> Translation:  # noqa: C901 - on
     from sqlglot.errors import ParseError, TokenError
 
     prepared = _GLOBALS.sub(lambda m: m.group(1) or f"__global_{m.group(2).lower()}()", text)
+    dml_top = DML_TOP.match(prepared)
+    if dml_top:  # UPDATE TOP (n) / DELETE TOP (n): sqlglot does not parse them; the rows are limited below
+        prepared = dml_top.group(1) + prepared[dml_top.end():]
     try:
-        tree = sqlglot.parse_one(prepared, read="tsql")
+        tree = sqlglot.parse_one(prepared, read=emulator_dialect())
     except (ParseError, TokenError) as exc:
         raise errors.syntax_error(_near(exc, text)) from None
     if tree is None:
@@ -948,6 +1040,10 @@ def _translate(database: Database, text: str) -> Translation:  # noqa: C901 - on
         raise errors.unsupported(_keyword(text))
     if isinstance(tree, (exp.Merge,)):
         raise errors.unsupported("MERGE")
+    deleted = tree.args.get("tables") if isinstance(tree, exp.Delete) else None
+    if deleted and len(deleted) == 1 and not isinstance(tree.this, exp.Table):
+        tree.set("this", tree.args["tables"][0])  # DELETE Products WHERE … (T-SQL's FROM is optional)
+        tree.set("tables", None)
 
     columns = database.columns()
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
@@ -956,6 +1052,13 @@ def _translate(database: Database, text: str) -> Translation:  # noqa: C901 - on
     for table in list(tree.find_all(exp.Table)):
         if not table.name:
             continue
+        identifier = table.this
+        if isinstance(identifier, exp.Identifier) and (identifier.args.get("temporary")
+                                                       or identifier.args.get("global_")):
+            # sqlglot drops the # and SQLite's TEMP tables belong to the connection all sessions share:
+            # a #table would be seen by every session, so it is refused rather than shared.
+            prefix = "##" if identifier.args.get("global_") else "#"
+            raise errors.unsupported(f"temporary table {prefix}{table.name} (use a regular table, or a CTE)")
         schema = table.db.lower()
         key = (schema, table.name.lower())
         if key in _CATALOG_NAMES:
@@ -981,8 +1084,12 @@ def _translate(database: Database, text: str) -> Translation:  # noqa: C901 - on
         if node is None:
             break
         node.replace(exp.DPipe(this=node.left, expression=node.right))
-    for node in list(tree.find_all(exp.CurrentUser)):
-        node.replace(exp.Anonymous(this="suser_sname", expressions=[]))
+    if isinstance(tree, (exp.Create, exp.Alter)):
+        ddl_functions(tree)
+    else:
+        rewrite_functions(database, tree)
+        if dml_top:
+            limit_dml(tree, dml_top)
     returning = tree.args.get("returning")
     if returning is not None:
         for column in returning.find_all(exp.Column):
@@ -1131,6 +1238,9 @@ def _describe(database: Database, tree: exp.Expression) -> tuple[list[str] | Non
         if isinstance(inner, exp.Anonymous) and inner.name.lower() in ("scope_identity", "__global_identity"):
             types.append(tds.NUMERIC_38_0)  # SQL Server types identities as numeric(38,0)
             continue
+        if inner.meta.get(TYPE_META) is not None:  # typed by rewrite_functions (SQL Server's rules)
+            types.append(inner.meta[TYPE_META])
+            continue
         if declared is not None and not declared.is_type(exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
             found = sql_type(declared.sql("tsql"))
         if found is not None and not isinstance(inner, exp.Column):
@@ -1157,15 +1267,60 @@ class Engine:
         state.variables = {k.lower(): v for k, v in (parameters or {}).items()}  # variables live for a batch
         state.last_identity = None  # SCOPE_IDENTITY() is per scope: a new batch starts with none
         try:
-            statements = split_batch(text)
-            for index, statement in enumerate(statements):
-                state.streaming = index == len(statements) - 1  # only the last result may stay half-read
-                await self._statement(state, statement, result.outcomes)
+            await self._run_statements(state, split_batch(text), result.outcomes)
         except SqlError as exc:
             result.error = exc
         finally:
             state.streaming = False
         return result
+
+    async def _run_statements(self, state: SessionState, statements: list[str], out: list[Outcome],
+                              last: bool = True) -> None:
+        """``last``: these statements end the request (the final one's rows may then be sent as read)."""
+        if any(s.upper() in ("BEGIN", "ELSE", "END") or _keyword(s) == "IF" for s in statements):
+            index = 0  # check the IF / BEGIN … END structure first: a malformed batch runs nothing
+            while index < len(statements):
+                index = await self._run_one(state, statements, index, out, False, last)
+        index = 0
+        while index < len(statements):
+            index = await self._run_one(state, statements, index, out, True, last)
+
+    async def _run_one(self, state: SessionState, statements: list[str], index: int, out: list[Outcome],
+                       run: bool, last: bool = True) -> int:
+        """Run (or, when ``run`` is false, skip) the statement at ``index`` with what belongs to it:
+        ``IF <condition> <statement> [ELSE <statement>]``, where a statement may be ``BEGIN … END``.
+        The splitter leaves IF with its condition, BEGIN, ELSE and END as statements of their own.
+        Returns the index after it."""
+        if index >= len(statements):
+            raise errors.syntax_error(statements[-1][-20:] if statements else "")
+        text = statements[index]
+        upper = text.upper()
+        if upper in ("ELSE", "END"):
+            raise errors.syntax_error(upper)
+        if upper == "BEGIN":
+            index += 1
+            while index < len(statements) and statements[index].upper() != "END":
+                index = await self._run_one(state, statements, index, out, run, last)
+            if index >= len(statements):
+                raise errors.syntax_error("END")  # BEGIN without its END
+            return index + 1
+        if _keyword(text) == "IF":
+            condition = text[2:].strip()
+            if not condition or index + 1 >= len(statements):
+                raise errors.syntax_error(text[-20:])
+            holds = bool(self._condition(state, condition)) if run else False
+            index = await self._run_one(state, statements, index + 1, out, run and holds, last)
+            if index < len(statements) and statements[index].upper() == "ELSE":
+                index = await self._run_one(state, statements, index + 1, out, run and not holds, last)
+            return index
+        if run:
+            state.streaming = last and index == len(statements) - 1  # only the last result may stay half-read
+            await self._statement(state, text, out)
+        return index + 1
+
+    def _condition(self, state: SessionState, condition: str) -> bool:
+        """An IF condition (EXISTS (…), OBJECT_ID(…) IS NULL, @x > 1 …), evaluated by SQLite."""
+        return bool(self._evaluate(state, f"CASE WHEN {condition} THEN 1 ELSE 0 END"))
 
     # -- dispatch ----------------------------------------------------------------------------------
     async def _statement(self, state: SessionState, text: str, out: list[Outcome]) -> None:  # noqa: C901
@@ -1206,7 +1361,7 @@ class Engine:
             return
         if word == "BEGIN":
             if not _BEGIN_TRAN.match(text):
-                raise errors.unsupported("BEGIN … END")
+                raise errors.unsupported(" ".join(text.split()[:2]).upper())  # BEGIN TRY, BEGIN DISTRIBUTED …
             out.extend(self.begin(state))
             return
         if word == "COMMIT":
@@ -1571,8 +1726,7 @@ class Engine:
             await self._write(state, lambda: self._alter_role(state, arguments[0], action, arguments[1]))
             return
         if procedure == "sp_executesql" and arguments:
-            for statement in split_batch(arguments[0]):
-                await self._statement(state, statement, out)
+            await self._run_statements(state, split_batch(arguments[0]), out, last=state.streaming)
             return
         raise errors.procedure_not_found(unquote(found.group(1)))
 
@@ -1640,7 +1794,9 @@ def _sqlite_error(exc: sqlite3.Error, database: Database, translation: Translati
     if text.startswith("no such column:"):
         return errors.invalid_column(text.split(":", 1)[1].strip().split(".")[-1])
     if text.startswith("no such function:"):
-        return errors.not_builtin_function(text.split(":", 1)[1].strip())
+        return errors.not_builtin_function(written_function(translation, text.split(":", 1)[1].strip()))
+    if "user-defined function raised exception" in text:
+        return pending_function_error() or errors.emulator_failure(text)
     if "syntax error" in text:
         near = re.search(r'near "([^"]*)"', text)
         return errors.syntax_error(near.group(1) if near else "")
@@ -1743,7 +1899,7 @@ def _create_table(database: Database, state: SessionState, translation: Translat
 
 
 def _base_name(declared_text: str) -> str:
-    found = _TYPE_RE.match(declared_text)
+    found = TYPE_RE.match(declared_text)
     return found.group(1).strip().lower() if found else "nvarchar"
 
 
