@@ -252,6 +252,7 @@ def test_unsupported_statement_is_a_sql_error_not_a_dropped_connection(target: S
         for statement, number in (("MERGE INTO Products AS t USING Products AS s ON 1 = 0 "
                                    "WHEN NOT MATCHED THEN INSERT (Name) VALUES (s.Name);", "40517"),
                                   ("WHILE 1 = 0 SELECT 1", "40517"),
+                                  ("BEGIN TRY SELECT 1 END TRY BEGIN CATCH SELECT 2 END CATCH", "40517"),
                                   ("SELECT * FROM NoSuchTable", "208"),
                                   ("SELECT NoSuchColumn FROM Products", "207"),
                                   ("SELEC 1", "102"),

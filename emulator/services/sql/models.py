@@ -964,6 +964,7 @@ _EXEC = re.compile(rf"^EXEC(?:UTE)?\s+(?:@\w+\s*=\s*)?{_NAME}\s*(.*)$", re.I | r
 _GRANT = re.compile(rf"^(GRANT|DENY|REVOKE)\s+(.+?)(?:\s+ON\s+(?:(OBJECT|SCHEMA|DATABASE)\s*::\s*)?{_NAME}"
                     rf"(?:\s*\.\s*{_NAME})?)?\s+(?:TO|FROM)\s+{_NAME}(?:\s+CASCADE)?\s*$", re.I | re.S)
 _WAITFOR = re.compile(r"^WAITFOR\s+DELAY\s+N?'([^']*)'\s*$", re.I)
+_BEGIN_OTHER = re.compile(r"^BEGIN\s+(?!TRAN\b|TRANSACTION\b)\w+", re.I)
 _BEGIN_TRAN = re.compile(r"^BEGIN\s+(?:TRAN|TRANSACTION)(?:\s+\w+)?\s*$", re.I)
 _COMMIT = re.compile(r"^COMMIT(?:\s+(?:TRAN|TRANSACTION|WORK))?(?:\s+\w+)?\s*$", re.I)
 _ROLLBACK = re.compile(r"^ROLLBACK(?:\s+(?:TRAN|TRANSACTION|WORK))?(?:\s+\w+)?\s*$", re.I)
@@ -1295,6 +1296,8 @@ class Engine:
             raise errors.syntax_error(statements[-1][-20:] if statements else "")
         text = statements[index]
         upper = text.upper()
+        if _BEGIN_OTHER.match(text):  # BEGIN TRY / CATCH / DISTRIBUTED …: named before the structure is judged
+            raise errors.unsupported(" ".join(upper.split()[:2]))
         if upper in ("ELSE", "END"):
             raise errors.syntax_error(upper)
         if upper == "BEGIN":
