@@ -57,7 +57,8 @@ if TYPE_CHECKING:
 
 SQL_AUDIENCES = ("https://database.windows.net/", "https://database.windows.net")
 LOCK_TIMEOUT_SECONDS = 10.0
-CHUNK_ROWS = 1000  # rows fetched and encoded per step of a result sent while it is read
+CHUNK_ROWS = 1000  # rows fetched and encoded in the first step of a result sent while it is read
+MAX_CHUNK_ROWS = 16000  # … and at most in a later step
 MASTER = "master"
 
 FIXED_ROLES = {
@@ -128,11 +129,18 @@ class ResultSet:
     rest: RowStream | None = None  # rows still in SQLite, read while the first ones are on the wire
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[list[tuple[Any, ...]]]:
-        """All the rows, ``size`` at a time: those already read, then the rest as it is read."""
-        for start in range(0, len(self.rows), size):
+        """All the rows, a chunk at a time: those already read, then the rest as it is read. The first
+        chunk is ``size`` rows (the first bytes leave early); each next one is twice the last, up to
+        ``MAX_CHUNK_ROWS``, so a large result costs few hand-overs between the encoder and the socket
+        (each may wait for the GIL when the emulator runs in the client's process)."""
+        start = 0
+        while start < len(self.rows):
             yield self.rows[start:start + size]
+            start += size
+            size = min(size * 2, MAX_CHUNK_ROWS)
         while self.rest is not None and (chunk := self.rest.fetch(size)):
             yield chunk
+            size = min(size * 2, MAX_CHUNK_ROWS)
 
     def close(self) -> None:
         if self.rest is not None:
