@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default: %(default)s)")
     for name, port in DEFAULT_PORTS.items():
         server.add_argument(f"--{name}-port", type=int, default=None, help=f"{name} port (default: {port}; 0 = any)")
-    server.add_argument("--in-memory", action="store_true", help="keep state in memory only")
+    server.add_argument("--in-memory", action="store_true", help="keep no state after stop (SQL: a temporary folder)")
     server.add_argument("--world", default=str(DEFAULT_WORLD_FILE), help="world file (default: the bundled one)")
     server.add_argument("--no-throttling", action="store_true", help="switch off IMDS throttling (20/s, 5 at once)")
     server.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for start (default: %(default)s)")

@@ -27,7 +27,7 @@ class Settings:
     host: str = "127.0.0.1"
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     data_dir: Path = field(default_factory=default_data_dir)
-    in_memory: bool = False           # state in memory only; certificates/profile still in data_dir
+    in_memory: bool = False           # no state after stop (SQL: temporary files); certificates, profile in data_dir
     world_file: Path = DEFAULT_WORLD_FILE
     imds_throttling: bool = True      # 20 requests/s and 5 concurrent, as real IMDS
     imds_rate_per_second: int = 20
