@@ -55,6 +55,17 @@ def test_a_statement_after_a_select_in_the_same_batch_sees_it_whole(big: SqlTarg
         assert cursor.nextset() and cursor.fetchone()[0] == 100
 
 
+def test_a_parameterized_select_streams_then_returns_its_prepared_handle(big: SqlTarget) -> None:
+    """pyodbc sends a query with parameters as sp_prepexec: the rows stream, then the RETURNVALUE of
+    the handle follows them; the second execution reuses the handle (sp_execute)."""
+    with big.admin() as connection:
+        cursor = connection.cursor()
+        first = cursor.execute("SELECT N, Label FROM Big WHERE N >= ? ORDER BY N", 0).fetchall()
+        second = cursor.execute("SELECT N, Label FROM Big WHERE N >= ? ORDER BY N", 2500).fetchall()
+    assert [row[0] for row in first] == list(range(ROWS))
+    assert [row[0] for row in second] == list(range(2500, ROWS))
+
+
 def test_rowcount_after_a_streamed_select(big: SqlTarget) -> None:
     with big.admin() as connection:
         assert len(connection.execute("SELECT N, Label FROM Big").fetchall()) == ROWS
