@@ -244,6 +244,30 @@ def test_login_and_user_names(target: SqlTarget) -> None:
     assert row[3:] == ["dbo", "dbo", "dbo", "dbo"]  # the database user
 
 
+def test_schema_and_principal_ids_as_tools_ask_for_them(target: SqlTarget) -> None:
+    """What SQLAlchemy and SSMS-style tools ask first: the default schema and the caller's principal."""
+    row, _ = _one(target, "SELECT SCHEMA_NAME(), SCHEMA_ID(), SCHEMA_NAME(4), SCHEMA_ID('INFORMATION_SCHEMA'), "
+                          "USER_ID(), DATABASE_PRINCIPAL_ID(), USER_ID('guest'), SCHEMA_NAME(99)")
+    assert row == ["dbo", 1, "sys", 3, 1, 1, 2, None]
+    target.run_admin(f"CREATE USER [{target.vm_name}] FROM EXTERNAL PROVIDER",
+                     f"ALTER ROLE db_datareader ADD MEMBER [{target.vm_name}]")
+    with target.vm() as vm:
+        mine = vm.execute("SELECT DATABASE_PRINCIPAL_ID(), SCHEMA_NAME()").fetchone()
+        listed = vm.execute("SELECT principal_id FROM sys.database_principals WHERE name = ?",
+                            target.vm_name).fetchone()
+    assert tuple(mine) == (listed[0], "dbo") and listed[0] > 4
+
+
+def test_columns_qualified_with_their_schema(target: SqlTarget) -> None:
+    with target.admin() as connection:
+        tables = connection.execute(
+            "SELECT [INFORMATION_SCHEMA].[TABLES].[TABLE_NAME] FROM [INFORMATION_SCHEMA].[TABLES] "
+            "WHERE [INFORMATION_SCHEMA].[TABLES].[TABLE_SCHEMA] = 'dbo'").fetchall()
+        name = connection.execute("SELECT dbo.Products.Name FROM dbo.Products WHERE dbo.Products.ProductID = 1"
+                                  ).fetchone()[0]
+    assert [t[0] for t in tables] == ["Products"] and name == "Classic Hose"
+
+
 def test_top_percent(target: SqlTarget) -> None:
     with target.admin() as connection:
         rows = connection.execute("SELECT TOP (5) PERCENT ProductID FROM Products ORDER BY ProductID DESC").fetchall()

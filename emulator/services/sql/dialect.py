@@ -51,7 +51,8 @@ def quoted_tokens() -> frozenset[TokenType]:
 # to CURRENT_TIMESTAMP, SUSER_SNAME to CURRENT_USER …) whose SQLite forms give other answers.
 OWN_FUNCTIONS = frozenset({
     "DATEADD", "DATEDIFF", "DATEDIFF_BIG", "DATEPART", "DATENAME", "YEAR", "MONTH", "DAY", "EOMONTH", "FORMAT",
-    "LEFT", "RIGHT", "GETDATE", "GETUTCDATE", "SYSDATETIME", "SYSUTCDATETIME", "SUSER_SNAME", "SUSER_NAME"})
+    "LEFT", "RIGHT", "GETDATE", "GETUTCDATE", "SYSDATETIME", "SYSUTCDATETIME", "SUSER_SNAME", "SUSER_NAME",
+    "SCHEMA_NAME"})
 
 
 @functools.cache

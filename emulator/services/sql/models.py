@@ -347,6 +347,8 @@ _CATALOG_TYPES: dict[str, dict[str, str]] = {
     "__information_schema_tables": {"table_catalog": "NVARCHAR(128)", "table_schema": "NVARCHAR(128)",
                                     "table_name": "NVARCHAR(128)", "table_type": "NVARCHAR(10)"},
 }
+_SCHEMAS = {1: "dbo", 2: "guest", 3: "INFORMATION_SCHEMA", 4: "sys"}
+_SCHEMA_IDS = {name.lower(): schema_id for schema_id, name in _SCHEMAS.items()}
 _CATALOG_NAMES = {("sys", "tables"): "__sys_tables", ("sys", "objects"): "__sys_objects",
                   ("sys", "schemas"): "__sys_schemas", ("sys", "columns"): "__sys_columns",
                   ("sys", "database_principals"): "__sys_database_principals",
@@ -473,6 +475,17 @@ class Database:
             return self.current
 
         conn.create_function("original_login", 0, lambda: s.display_name if (s := session()) else None)
+        # every user's default schema is dbo; the fixed schemas have the ids of their owners
+        conn.create_function("schema_name", -1, lambda *a: "dbo" if not a else _SCHEMAS.get(a[0]))
+        conn.create_function("schema_id", -1, lambda *a: 1 if not a else _SCHEMA_IDS.get(str(a[0]).lower()))
+
+        def principal_id(*arguments: Any) -> int | None:
+            name = arguments[0] if arguments else (s.user_name if (s := session()) else None)
+            row = conn.execute("SELECT principal_id FROM __emulator_principals WHERE name = ?", (name,)).fetchone()
+            return int(row[0]) if row else None
+
+        conn.create_function("user_id", -1, principal_id)
+        conn.create_function("database_principal_id", -1, principal_id)
         conn.create_function("db_id", -1, lambda *a: self.server.database_id(str(a[0]) if a and a[0] is not None
                                                                                else self.name) if len(a) < 2 else None)
         conn.create_function("serverproperty", 1, self.server.server_property)
@@ -1086,6 +1099,13 @@ def _translate(database: Database, text: str) -> Translation:  # noqa: C901 - on
         referenced.append(table.name)
         if table.name.lower() not in columns and missing is None and not isinstance(tree, exp.Create):
             missing = table.sql("tsql") if not table.alias else table.name
+    for column in tree.find_all(exp.Column):  # [INFORMATION_SCHEMA].[TABLES].[TABLE_NAME], dbo.T.c
+        if column.args.get("db") is not None and column.table:
+            key = (column.db.lower(), column.table.lower())
+            if key in _CATALOG_NAMES:
+                column.set("table", exp.to_identifier(_CATALOG_NAMES[key]))
+            column.set("db", None)
+            column.set("catalog", None)
     for node in list(tree.find_all(exp.National)):
         node.replace(exp.Literal.string(node.this))
     while True:  # T-SQL concatenates strings with +

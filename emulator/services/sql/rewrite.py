@@ -199,6 +199,8 @@ def _rewrite_call(node: exp.Anonymous, typer: _Typer) -> exp.Expression | None: 
         return _call("__tsql_now", exp.Literal.number(digits), sql_type=_DATETIME if digits == 3 else tds.DATETIME2)
     if name in ("SUSER_SNAME", "SUSER_NAME"):
         return _call("suser_sname", *node.expressions, sql_type=SqlType("nvarchar", 128))
+    if name == "SCHEMA_NAME":  # sqlglot reads it as CURRENT_SCHEMA, which SQLite answers with 'main'
+        return _call("schema_name", *node.expressions, sql_type=SqlType("nvarchar", 128))
     if name == "DATEADD":
         part, number, value = _arguments(node, 3, 3)
         found = typer.type_of(value)
