@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pyodbc
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulator.profile import Profile
 from lib import sql
 
 SQL = "https://database.windows.net/"
 DATABASE = "workbookdb"
+LOGIN_FAILED = "Login failed for user '<token-identified principal>'."
 
 
 @dataclass
@@ -76,6 +80,29 @@ class SqlTarget:
         with self.admin() as connection:
             for statement in statements:
                 connection.execute(statement)
+
+
+# -- tokens a login must refuse (18456) ------------------------------------------------------------
+def _forged_token(target: SqlTarget) -> str:
+    good = jwt.decode(target.admin_token(), options={"verify_signature": False})
+    header = jwt.get_unverified_header(target.admin_token())
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return jwt.encode(good, other, algorithm="RS256", headers={"kid": header["kid"]})
+
+
+def _expired_token(target: SqlTarget) -> str:
+    context = target.emulator.context
+    principal = context.world.admin_principal
+    return context.issuer.issue(principal, SQL, now=time.time() - 3 * 86400, lifetime=3600).access_token
+
+
+BAD_TOKENS = {
+    "garbage": lambda t: "not-a-jwt",
+    "wrong_audience": lambda t: t.admin_token("https://management.azure.com/"),
+    "expired": _expired_token,
+    "forged_signature": _forged_token,
+    "tampered": lambda t: t.admin_token()[:-6] + "AAAAAA",
+}
 
 
 def sql_error(exc: BaseException) -> str:

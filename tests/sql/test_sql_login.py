@@ -9,17 +9,22 @@ import subprocess
 import sys
 import time
 
-import jwt
 import mssql_python
 import pyodbc
 import pytds
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from sql_helpers import DATABASE, SQL, SqlTarget, parse_prelogin_reply, prelogin_packet, recv_all, sql_error
+from sql_helpers import (
+    BAD_TOKENS,
+    DATABASE,
+    LOGIN_FAILED,
+    SqlTarget,
+    parse_prelogin_reply,
+    prelogin_packet,
+    recv_all,
+    sql_error,
+)
 
 from lib import sql
-
-LOGIN_FAILED = "Login failed for user '<token-identified principal>'."
 
 
 def test_admin_logs_in_with_pyodbc_strict(target: SqlTarget) -> None:
@@ -86,28 +91,6 @@ def test_pytds_logs_in_with_access_token_callable(target: SqlTarget) -> None:
             connection.cursor() as cursor:
         cursor.execute("SELECT SUSER_SNAME(), DB_NAME()")
         assert cursor.fetchone() == ("workbook-admin", DATABASE)
-
-
-def _forged_token(target: SqlTarget) -> str:
-    good = jwt.decode(target.admin_token(), options={"verify_signature": False})
-    header = jwt.get_unverified_header(target.admin_token())
-    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return jwt.encode(good, other, algorithm="RS256", headers={"kid": header["kid"]})
-
-
-def _expired_token(target: SqlTarget) -> str:
-    context = target.emulator.context
-    principal = context.world.admin_principal
-    return context.issuer.issue(principal, SQL, now=time.time() - 3 * 86400, lifetime=3600).access_token
-
-
-BAD_TOKENS = {
-    "garbage": lambda t: "not-a-jwt",
-    "wrong_audience": lambda t: t.admin_token("https://management.azure.com/"),
-    "expired": _expired_token,
-    "forged_signature": _forged_token,
-    "tampered": lambda t: t.admin_token()[:-6] + "AAAAAA",
-}
 
 
 @pytest.mark.parametrize("kind", sorted(BAD_TOKENS))
