@@ -553,65 +553,43 @@ def tsql_left(text: Any, count: Any) -> str | None:
 _MONTH_ABBREVIATIONS = [m[:3] for m in _MONTHS]
 
 
-def _clock12(moment: dt.datetime) -> tuple[str, str]:
-    return f"{moment.hour % 12 or 12:>2}:{moment.minute:02d}", "AM" if moment.hour < 12 else "PM"
+_DATE_STYLES = {1: "{mm}/{dd}/{year}", 2: "{year}.{mm}.{dd}", 3: "{dd}/{mm}/{year}", 4: "{dd}.{mm}.{year}",
+                5: "{dd}-{mm}-{year}", 6: "{dd} {mon} {year}", 7: "{mon} {dd}, {year}", 10: "{mm}-{dd}-{year}",
+                11: "{year}/{mm}/{dd}", 12: "{year}{mm}{dd}"}
 
 
-def _style_text(moment: dt.datetime, style: int, kind: str) -> str | None:  # noqa: C901 - SQL Server's table
-    """A date/time as text in a CONVERT style (SQL Server's "Date and time styles" table)."""
-    digits = 3 if kind == "datetime" else 7
-    fraction = f"{moment.microsecond:06d}0"[:digits]
-    y4, y2 = f"{moment.year:04d}", f"{moment.year % 100:02d}"
-    mm, dd = f"{moment.month:02d}", f"{moment.day:02d}"
-    time = f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
-    mon = _MONTH_ABBREVIATIONS[moment.month - 1]
-    century = style >= 100
-    year = y4 if century else y2
-    base = style - 100 if century else style
-    clock, half = _clock12(moment)
-    if style in (0, 100):
-        return f"{mon} {moment.day:>2} {y4} {clock}{half}"
-    if base == 1:
-        return f"{mm}/{dd}/{year}"
-    if base == 2:
-        return f"{year}.{mm}.{dd}"
-    if base == 3:
-        return f"{dd}/{mm}/{year}"
-    if base == 4:
-        return f"{dd}.{mm}.{year}"
-    if base == 5:
-        return f"{dd}-{mm}-{year}"
-    if base == 6:
-        return f"{dd} {mon} {year}"
-    if base == 7:
-        return f"{mon} {dd}, {year}"
-    if style in (8, 108, 24):
-        return time
-    if style in (9, 109):
-        return f"{mon} {moment.day:>2} {y4} {moment.hour % 12 or 12:>2}:{moment.minute:02d}:{moment.second:02d}:" \
-               f"{fraction}{half}"
-    if base == 10:
-        return f"{mm}-{dd}-{year}"
-    if base == 11:
-        return f"{year}/{mm}/{dd}"
-    if base == 12:
-        return f"{year}{mm}{dd}"
-    if style in (13, 113):
-        return f"{dd} {mon} {y4} {time}:{fraction}"
-    if style in (14, 114):
-        return f"{time}:{fraction}"
-    if style in (20, 120):
-        return f"{y4}-{mm}-{dd} {time}"
-    if style in (21, 25, 121):
-        return f"{y4}-{mm}-{dd} {time}.{fraction}"
-    if style == 22:
-        return f"{mm}/{dd}/{y2} {moment.hour % 12 or 12:>2}:{moment.minute:02d}:{moment.second:02d} {half}"
-    if style == 23:
-        return f"{y4}-{mm}-{dd}"
-    if style in (126, 127):
-        shown = f".{fraction}" if moment.microsecond else ""
-        return f"{y4}-{mm}-{dd}T{time}{shown}" + ("Z" if style == 127 else "")
-    return None
+# SQL Server's "Date and time styles": a layout per style. Styles 1-7 and 10-12 show a two-digit year;
+# 101-107 and 110-112 are the same layouts with the century.
+_STYLE_LAYOUTS = {
+    **{style: layout.replace("{year}", "{y2}") for style, layout in _DATE_STYLES.items()},
+    **{style + 100: layout.replace("{year}", "{y4}") for style, layout in _DATE_STYLES.items()},
+    0: "{mon} {day:>2} {y4} {h12:>2}:{mi}{half}", 100: "{mon} {day:>2} {y4} {h12:>2}:{mi}{half}",
+    8: "{time}", 108: "{time}", 24: "{time}",
+    9: "{mon} {day:>2} {y4} {h12:>2}:{mi}:{ss}:{fraction}{half}",
+    109: "{mon} {day:>2} {y4} {h12:>2}:{mi}:{ss}:{fraction}{half}",
+    13: "{dd} {mon} {y4} {time}:{fraction}", 113: "{dd} {mon} {y4} {time}:{fraction}",
+    14: "{time}:{fraction}", 114: "{time}:{fraction}",
+    20: "{y4}-{mm}-{dd} {time}", 120: "{y4}-{mm}-{dd} {time}",
+    21: "{y4}-{mm}-{dd} {time}.{fraction}", 25: "{y4}-{mm}-{dd} {time}.{fraction}",
+    121: "{y4}-{mm}-{dd} {time}.{fraction}",
+    22: "{mm}/{dd}/{y2} {h12:>2}:{mi}:{ss} {half}",
+    23: "{y4}-{mm}-{dd}",
+    126: "{y4}-{mm}-{dd}T{time}{iso_fraction}", 127: "{y4}-{mm}-{dd}T{time}{iso_fraction}Z",
+}
+
+
+def _style_text(moment: dt.datetime, style: int, kind: str) -> str | None:
+    """A date/time as text in a CONVERT style; None for a style SQL Server does not have."""
+    layout = _STYLE_LAYOUTS.get(style)
+    if layout is None:
+        return None
+    fraction = f"{moment.microsecond:06d}0"[:3 if kind == "datetime" else 7]
+    return layout.format(
+        y4=f"{moment.year:04d}", y2=f"{moment.year % 100:02d}", mm=f"{moment.month:02d}", dd=f"{moment.day:02d}",
+        day=moment.day, mon=_MONTH_ABBREVIATIONS[moment.month - 1], h12=moment.hour % 12 or 12,
+        mi=f"{moment.minute:02d}", ss=f"{moment.second:02d}",
+        time=f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}", fraction=fraction,
+        iso_fraction=f".{fraction}" if moment.microsecond else "", half="AM" if moment.hour < 12 else "PM")
 
 
 def _default_text(moment: dt.datetime, kind: str) -> str:
