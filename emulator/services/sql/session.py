@@ -79,12 +79,9 @@ class Session:
             await self.transport.start_tls_strict(self.listener.strict_context, initial)
         else:
             self.transport.buffer[:0] = first
-        message = await self.transport.read_message()
-        if message is None:
+        payload = await self._read_expected(tds.PRELOGIN, "PRELOGIN")
+        if payload is None:
             return None
-        kind, _status, payload = message
-        if kind != tds.PRELOGIN:
-            raise tds.ProtocolError(f"expected PRELOGIN, got packet type 0x{kind:02x}")
         prelogin = tds.parse_prelogin(payload)
         client = prelogin.encryption
         if self.strict:
@@ -113,14 +110,21 @@ class Session:
         await self.transport.start_tls_in_prelogin(self.listener.inband_context)
         return prelogin
 
-    # -- login ------------------------------------------------------------------------------------------
-    async def _login(self) -> bool:
+    async def _read_expected(self, kind: int, name: str) -> bytes | None:
+        """The next message's payload, which must be of ``kind``; None when the client left."""
         message = await self.transport.read_message()
         if message is None:
+            return None
+        found, _status, payload = message
+        if found != kind:
+            raise tds.ProtocolError(f"expected {name}, got packet type 0x{found:02x}")
+        return payload
+
+    # -- login ------------------------------------------------------------------------------------------
+    async def _login(self) -> bool:
+        payload = await self._read_expected(tds.LOGIN7, "LOGIN7")
+        if payload is None:
             return False
-        kind, _status, payload = message
-        if kind != tds.LOGIN7:
-            raise tds.ProtocolError(f"expected LOGIN7, got packet type 0x{kind:02x}")
         login = tds.parse_login7(payload)
         try:
             self.state = self._authenticate(login)

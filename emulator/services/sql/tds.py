@@ -127,20 +127,22 @@ class ProtocolError(Exception):
 
 
 # -- packets ----------------------------------------------------------------------------------------
-def packets(packet_type: int, payload: bytes, size: int, packet_id: int = 1) -> bytes | bytearray:
-    """Split one message into packets of at most ``size`` bytes, the last one with EOM (one buffer,
-    the payload copied into it once)."""
+def packets(packet_type: int, payload: bytes | bytearray | memoryview, size: int, packet_id: int = 1,
+            last: bool = True) -> bytes | bytearray:
+    """Split (part of) one message into packets of at most ``size`` bytes, the last one with EOM
+    unless more of the message follows (``last=False``); one buffer, the payload copied into it once."""
     room = size - HEADER_SIZE
     length = len(payload)
+    eom = STATUS_EOM if last else 0
     if length <= room:
-        return HEADER.pack(packet_type, STATUS_EOM, length + HEADER_SIZE, 0, packet_id, 0) + payload
+        return HEADER.pack(packet_type, eom, length + HEADER_SIZE, 0, packet_id & 0xFF, 0) + payload
     count = -(-length // room)
     out = bytearray(length + count * HEADER_SIZE)
     view = memoryview(payload)
     for index in range(count):
         chunk = view[index * room:(index + 1) * room]
         at = index * size
-        HEADER.pack_into(out, at, packet_type, STATUS_EOM if index == count - 1 else 0, len(chunk) + HEADER_SIZE, 0,
+        HEADER.pack_into(out, at, packet_type, eom if index == count - 1 else 0, len(chunk) + HEADER_SIZE, 0,
                          (packet_id + index) & 0xFF, 0)
         out[at + HEADER_SIZE:at + HEADER_SIZE + len(chunk)] = chunk
     return out

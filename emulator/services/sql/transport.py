@@ -206,16 +206,10 @@ class MessageStream:
         full = (len(self.pending) - 1) // room  # keep at least one byte back for the EOM packet
         if full <= 0:
             return
-        out = bytearray(full * size)
-        view = memoryview(self.pending)
-        for index in range(full):
-            at = index * size
-            tds.HEADER.pack_into(out, at, self.packet_type, 0, size, 0, self.packet_id, 0)
-            out[at + tds.HEADER_SIZE:at + size] = view[index * room:(index + 1) * room]
-            self.packet_id = (self.packet_id + 1) & 0xFF
-        view.release()
+        with memoryview(self.pending) as view:
+            self.transport.write(tds.packets(self.packet_type, view[:full * room], size, self.packet_id, last=False))
         del self.pending[:full * room]
-        self.transport.write(bytes(out))
+        self.packet_id = (self.packet_id + full) & 0xFF
         self.started = True
 
     def end(self, tokens: bytes = b"") -> None:
