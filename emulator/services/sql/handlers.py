@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import struct
 from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
@@ -35,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # A response is a list of parts: token bytes, or a result set's tokens made while they are sent.
 Part = bytes | Iterator[bytes]
-_ENCODING_FAILURES = (*tds.ENCODING_ERRORS, ArithmeticError, struct.error)
+_ENCODING_FAILURES = (*tds.ENCODING_ERRORS, ArithmeticError)  # ArithmeticError: decimal.InvalidOperation
 
 
 class Handlers:

@@ -33,7 +33,7 @@ import tempfile
 import threading
 import uuid
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -170,7 +170,6 @@ class RowStream:
             chunk, self._rows = self._rows[:size], self._rows[size:]
         else:
             chunk = self._read(lambda cursor: cursor.fetchmany(size))
-        self.read += len(chunk) if self._cursor is not None else 0
         if not chunk:
             self.close()
         return chunk
@@ -179,19 +178,22 @@ class RowStream:
         """Read the rest into memory (someone else needs the database connection)."""
         if self._cursor is not None:
             self._rows = self._read(lambda cursor: cursor.fetchall())
-            self.read += len(self._rows)
             self._release()
 
     def close(self) -> None:
         self._release()
         self.state.rowcount = self.read
 
-    def _read(self, action: Any) -> list[tuple[Any, ...]]:
+    def _read(self, action: Callable[[sqlite3.Cursor], list[Any]]) -> list[tuple[Any, ...]]:
+        """Rows from the cursor (counted in ``read``), with the SELECT's session as the current one."""
         database = self.database
+        assert self._cursor is not None
         with database.lock:
             previous, database.current = database.current, self.state
             try:
-                return list(action(self._cursor))
+                rows = list(action(self._cursor))
+                self.read += len(rows)
+                return rows
             except sqlite3.Error as exc:
                 self._release()
                 raise _sqlite_error(exc, database, self.translation) from None
