@@ -74,7 +74,7 @@ def test_fault_validation(world: Azure, body: dict[str, Any]) -> None:
     assert world.token_response(ARM).status_code == 200
 
 
-@pytest.mark.parametrize("raw", [b"{", b"[]", b'"x"', b"[" * 100000])
+@pytest.mark.parametrize("raw", [b"{", b"[]", b'"x"', b"[" * 10000])
 def test_fault_body_not_a_json_object(world: Azure, raw: bytes) -> None:
     assert_control_error(world.control("POST", "/faults", raw=raw), 400, "InvalidRequestBody")
 

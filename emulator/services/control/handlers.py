@@ -1,11 +1,21 @@
-"""Control-plane handlers: health, reset, fault injection, settings, shutdown."""
+"""Control-plane handlers: health, reset, fault injection, settings, shutdown.
+
+The control plane can reset a learner's progress or stop the emulator, so ``before`` lets through
+only the workbook's own calls: the ``Host`` must be the listener's own loopback name (no DNS
+rebinding), a browser's ``Origin`` is refused (a web page the learner visits cannot reach it), the
+per-start secret from the private profile must be sent, and bodies must be JSON (so no cross-site
+"simple" request can carry one).
+"""
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+from emulator.core.http import Match
 
 from . import errors
 
@@ -34,8 +44,27 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+SECRET_HEADER = "X-Emulator-Secret"
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
 def _emulator(request: web.Request) -> Emulator:
     return request.app[EMULATOR]
+
+
+async def before(request: web.Request, _match: Match) -> None:
+    emulator = _emulator(request)
+    port = emulator.ports.get("imds")
+    own_hosts = {f"{name}:{port}" for name in _LOOPBACK_NAMES}
+    if (request.headers.get("Host") or "").lower() not in own_hosts:
+        raise errors.forbidden_origin("Host header")
+    if "Origin" in request.headers:
+        raise errors.forbidden_origin("Origin header (browser pages may not call it)")
+    sent = request.headers.get(SECRET_HEADER, "")
+    if not hmac.compare_digest(sent.encode("utf-8", "replace"), emulator.control_secret.encode()):
+        raise errors.unauthorized()
+    if request.body_exists and await request.read() and request.content_type != "application/json":
+        raise errors.unsupported_media_type()
 
 
 async def health(request: web.Request) -> web.Response:
