@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .files import HARD_RESET_HINT, DataDirError, ensure_private_dir, make_private
+
 DATABASE_FILE = "state.sqlite3"
 
 _SCHEMA = """
@@ -33,12 +35,18 @@ class Store:
     def __init__(self, directory: Path | None) -> None:
         target = ":memory:" if directory is None else str(directory / DATABASE_FILE)
         if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
-        # One connection shared by the listeners' threads, serialised by a lock.
-        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL" if directory is not None else "PRAGMA journal_mode=MEMORY")
+            ensure_private_dir(directory)
+        try:
+            # One connection shared by the listeners' threads, serialised by a lock.
+            self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL" if directory is not None else "PRAGMA journal_mode=MEMORY")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise DataDirError(f"The emulator's state {target} cannot be opened ({exc}); {HARD_RESET_HINT}.") from None
+        if directory is not None:
+            for suffix in ("", "-wal", "-shm"):
+                make_private(directory / (DATABASE_FILE + suffix))
         self._lock = threading.RLock()
-        self._db.executescript(_SCHEMA)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
