@@ -11,6 +11,7 @@ from aiohttp import web
 from emulator.core.auth import authenticate
 from emulator.core.http import Match
 from emulator.core.tokens import TokenRejected
+from emulator.core.versions import is_supported
 from emulator.core.world import mirid
 
 from . import errors
@@ -59,7 +60,7 @@ async def before(request: web.Request, match: Match) -> None:
     version = request.query.get("api-version")
     if not version:
         raise errors.missing_api_version()
-    if version not in route.api_versions:
+    if not is_supported(version, route.api_versions):
         raise errors.invalid_api_version(version, route.resource_type, route.api_versions)
     subscription = _subscription_of(request.path)
     if subscription is not None and subscription.lower() != world.subscription_id.lower():
