@@ -28,3 +28,5 @@ class EmulatorContext:
     faults: FaultInjector
     # What services forget on reset besides the store (caches, throttling windows).
     reset_hooks: list[Callable[[], None]] = field(default_factory=list)
+    # Scopes below a resource that services own (a storage container): role assignments may name them.
+    scope_resolvers: list[Callable[[str], bool]] = field(default_factory=list)

@@ -15,12 +15,14 @@ from emulator.profile import CONTROL_PREFIX
 
 
 def create_listeners(context: EmulatorContext, emulator: Any) -> list[Listener]:
-    from . import arm, control, imds, login, sql
+    from . import arm, blob, control, imds, login, sql, storage
 
+    context.scope_resolvers.append(lambda scope: storage.scope_exists(context, scope))
     listeners: list[Listener] = [
         imds.create(context, subapps={CONTROL_PREFIX: control.create_app(emulator)}),
         login.create(context),
-        arm.create(context),
+        arm.create(context, provider_routes=storage.ARM_ROUTES),
+        blob.create(context),
         sql.create(context),
     ]
     return listeners
@@ -28,6 +30,6 @@ def create_listeners(context: EmulatorContext, emulator: Any) -> list[Listener]:
 
 def seeders() -> list[Callable[[EmulatorContext], None]]:
     """Functions that write each service's part of the declared world into the store."""
-    from . import arm, sql
+    from . import arm, sql, storage
 
-    return [arm.seed, sql.seed]
+    return [arm.seed, sql.seed, storage.seed]

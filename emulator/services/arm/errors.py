@@ -139,6 +139,11 @@ def invalid_resource_name(name: str) -> ArmError:
                     "underscores and hyphens, must start with a letter or number, and be 3 to 128 characters.")
 
 
+def invalid_values_for_request_parameters(detail: str) -> ArmError:
+    """The storage resource provider's refusal of a body it cannot use (e.g. listServiceSas parameters)."""
+    return ArmError(400, "InvalidValuesForRequestParameters", f"Values for request parameters are invalid: {detail}")
+
+
 def location_required() -> ArmError:
     return ArmError(400, "LocationRequired", "The location property is required for this definition.")
 
@@ -180,6 +185,11 @@ def resource_not_found(resource_type: str, name: str, resource_group: str) -> Ar
     return ArmError(404, "ResourceNotFound",
                     f"The Resource '{resource_type}/{name}' under resource group '{resource_group}' was not "
                     "found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+
+
+def storage_account_not_found(name: str) -> ArmError:
+    """What the storage resource provider says to a POST action (listKeys, listServiceSas) on no account."""
+    return ArmError(404, "StorageAccountNotFound", f"The storage account {name} was not found.")
 
 
 def role_assignment_not_found(name: str) -> ArmError:

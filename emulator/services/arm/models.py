@@ -48,7 +48,8 @@ class ArmModel:
         canonical = canonical_scope(scope)
         if canonical.lower() == self.world.subscription_scope.lower():
             return True
-        return self.store.get(canonical) is not None
+        return self.store.get(canonical) is not None or any(exists(canonical)
+                                                            for exists in self.context.scope_resolvers)
 
     # -- role definitions ----------------------------------------------------------------------
     def role_definition(self, role_id: str) -> dict[str, Any]:
