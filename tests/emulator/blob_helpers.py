@@ -1,0 +1,114 @@
+"""Helpers for the Blob Storage tests: the world's storage account, raw calls, SDK clients."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import xml.etree.ElementTree as ElementTree
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from emu_helpers import Azure
+
+STORAGE = "https://storage.azure.com/"
+ACCOUNT = "miworkbookstore"
+LAKE = "miworkbooklake"
+CONTAINER = "mi-workbook"
+HELLO = "hello_world.txt"
+VERSION = "2026-10-06"  # what azure-storage-blob 12.31 sends
+STORAGE_API = "2023-01-01"
+
+
+def utc(**delta: float) -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(**delta)
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sign(key: str | bytes, text: str) -> str:
+    raw = base64.b64decode(key) if isinstance(key, str) else key
+    return base64.b64encode(hmac.new(raw, text.encode(), hashlib.sha256).digest()).decode()
+
+
+def error_detail(response: requests.Response) -> str:
+    if not response.content:
+        return ""
+    return ElementTree.fromstring(response.content).findtext("AuthenticationErrorDetail") or ""
+
+
+class Storage:
+    """The emulated storage account as tests see it."""
+
+    def __init__(self, azure: Azure) -> None:
+        self.azure = azure
+        self.profile = azure.profile
+        self.http = azure.http
+        self.endpoint = azure.profile.endpoints["blob"]
+        self.ca = azure.ca
+
+    def key(self, account: str = ACCOUNT, index: int = 0) -> str:
+        declared = next(a for a in self.profile.extra["storage"]["accounts"] if a["name"] == account)
+        return declared["keys"][index]
+
+    def account_id(self, account: str = ACCOUNT) -> str:
+        return f"{self.azure.rg_scope}/providers/Microsoft.Storage/storageAccounts/{account}"
+
+    def container_scope(self, container: str = CONTAINER, account: str = ACCOUNT) -> str:
+        return f"{self.account_id(account)}/blobServices/default/containers/{container}"
+
+    def url(self, container: str | None = None, blob: str | None = None, account: str = ACCOUNT) -> str:
+        path = f"/{account}"
+        if container is not None:
+            path += f"/{container}"
+        if blob is not None:
+            path += "/" + quote(blob, safe="/~")
+        return self.endpoint + path
+
+    def call(self, method: str, url: str, *, token: str | None = None, params: Any = None,
+             headers: dict[str, str] | None = None, data: Any = None, version: str | None = VERSION,
+             sas: str | None = None) -> requests.Response:
+        sent = dict(headers or {})
+        if version is not None:
+            sent.setdefault("x-ms-version", version)
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        if sas is not None:
+            url = url + ("&" if "?" in url else "?") + sas
+        return self.http.request(method, url, params=params, headers=sent, data=data, timeout=30)
+
+    def read_hello(self, token: str | None = None, **kwargs: Any) -> requests.Response:
+        return self.call("GET", self.url(CONTAINER, HELLO), token=token, **kwargs)
+
+    def vm_token(self) -> str:
+        return self.azure.mi_token(STORAGE)
+
+    def admin_storage_token(self) -> str:
+        response = self.http.post(
+            f"{self.azure.login_url}/{self.azure.tenant}/oauth2/v2.0/token",
+            data={"grant_type": "client_credentials", "client_id": self.azure.admin_client_id,
+                  "client_secret": self.azure.admin_secret, "scope": "https://storage.azure.com/.default"},
+            timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    def connection_string(self, account: str = ACCOUNT) -> str:
+        return (f"DefaultEndpointsProtocol=https;AccountName={account};AccountKey={self.key(account)};"
+                f"BlobEndpoint={self.url(account=account)};")
+
+    def service(self, credential: Any = None, account: str = ACCOUNT, **kwargs: Any) -> Any:
+        from azure.storage.blob import BlobServiceClient
+
+        if credential is None:
+            return BlobServiceClient.from_connection_string(self.connection_string(account),
+                                                            connection_verify=self.ca, **kwargs)
+        return BlobServiceClient(self.url(account=account), credential=credential, connection_verify=self.ca,
+                                 **kwargs)
+
+    def admin_container(self, container: str = CONTAINER) -> Any:
+        """A container client with the account key (what an admin with listKeys could do)."""
+        return self.service().get_container_client(container)
