@@ -24,9 +24,17 @@ _STANDARD_HEADERS = ("Content-Encoding", "Content-Language", "Content-Length", "
 _EMPTY_ZERO_LENGTH_SINCE = "2015-02-21"
 
 
-def _header_order(name: str) -> tuple[str, tuple[int, ...]]:
-    # Hyphens weigh nothing at the first level; at the second, a later hyphen sorts first.
-    return name.replace("-", ""), tuple(-i for i, c in enumerate(name) if c == "-")
+# The first-level weights of Windows' string sort for ASCII, lowest first (letters ignore case); the
+# characters it ignores at that level (hyphen among them) only break ties. Observed through the
+# order azure-storage-blob's SharedKeyCredentialPolicy emulates ("_" before digits before letters).
+_WEIGHTED = "!#$%&*.^_`|~+0123456789abcdefghijklmnopqrstuvwxyz"
+_IGNORED = " \"'(),-/:;<=>?@[\\]{}"
+
+
+def _header_order(name: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    lowered = name.lower()
+    primary = tuple(_WEIGHTED.find(c) if c in _WEIGHTED else 100 + ord(c) for c in lowered if c not in _IGNORED)
+    return primary, tuple(-i for i, c in enumerate(lowered) if c in _IGNORED)  # a later hyphen sorts first
 
 
 def canonicalized_headers(headers: Iterable[tuple[str, str]]) -> str:
