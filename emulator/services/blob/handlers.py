@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -109,6 +110,10 @@ async def _dispatch(request: web.Request, level: str, account_name: str, contain
     account = model.account(account_name)
     version = _version(request)
     raw_path = request.raw_path.split("?", 1)[0]
+    try:
+        unquote_to_bytes(raw_path).decode("utf-8")
+    except UnicodeDecodeError:  # yarl leaves undecodable escapes as text; Azure refuses such a URI
+        raise errors.invalid_uri(raw_path) from None
     incoming = Incoming(
         method=request.method, raw_path=raw_path, query=_first_values(request), query_items=list(request.query.items()),
         headers=request.headers, header_items=list(request.headers.items()), secure=request.secure,
