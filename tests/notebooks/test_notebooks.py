@@ -24,6 +24,11 @@ WHOLE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-
 
 RUNS = [
     ("00_welcome.ipynb", {}),
+    # exercises: a right and a wrong answer each (the unanswered run is nbval's, on the committed copy)
+    ("02_blob_storage.ipynb", {"exercise_answer": {"restype": "container", "comp": "list"}}),
+    ("02_blob_storage.ipynb", {"exercise_answer": {"comp": "list"}}),
+    ("03_storage_sas.ipynb", {"exercise_answer": "r"}),
+    ("03_storage_sas.ipynb", {"exercise_answer": "rcw"}),
     ("04_azure_sql.ipynb", {}),
     ("06_resource_manager_system_assigned.ipynb", {}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "client_id"}),
@@ -41,7 +46,21 @@ def outputs_text(notebook: nbformat.NotebookNode) -> str:
     return "\n".join(chunks)
 
 
-@pytest.mark.parametrize(("name", "parameters"), RUNS, ids=[f"{n[:2]}-{p.get('selector', 'default')}" for n, p in RUNS])
+def _run_id(name: str, parameters: dict) -> str:
+    if "exercise_answer" in parameters:
+        right = parameters["exercise_answer"] in ({"restype": "container", "comp": "list"}, "r")
+        return f"{name[:2]}-{'right' if right else 'wrong'}-answer"
+    return f"{name[:2]}-{parameters.get('selector', 'default')}"
+
+
+def assert_in_order(text: str, steps: list[str]) -> None:
+    positions = [text.find(step) for step in steps]
+    missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
+    assert not missing, f"missing from the outputs: {missing}"
+    assert positions == sorted(positions), "the steps came out of order"
+
+
+@pytest.mark.parametrize(("name", "parameters"), RUNS, ids=[_run_id(n, p) for n, p in RUNS])
 def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path):
     output = tmp_path / name
     papermill.execute_notebook(
@@ -80,6 +99,26 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path
         assert not missing, f"missing from the outputs: {missing}"
         assert positions == sorted(positions), "the steps came out of order"
         assert "datetime64" in text and "Decimal" in text, "typed columns: datetimes and Decimals"
+    if name.startswith("02"):
+        # refuse → grant → allow (raw REST, then the SDK) → a reader cannot write → exercise → clean up
+        assert_in_order(text, ["403 AuthorizationPermissionMismatch", "granted: True", "200 Hello world! :)",
+                               "hello_world.txt", "refused write: 403 AuthorizationPermissionMismatch",
+                               "✓ Right" if parameters["exercise_answer"].get("restype") else "✗ Not yet",
+                               "after clean-up: 403 AuthorizationPermissionMismatch"])
+    if name.startswith("03"):
+        # refuse → grant → SAS → upload/download → what a SAS cannot do → broad role → user delegation SAS → clean up
+        assert_in_order(text, ["403 AuthorizationFailed", "200 sv=2015-04-05 sr=c spr=https sp=rcw",
+                               "same bytes: True", "PUT 201 | GET 200 Hello from a SAS",
+                               "delete without d: 403 AuthorizationPermissionMismatch",
+                               "another container: 403 AuthenticationFailed", "expired SAS: 403 AuthenticationFailed",
+                               "one signature character changed: 403 AuthenticationFailed",
+                               "listKeys: 200 ['key1', 'key2']",
+                               "user delegation SAS: signed with a key from the VM's own token",
+                               "listKeys without Storage Account Contributor: 403 AuthorizationFailed",
+                               "✓ Right" if parameters["exercise_answer"] == "r" else "✗ Not yet",
+                               "after clean-up: user delegation SAS 403 AuthorizationPermissionMismatch",
+                               "after clean-up: listServiceSas 403 AuthorizationFailed"])
+        assert re.search(r"sig=[A-Za-z0-9%+/]{5}", text) is None, "an executed notebook shows a whole SAS signature"
     if name.startswith("00"):
         assert "VM name: mi-workbook-vm" in text
         assert "InvalidResource 400 invalid_resource" in text
