@@ -1,0 +1,345 @@
+"""Blob Storage, side by side with Azurite: the same workloads from the same client, one server at a time.
+
+    .venv/bin/python bench/storage_bench.py [--ops 300] [--big-mib 256] [--start-runs 5]
+
+Azurite (Microsoft's storage emulator) is installed with npm into ~/.cache/mi-workbook/azurite the
+first time (never by the tests or CI) and started as ``azurite-blob`` with HTTPS (the emulator's own
+certificate and key, so both pay the same TLS), ``--oauth basic --skipApiVersionCheck
+--disableTelemetry --inMemoryPersistence`` on loopback. The emulator runs as ``azure-emulator serve
+--in-memory`` in its own process, as the workbook runs it. After npm, the bench re-runs itself in a
+loopback-only network namespace (when it can make one) so neither server can send a packet off the
+machine.
+
+Client: azure-storage-blob with a bearer token (a managed-identity token from the emulator's IMDS,
+held fixed so the token source costs neither server anything). The emulator verifies its signature
+and checks RBAC on every request; Azurite ("--oauth basic") decodes it without checking the signature.
+
+Workloads: start to first answer (median of --start-runs); 1 KiB put then get, sequential (pairs per
+second, p50/p99 of each); 256 MiB upload and download (4 MiB blocks, 4 at a time), MiB/s; resident
+memory of the server process sampled every 20 ms during the big transfer, and before it (idle).
+Prints one table with the ratios and the issue's floors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from netns import NoNamespace, check_namespaces, loopback_only  # noqa: E402
+
+CACHE = Path(os.environ.get("WORKBOOK_AZURITE_CACHE", Path.home() / ".cache" / "mi-workbook" / "azurite"))
+AZURITE_VERSION = "3"
+ISOLATED = "MI_WORKBOOK_BENCH_ISOLATED"
+MIB = 1024 * 1024
+STORAGE = "https://storage.azure.com/"
+CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"  # Storage Blob Data Contributor
+# A learner's Python caches compiled modules (__pycache__) after the first start, as node keeps Azurite's
+# compiled code in memory only per start; a shell that forbids the cache would time compilation instead.
+BYTECODE_ALLOWED = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def azurite_binary() -> Path:
+    binary = CACHE / "node_modules" / ".bin" / "azurite-blob"
+    if not binary.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        print(f"installing azurite@{AZURITE_VERSION} into {CACHE} (npm) …", flush=True)
+        subprocess.run(["npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", "--loglevel=error",
+                        f"azurite@{AZURITE_VERSION}"], check=True)
+    return binary
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def first_answer(port: int, ca: Path | None, process: subprocess.Popen[bytes], started: float) -> float:
+    """Seconds from ``started`` until the port answers an HTTPS request (any status)."""
+    context = ssl.create_default_context(cafile=str(ca)) if ca else ssl._create_unverified_context()  # noqa: S323
+    request = b"GET /devstoreaccount1?comp=list HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited during start (code {process.returncode})")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as raw, \
+                    context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                tls.sendall(request)
+                if tls.recv(12).startswith(b"HTTP/1.1"):
+                    return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.002)
+
+
+# -- the two servers ---------------------------------------------------------------------------------------
+class Server:
+    def __init__(self, name: str, process: subprocess.Popen[bytes], url: str, start_seconds: float) -> None:
+        self.name = name
+        self.process = process
+        self.url = url
+        self.start_seconds = start_seconds
+
+    def rss(self) -> int:
+        return int(psutil.Process(self.process.pid).memory_info().rss)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_emulator(data_dir: Path) -> Server:
+    port = free_port()
+    others = [arg for name in ("imds", "login", "arm", "dfs", "datalake", "keyvault", "sql")
+              for arg in (f"--{name}-port", "0")]
+    (data_dir / "profile.json").unlink(missing_ok=True)
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--data-dir", str(data_dir), "--in-memory",
+                                "--no-throttling", "--blob-port", str(port), *others],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=BYTECODE_ALLOWED)
+    seconds = first_answer(port, None, process, started)
+    return Server("emulator", process, f"https://127.0.0.1:{port}/miworkbookstore", seconds)
+
+
+def start_azurite(binary: Path, certificate: Path, key: Path, workdir: Path) -> Server:
+    port = free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen([str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--cert",
+                                str(certificate), "--key", str(key), "--oauth", "basic", "--skipApiVersionCheck",
+                                "--disableTelemetry", "--inMemoryPersistence", "--silent"],
+                               cwd=workdir,  # where Azurite writes whatever it writes besides memory
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = first_answer(port, None, process, started)
+    return Server("Azurite", process, f"https://127.0.0.1:{port}/devstoreaccount1", seconds)
+
+
+def median_start(start: Callable[[], Server], runs: int) -> float:
+    start().stop()  # warm-up: certificates made, modules in the page cache
+    times = []
+    for _ in range(runs):
+        server = start()
+        times.append(server.start_seconds)
+        server.stop()
+    return statistics.median(times)
+
+
+# -- the client ----------------------------------------------------------------------------------------------
+class FixedToken:
+    """A credential that hands out one token (the emulator's IMDS made it): no token cost in the figures."""
+
+    def __init__(self, token: str, expires_on: int) -> None:
+        from azure.core.credentials import AccessToken
+
+        self._token = AccessToken(token, expires_on)
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        return self._token
+
+
+def vm_token_with_contributor(data_dir: Path) -> FixedToken:
+    """Grant the VM's identity Storage Blob Data Contributor (as the admin) and take its storage token."""
+    profile = json.loads((data_dir / "profile.json").read_text())
+    http = requests.Session()
+    http.trust_env = False
+    http.verify = profile["ca_bundle"]
+    admin = http.post(f"{profile['endpoints']['login']}/{profile['tenant_id']}/oauth2/v2.0/token", timeout=10, data={
+        "grant_type": "client_credentials", "client_id": profile["admin"]["clientId"],
+        "client_secret": profile["admin"]["clientSecret"], "scope": "https://management.azure.com/.default"}).json()
+    scope = (f"/subscriptions/{profile['subscription_id']}/resourceGroups/{profile['resource_group']}"
+             "/providers/Microsoft.Storage/storageAccounts/miworkbookstore")
+    granted = http.put(f"{profile['endpoints']['arm']}{scope}/providers/Microsoft.Authorization/roleAssignments/"
+                       f"{uuid.uuid4()}", params={"api-version": "2022-04-01"}, timeout=10,
+                       headers={"Authorization": f"Bearer {admin['access_token']}"}, json={"properties": {
+                           "roleDefinitionId": f"/subscriptions/{profile['subscription_id']}/providers/"
+                                               f"Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}",
+                           "principalId": profile_vm_principal(data_dir), "principalType": "ServicePrincipal"}})
+    granted.raise_for_status()
+    token = http.get(f"{profile['endpoints']['imds']}/metadata/identity/oauth2/token", headers={"Metadata": "true"},
+                     params={"api-version": "2018-02-01", "resource": STORAGE}, timeout=10).json()
+    return FixedToken(token["access_token"], int(token["expires_on"]))
+
+
+def profile_vm_principal(data_dir: Path) -> str:
+    world = json.loads((ROOT / "emulator" / "world.json").read_text())
+    return str(world["virtualMachine"]["systemAssignedIdentity"]["principalId"])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+class _Discard:
+    """A seekable sink (parallel downloads seek) that only counts: the client keeps no 256 MiB copy."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._position = 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, position: int, whence: int = 0) -> int:
+        self._position = position
+        return position
+
+    def tell(self) -> int:
+        return self._position
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        self._position += len(data)
+        return len(data)
+
+
+def workloads(server: Server, credential: FixedToken, ca: Path, ops: int, big: bytes) -> dict[str, float]:
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient(server.url, credential=credential, connection_verify=str(ca))
+    container = service.get_container_client(f"bench{uuid.uuid4().hex[:8]}")
+    container.create_container()
+    small = container.get_blob_client("small.bin")
+    payload = os.urandom(1024)
+    puts, gets = [], []
+    for index in range(ops + 20):
+        began = time.perf_counter()
+        small.upload_blob(payload, overwrite=True)
+        uploaded = time.perf_counter()
+        assert small.download_blob().readall() == payload
+        done = time.perf_counter()
+        if index >= 20:  # the first 20 warm the connection and both servers' code paths
+            puts.append(uploaded - began)
+            gets.append(done - uploaded)
+    idle = server.rss()
+    peak = [idle]
+    sampling = threading.Event()
+
+    def sample() -> None:
+        while not sampling.is_set():
+            try:
+                peak.append(server.rss())
+            except psutil.Error:
+                return  # the server is gone; the workload reports why
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    large = container.get_blob_client("large.bin")
+    began = time.perf_counter()
+    large.upload_blob(big, max_concurrency=4)
+    uploaded = time.perf_counter()
+    sink = _Discard()
+    large.download_blob(max_concurrency=4).readinto(sink)
+    done = time.perf_counter()
+    sampling.set()
+    sampler.join()
+    assert sink.size == len(big)
+    container.delete_container()
+    size_mib = len(big) / MIB
+    return {"ops": ops / (sum(puts) + sum(gets)), "put_p50": percentile(puts, 0.5), "put_p99": percentile(puts, 0.99),
+            "get_p50": percentile(gets, 0.5), "get_p99": percentile(gets, 0.99),
+            "upload": size_mib / (uploaded - began), "download": size_mib / (done - uploaded),
+            "idle_rss": idle / MIB, "peak_rss": max(peak) / MIB}
+
+
+# -- the report ----------------------------------------------------------------------------------------------
+def report(ours: dict[str, float], theirs: dict[str, float], big_mib: int, ops: int) -> None:
+    def ratio(name: str) -> float:
+        return ours[name] / theirs[name]
+
+    rows = [
+        ("start to first answer (s, median)", "start", "{:.3f}", "≤ 0.6×", ratio("start") <= 0.6),
+        (f"1 KiB put+get pairs/s ({ops} sequential)", "ops", "{:.0f}", "≥ 1.5×", ratio("ops") >= 1.5),
+        ("  put p50 / p99 (ms)", None, None, "", None),
+        ("  get p50 / p99 (ms)", None, None, "", None),
+        (f"{big_mib} MiB upload (MiB/s)", "upload", "{:.1f}", "≥ 1.0×", ratio("upload") >= 1.0),
+        (f"{big_mib} MiB download (MiB/s)", "download", "{:.1f}", "≥ 1.0×", ratio("download") >= 1.0),
+        ("server RSS idle (MiB)", "idle_rss", "{:.1f}", "", None),
+        ("server RSS peak in the big transfer (MiB)", "peak_rss", "{:.1f}", "≤ 0.5×", ratio("peak_rss") <= 0.5),
+    ]
+    print(f"\n{'':46} {'emulator':>12} {'Azurite':>12} {'ratio':>8} {'floor':>8}  met")
+    for label, key, shape, floor, met in rows:
+        if key is None:
+            kind = "put" if "put" in label else "get"
+            pair = [f"{v[f'{kind}_p50'] * 1000:.2f} / {v[f'{kind}_p99'] * 1000:.2f}" for v in (ours, theirs)]
+            print(f"{label:46} {pair[0]:>12} {pair[1]:>12}")
+            continue
+        print(f"{label:46} {shape.format(ours[key]):>12} {shape.format(theirs[key]):>12} {ratio(key):>7.2f}× "
+              f"{floor:>8}  {'' if met is None else 'yes' if met else 'NO'}")
+    growth = ours["peak_rss"] - ours["idle_rss"]
+    print(f"{'emulator RSS growth in the big transfer (MiB)':46} {growth:>12.1f} "
+          f"{theirs['peak_rss'] - theirs['idle_rss']:>12.1f} {'':>8} {'≤ 30':>8}  {'yes' if growth <= 30 else 'NO'}")
+
+
+def run(args: argparse.Namespace) -> None:
+    binary = azurite_binary()
+    with tempfile.TemporaryDirectory(prefix="storage-bench-") as scratch:
+        data_dir = Path(scratch) / "emulator"
+        data_dir.mkdir()
+        emulator_start = median_start(lambda: start_emulator(data_dir), args.start_runs)
+        certificate, key, ca = data_dir / "server.pem", data_dir / "server-key.pem", data_dir / "ca.pem"
+        azurite_dir = Path(scratch) / "azurite"
+        azurite_dir.mkdir()
+        azurite_start = median_start(lambda: start_azurite(binary, certificate, key, azurite_dir), args.start_runs)
+        big = os.urandom(args.big_mib * MIB)
+        emulator = start_emulator(data_dir)
+        try:
+            credential = vm_token_with_contributor(data_dir)
+            ours = workloads(emulator, credential, ca, args.ops, big)
+        finally:
+            emulator.stop()
+        azurite = start_azurite(binary, certificate, key, azurite_dir)
+        try:
+            theirs = workloads(azurite, credential, ca, args.ops, big)
+        finally:
+            azurite.stop()
+    ours["start"], theirs["start"] = emulator_start, azurite_start
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True).stdout.strip()
+    print(f"Blob Storage: the emulator vs Azurite {version}, azure-storage-blob with a bearer token, "
+          f"{os.cpu_count()} CPUs, {'loopback-only namespace' if os.environ.get(ISOLATED) else 'host network'}")
+    report(ours, theirs, args.big_mib, args.ops)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ops", type=int, default=300, help="1 KiB put+get pairs (after 20 warm-up pairs)")
+    parser.add_argument("--big-mib", type=int, default=256, help="size of the large upload/download")
+    parser.add_argument("--start-runs", type=int, default=5, help="starts of each server (median)")
+    args = parser.parse_args()
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        sys.exit("Node.js and npm are needed to run Azurite (Debian: apt-get install nodejs npm).")
+    azurite_binary()  # npm needs the network: before isolating
+    if not os.environ.get(ISOLATED):
+        try:
+            check_namespaces()
+        except NoNamespace as reason:
+            print(f"(no loopback-only namespace: {reason}; running on the host network, loopback addresses only)")
+        else:
+            command = loopback_only([sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]])
+            sys.exit(subprocess.run(command, env={**os.environ, ISOLATED: "1"}).returncode)
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
