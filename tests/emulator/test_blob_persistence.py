@@ -1,0 +1,69 @@
+"""Blob bodies on disk: private files under <data dir>/blob, kept across restarts, gone on reset."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from emulator.app import Emulator
+from emulator.core.settings import Settings
+from emulator.core.world import DEFAULT_WORLD_FILE
+from emulator.services.storage import model_for
+
+
+def _settings(data_dir: Path) -> Settings:
+    """On disk, with a world of storage only: seeding the SQL tables on disk would take most of the time."""
+    world = json.loads(DEFAULT_WORLD_FILE.read_text(encoding="utf-8"))
+    world.pop("sql", None)
+    world_file = data_dir.parent / f"{data_dir.name}-world.json"
+    world_file.write_text(json.dumps(world), encoding="utf-8")
+    settings = Settings.for_tests(data_dir)
+    settings.in_memory = False
+    settings.world_file = world_file
+    return settings
+
+
+def _container(instance: Emulator):  # noqa: ANN202 - an azure-storage-blob ContainerClient
+    from azure.storage.blob import BlobServiceClient
+
+    assert instance.profile is not None
+    account = instance.profile.extra["storage"]["accounts"][0]
+    url = f"{instance.profile.endpoints['blob']}/{account['name']}"
+    return BlobServiceClient(url, credential={"account_name": account["name"], "account_key": account["keys"][0]},
+                             connection_verify=instance.profile.ca_bundle).get_container_client("mi-workbook")
+
+
+def test_bodies_persist_privately_and_reset_restores_the_world(tmp_path: Path) -> None:
+    data = os.urandom(300_000)
+    with Emulator(_settings(tmp_path)) as first:
+        _container(first).upload_blob("kept.bin", data)
+        root = model_for(first.context).bodies.root
+        assert root == tmp_path / "blob"
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert len(files) == 3  # two declared hello_world.txt and kept.bin
+    if os.name == "posix":
+        assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
+        assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    with Emulator(_settings(tmp_path)) as second:
+        container = _container(second)
+        assert container.download_blob("kept.bin").readall() == data
+        second.reset()
+        assert [b.name for b in container.list_blobs()] == ["hello_world.txt"]
+        assert container.download_blob("hello_world.txt").readall() == b"Hello world! :)"
+    assert len([p for p in root.rglob("*") if p.is_file()]) == 2
+
+
+def test_leftovers_of_a_crash_are_swept_at_start(tmp_path: Path) -> None:
+    with Emulator(_settings(tmp_path)):
+        pass
+    root = tmp_path / "blob"
+    (root / "tmp" / f"{'a' * 32}.part").write_bytes(b"half an upload")
+    (root / "ab").mkdir(exist_ok=True)
+    orphan = root / "ab" / ("ab" + "0" * 30)
+    orphan.write_bytes(b"a body no row refers to")
+    with Emulator(_settings(tmp_path)) as again:
+        assert not any((root / "tmp").iterdir())
+        assert not orphan.exists()
+        assert _container(again).download_blob("hello_world.txt").readall() == b"Hello world! :)"
