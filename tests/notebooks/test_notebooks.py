@@ -38,11 +38,20 @@ RUNS = [
 
 
 def outputs_text(notebook: nbformat.NotebookNode) -> str:
+    """Every output's text. A busy kernel may send one print() as several stream messages ("PUT", " 201 …"):
+    consecutive stream outputs are joined as they were written, not line by line."""
     chunks = []
     for cell in notebook.cells:
+        stream = ""
         for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                stream += output.get("text", "")
+                continue
+            chunks.append(stream)
+            stream = ""
             chunks.append(output.get("text", ""))
             chunks.extend(str(v) for v in output.get("data", {}).values())
+        chunks.append(stream)
     return "\n".join(chunks)
 
 
