@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from xml.sax.saxutils import escape
 
 from aiohttp import web
 
 from emulator.core.http import ErrorCatalogue
 from emulator.services.storage import errors
 from emulator.services.storage.errors import StorageError
+
+from .render import escape
 
 SERVER = "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from xml.sax.saxutils import escape, quoteattr
+from html import escape as _html_escape
 
 from emulator.services.storage.models import Blob, Container, http_date
 
@@ -26,6 +26,15 @@ SET_HEADERS = {"content_type": "x-ms-blob-content-type", "content_encoding": "x-
 _LISTING_PROPERTIES = (("Content-Type", "content_type"), ("Content-Encoding", "content_encoding"),
                        ("Content-Language", "content_language"), ("Content-MD5", "content_md5"),
                        ("Cache-Control", "cache_control"), ("Content-Disposition", "content_disposition"))
+
+
+def escape(text: str) -> str:
+    """XML text: &, < and > escaped (xml.sax.saxutils would pull in urllib.request and http.client)."""
+    return _html_escape(text, quote=False)
+
+
+def quoteattr(text: str) -> str:
+    return '"' + _html_escape(text, quote=True) + '"'
 
 
 def _element(name: str, value: str | int | None) -> str:
