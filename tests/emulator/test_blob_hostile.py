@@ -125,6 +125,10 @@ def test_refused_bodies_write_nothing(storage: Storage, sas: str, emulator: Emul
                             headers={"x-ms-version": "2026-10-06", "x-ms-blob-type": "BlockBlob",
                                      "Content-Length": str(5001 * 1024 * 1024)}, data=b"")
     assert (huge.status_code, huge.headers["x-ms-error-code"]) == (413, "RequestBodyTooLarge")
+    huge_block = storage.http.put(storage.url(CONTAINER, "huge.bin") + "?comp=block&blockid=YQ%3D%3D&" + sas,
+                                  timeout=10, data=b"", headers={"x-ms-version": "2026-10-06",
+                                                                 "Content-Length": str(4001 * 1024 * 1024)})
+    assert (huge_block.status_code, huge_block.headers["x-ms-error-code"]) == (413, "RequestBodyTooLarge")
     chunked = storage.http.put(storage.url(CONTAINER, "chunked.bin") + "?" + sas, timeout=10,
                                headers={"x-ms-version": "2026-10-06", "x-ms-blob-type": "BlockBlob"},
                                data=iter([b"a", b"b"]))

@@ -308,6 +308,8 @@ async def _receive(call: Call) -> tuple[str, int, bytes]:
     declared = declared_length(request)
     if declared is None:
         raise errors.missing_content_length()
+    if declared > call.operation.max_body:  # the route's limit is the largest of its operations'
+        raise errors.request_body_too_large(call.operation.max_body)
     sent_md5 = request.headers.get("Content-MD5")
     expected = _md5_bytes(sent_md5) if sent_md5 else None
     writer = call.model.bodies.writer()
