@@ -14,9 +14,11 @@ Client: azure-storage-blob with a bearer token (a managed-identity token from th
 held fixed so the token source costs neither server anything). The emulator verifies its signature
 and checks RBAC on every request; Azurite ("--oauth basic") decodes it without checking the signature.
 
-Workloads: start to first answer (median of --start-runs); 1 KiB put then get, sequential (pairs per
-second, p50/p99 of each); 256 MiB upload and download (4 MiB blocks, 4 at a time), MiB/s; resident
-memory of the server process sampled every 20 ms during the big transfer, and before it (idle).
+Workloads: start to first answer (median of --start-runs, the two servers started in turn); 1 KiB put
+then get, sequential (pairs per second, p50/p99 of each); 256 MiB upload and download (4 MiB blocks, 4
+at a time), MiB/s, best of --big-rounds; resident memory of the server process sampled every 20 ms
+during the big transfers, and before them (idle). Both servers run side by side and the workloads
+alternate between them round by round, so a machine shared with other work slows both alike.
 Prints one table with the ratios and the issue's floors.
 """
 
@@ -134,14 +136,54 @@ def start_azurite(binary: Path, certificate: Path, key: Path, workdir: Path) -> 
     return Server("Azurite", process, f"https://127.0.0.1:{port}/devstoreaccount1", seconds)
 
 
-def median_start(start: Callable[[], Server], runs: int) -> float:
-    start().stop()  # warm-up: certificates made, modules in the page cache
-    times = []
+def median_starts(starters: dict[str, Callable[[], Server]], runs: int) -> dict[str, float]:
+    """Median start of each server, the servers started in turn (so a busy machine slows both alike)."""
+    times: dict[str, list[float]] = {name: [] for name in starters}
+    for start in starters.values():
+        start().stop()  # warm-up: certificates made, modules in the page cache
     for _ in range(runs):
-        server = start()
-        times.append(server.start_seconds)
-        server.stop()
-    return statistics.median(times)
+        for name, start in starters.items():
+            server = start()
+            times[name].append(server.start_seconds)
+            server.stop()
+    return {name: statistics.median(found) for name, found in times.items()}
+
+
+def serve_null(port: int, certificate: str, key: str) -> None:
+    """A server that does no storage work: stores one body in memory, answers with the headers the SDK
+    reads. Its figures are the client's own cost, the part of a put+get no server can remove."""
+    from aiohttp import web
+
+    bodies: dict[str, bytes] = {}
+    common = {"ETag": '"0x8DE0000000000000"', "Last-Modified": "Thu, 03 Dec 2026 08:00:00 GMT",
+              "x-ms-version": "2026-10-06", "x-ms-request-id": "00000000-0000-0000-0000-000000000000"}
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.method == "PUT":
+            bodies[request.path] = await request.read()
+            return web.Response(status=201, headers={**common, "x-ms-request-server-encrypted": "true"})
+        body = bodies.get(request.path, b"")
+        headers = {**common, "x-ms-blob-type": "BlockBlob", "Content-Type": "application/octet-stream"}
+        if "x-ms-range" in request.headers:
+            headers["Content-Range"] = f"bytes 0-{len(body) - 1}/{len(body)}"
+            return web.Response(status=206, body=body, headers=headers)
+        return web.Response(status=200, body=body, headers=headers)
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate, key)
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    web.run_app(app, host="127.0.0.1", port=port, ssl_context=context, print=None, access_log=None)
+
+
+def start_null(certificate: Path, key: Path) -> Server:
+    port = free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--null-server", str(port),
+                                str(certificate), str(key)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=BYTECODE_ALLOWED)
+    seconds = first_answer(port, None, process, started)
+    return Server("null server", process, f"https://127.0.0.1:{port}/nullaccount", seconds)
 
 
 # -- the client ----------------------------------------------------------------------------------------------
@@ -213,54 +255,113 @@ class _Discard:
         return len(data)
 
 
-def workloads(server: Server, credential: FixedToken, ca: Path, ops: int, big: bytes) -> dict[str, float]:
-    from azure.storage.blob import BlobServiceClient
+class Subject:
+    """One server under load: its container, the figures gathered so far."""
 
-    service = BlobServiceClient(server.url, credential=credential, connection_verify=str(ca))
-    container = service.get_container_client(f"bench{uuid.uuid4().hex[:8]}")
-    container.create_container()
-    small = container.get_blob_client("small.bin")
-    payload = os.urandom(1024)
-    puts, gets = [], []
-    for index in range(ops + 20):
+    def __init__(self, server: Server, credential: FixedToken, ca: Path) -> None:
+        from azure.storage.blob import BlobServiceClient
+
+        self.server = server
+        service = BlobServiceClient(server.url, credential=credential, connection_verify=str(ca))
+        self.container = service.get_container_client(f"bench{uuid.uuid4().hex[:8]}")
+        self.container.create_container()
+        self.small = self.container.get_blob_client("small.bin")
+        self.large = self.container.get_blob_client("large.bin")
+        self.puts: list[float] = []
+        self.gets: list[float] = []
+        self.raw_pairs: list[float] = []
+        self._token = credential.get_token(STORAGE).token
+        self._ca = ca
+        self.uploads: list[float] = []
+        self.downloads: list[float] = []
+        self.peak = 0
+        self.idle = 0
+
+    def small_pairs(self, count: int, payload: bytes, record: bool = True) -> None:
+        for _ in range(count):
+            began = time.perf_counter()
+            self.small.upload_blob(payload, overwrite=True)
+            uploaded = time.perf_counter()
+            assert self.small.download_blob().readall() == payload
+            if record:
+                self.puts.append(uploaded - began)
+                self.gets.append(time.perf_counter() - uploaded)
+
+    def raw_pairs_round(self, count: int, payload: bytes) -> None:
+        """The same put+get with a minimal client (http.client, one kept-alive connection): what the server
+        costs, without azure-storage-blob's own per-request work."""
+        import http.client
+
+        host, _, rest = self.server.url.removeprefix("https://").partition("/")
+        path = f"/{rest}/{self.container.container_name}/raw.bin"
+        connection = http.client.HTTPSConnection(host, context=ssl.create_default_context(cafile=str(self._ca)))
+        headers = {"Authorization": f"Bearer {self._token}", "x-ms-version": "2026-10-06"}
+        try:
+            for _ in range(count):
+                began = time.perf_counter()
+                connection.request("PUT", path, body=payload, headers={**headers, "x-ms-blob-type": "BlockBlob"})
+                put = connection.getresponse()
+                put.read()
+                connection.request("GET", path, headers=headers)
+                got = connection.getresponse()
+                assert put.status == 201 and got.read() == payload, (put.status, got.status)
+                self.raw_pairs.append(time.perf_counter() - began)
+        finally:
+            connection.close()
+
+    def big_round(self, big: bytes) -> None:
+        sampling = threading.Event()
+        samples = [self.server.rss()]
+
+        def sample() -> None:
+            while not sampling.is_set():
+                try:
+                    samples.append(self.server.rss())
+                except psutil.Error:
+                    return  # the server is gone; the workload reports why
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         began = time.perf_counter()
-        small.upload_blob(payload, overwrite=True)
+        self.large.upload_blob(big, max_concurrency=4, overwrite=True)
         uploaded = time.perf_counter()
-        assert small.download_blob().readall() == payload
+        sink = _Discard()
+        self.large.download_blob(max_concurrency=4).readinto(sink)
         done = time.perf_counter()
-        if index >= 20:  # the first 20 warm the connection and both servers' code paths
-            puts.append(uploaded - began)
-            gets.append(done - uploaded)
-    idle = server.rss()
-    peak = [idle]
-    sampling = threading.Event()
+        sampling.set()
+        sampler.join()
+        assert sink.size == len(big)
+        self.uploads.append(len(big) / MIB / (uploaded - began))
+        self.downloads.append(len(big) / MIB / (done - uploaded))
+        self.peak = max(self.peak, *samples)
 
-    def sample() -> None:
-        while not sampling.is_set():
-            try:
-                peak.append(server.rss())
-            except psutil.Error:
-                return  # the server is gone; the workload reports why
-            time.sleep(0.02)
+    def figures(self) -> dict[str, float]:
+        return {"ops": len(self.puts) / (sum(self.puts) + sum(self.gets)),
+                "raw_ops": len(self.raw_pairs) / sum(self.raw_pairs),
+                "put_p50": percentile(self.puts, 0.5), "put_p99": percentile(self.puts, 0.99),
+                "get_p50": percentile(self.gets, 0.5), "get_p99": percentile(self.gets, 0.99),
+                "upload": max(self.uploads), "download": max(self.downloads),
+                "idle_rss": self.idle / MIB, "peak_rss": self.peak / MIB}
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    large = container.get_blob_client("large.bin")
-    began = time.perf_counter()
-    large.upload_blob(big, max_concurrency=4)
-    uploaded = time.perf_counter()
-    sink = _Discard()
-    large.download_blob(max_concurrency=4).readinto(sink)
-    done = time.perf_counter()
-    sampling.set()
-    sampler.join()
-    assert sink.size == len(big)
-    container.delete_container()
-    size_mib = len(big) / MIB
-    return {"ops": ops / (sum(puts) + sum(gets)), "put_p50": percentile(puts, 0.5), "put_p99": percentile(puts, 0.99),
-            "get_p50": percentile(gets, 0.5), "get_p99": percentile(gets, 0.99),
-            "upload": size_mib / (uploaded - began), "download": size_mib / (done - uploaded),
-            "idle_rss": idle / MIB, "peak_rss": max(peak) / MIB}
+
+def interleaved(subjects: list[Subject], ops: int, big: bytes, rounds: int, big_rounds: int,
+                extra: Subject) -> None:
+    """Both servers run side by side; the workloads alternate between them round by round (``extra``, the
+    null server, takes its turn in the small rounds only)."""
+    payload = os.urandom(1024)
+    small = [*subjects, extra]
+    for subject in small:
+        subject.small_pairs(20, payload, record=False)  # warm the connection and both servers' code paths
+    for index in range(rounds):
+        for subject in small if index % 2 == 0 else reversed(small):
+            subject.small_pairs(ops // rounds, payload)
+            subject.raw_pairs_round(ops // rounds, payload)
+    for subject in subjects:
+        subject.idle = subject.server.rss()
+    for index in range(big_rounds):
+        for subject in subjects if index % 2 == 0 else reversed(subjects):
+            subject.big_round(big)
 
 
 # -- the report ----------------------------------------------------------------------------------------------
@@ -273,6 +374,7 @@ def report(ours: dict[str, float], theirs: dict[str, float], big_mib: int, ops: 
         (f"1 KiB put+get pairs/s ({ops} sequential)", "ops", "{:.0f}", "≥ 1.5×", ratio("ops") >= 1.5),
         ("  put p50 / p99 (ms)", None, None, "", None),
         ("  get p50 / p99 (ms)", None, None, "", None),
+        ("  the same with a minimal client (pairs/s)", "raw_ops", "{:.0f}", "", None),
         (f"{big_mib} MiB upload (MiB/s)", "upload", "{:.1f}", "≥ 1.0×", ratio("upload") >= 1.0),
         (f"{big_mib} MiB download (MiB/s)", "download", "{:.1f}", "≥ 1.0×", ratio("download") >= 1.0),
         ("server RSS idle (MiB)", "idle_rss", "{:.1f}", "", None),
@@ -297,28 +399,45 @@ def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="storage-bench-") as scratch:
         data_dir = Path(scratch) / "emulator"
         data_dir.mkdir()
-        emulator_start = median_start(lambda: start_emulator(data_dir), args.start_runs)
+        start_emulator(data_dir).stop()  # makes the certificates Azurite is given too
         certificate, key, ca = data_dir / "server.pem", data_dir / "server-key.pem", data_dir / "ca.pem"
         azurite_dir = Path(scratch) / "azurite"
         azurite_dir.mkdir()
-        azurite_start = median_start(lambda: start_azurite(binary, certificate, key, azurite_dir), args.start_runs)
+        starts = median_starts({"emulator": lambda: start_emulator(data_dir),
+                                "Azurite": lambda: start_azurite(binary, certificate, key, azurite_dir)},
+                               args.start_runs)
         big = os.urandom(args.big_mib * MIB)
         emulator = start_emulator(data_dir)
-        try:
-            credential = vm_token_with_contributor(data_dir)
-            ours = workloads(emulator, credential, ca, args.ops, big)
-        finally:
-            emulator.stop()
         azurite = start_azurite(binary, certificate, key, azurite_dir)
         try:
-            theirs = workloads(azurite, credential, ca, args.ops, big)
+            credential = vm_token_with_contributor(data_dir)
+            null = start_null(certificate, key)
+            subjects = [Subject(emulator, credential, ca), Subject(azurite, credential, ca)]
+            floor = Subject(null, credential, ca)
+            interleaved(subjects, args.ops, big, rounds=10, big_rounds=args.big_rounds, extra=floor)
+            ours, theirs = (subject.figures() for subject in subjects)
+            client_only = len(floor.puts) / (sum(floor.puts) + sum(floor.gets))
+            raw_client_only = len(floor.raw_pairs) / sum(floor.raw_pairs)
         finally:
+            emulator.stop()
             azurite.stop()
-    ours["start"], theirs["start"] = emulator_start, azurite_start
+            null.stop()
+    ours["start"], theirs["start"] = starts["emulator"], starts["Azurite"]
     version = subprocess.run([str(binary), "--version"], capture_output=True, text=True).stdout.strip()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"Blob Storage: the emulator vs Azurite {version}, azure-storage-blob with a bearer token, "
-          f"{os.cpu_count()} CPUs, {'loopback-only namespace' if os.environ.get(ISOLATED) else 'host network'}")
+          f"{os.cpu_count()} CPUs (load average {load:.1f}), "
+          f"{'loopback-only namespace' if os.environ.get(ISOLATED) else 'host network'}; both servers up, "
+          f"workloads alternating between them; big transfers: best of {args.big_rounds}")
     report(ours, theirs, args.big_mib, args.ops)
+    print(f"\nThe client's own share: against a server that does no storage work, azure-storage-blob manages "
+          f"{client_only:.0f} put+get pairs/s ({1000 / client_only:.2f} ms a pair) and the minimal client "
+          f"{raw_client_only:.0f}. Even a server that took no time at all would reach "
+          f"{client_only / theirs['ops']:.2f}× Azurite's {theirs['ops']:.0f} pairs/s with this client; "
+          f"1.5× needs the emulator's own share of a pair under "
+          f"{max(0.0, 1000 / (1.5 * theirs['ops']) - 1000 / client_only):.2f} ms (now "
+          f"{1000 / ours['ops'] - 1000 / client_only:.2f} ms; Azurite's "
+          f"{1000 / theirs['ops'] - 1000 / client_only:.2f} ms).")
 
 
 def main() -> None:
@@ -326,7 +445,12 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=300, help="1 KiB put+get pairs (after 20 warm-up pairs)")
     parser.add_argument("--big-mib", type=int, default=256, help="size of the large upload/download")
     parser.add_argument("--start-runs", type=int, default=5, help="starts of each server (median)")
+    parser.add_argument("--big-rounds", type=int, default=2, help="large upload+download rounds per server")
+    parser.add_argument("--null-server", nargs=3, metavar=("PORT", "CERT", "KEY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.null_server:
+        serve_null(int(args.null_server[0]), args.null_server[1], args.null_server[2])
+        return
     if shutil.which("node") is None or shutil.which("npm") is None:
         sys.exit("Node.js and npm are needed to run Azurite (Debian: apt-get install nodejs npm).")
     azurite_binary()  # npm needs the network: before isolating

@@ -45,6 +45,7 @@ MODEL = web.AppKey("storage_model", StorageModel)
 MAX_DELEGATION_KEY_DAYS = 7
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 _RANGE_MD5_LIMIT = 4 * 1024 * 1024
+_SMALL_READ = 64 * 1024  # bodies up to this size are answered whole rather than streamed
 
 
 @dataclass
@@ -471,6 +472,12 @@ async def get_blob(call: Call) -> web.StreamResponse:
                                           "(x-ms-range-get-content-md5 needs a range of at most 4 MiB.)")
             headers["Content-MD5"] = _range_md5(call, blob.segments, start, end)
     reader = call.model.bodies.open_range(blob.segments, start, end)
+    if end - start <= _SMALL_READ:  # one read, one write: headers and body leave in one TLS record
+        try:
+            body = b"".join(reader)
+        finally:
+            reader.close()
+        return web.Response(status=status, body=body, headers=_headers(call, headers))
     try:
         response = web.StreamResponse(status=status, headers=_headers(call, headers))
         response.content_length = end - start
