@@ -198,7 +198,8 @@ def test_sdk_sas_with_key2_and_blob_sas(storage: Storage) -> None:
 
 
 def test_user_delegation_key_needs_a_bearer_and_the_role(storage: Storage) -> None:
-    body = f"<?xml version='1.0'?><KeyInfo><Start>{iso(utc())}</Start><Expiry>{iso(utc(hours=1))}</Expiry></KeyInfo>"
+    start, expiry, too_late = iso(utc()), iso(utc(hours=1)), iso(utc(days=8))
+    body = f"<?xml version='1.0'?><KeyInfo><Start>{start}</Start><Expiry>{expiry}</Expiry></KeyInfo>"
     url = storage.url() + "/?restype=service&comp=userdelegationkey"
     vm = storage.vm_token()
     _refusal(storage.call("POST", url, token=vm, data=body), 403, "AuthorizationPermissionMismatch")
@@ -206,7 +207,7 @@ def test_user_delegation_key_needs_a_bearer_and_the_role(storage: Storage) -> No
     key = storage.call("POST", url, token=vm, data=body)
     assert key.status_code == 200, key.text
     assert f"<SignedOid>{SYSTEM_PRINCIPAL_ID}</SignedOid>" in key.text
-    too_long = body.replace(iso(utc(hours=1)), iso(utc(days=8)))
+    too_long = body.replace(expiry, too_late)
     _refusal(storage.call("POST", url, token=vm, data=too_long), 400, "InvalidXmlNodeValue")
     _refusal(storage.call("POST", url, token=vm, data="<KeyInfo><Start>x"), 400, "InvalidXmlDocument")
     _refusal(storage.call("POST", url, token=vm, data='<!DOCTYPE x [<!ENTITY a "b">]><KeyInfo/>'), 400,

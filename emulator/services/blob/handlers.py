@@ -342,9 +342,15 @@ async def put_blob(call: Call) -> web.Response:
     assert call.container is not None and call.blob is not None
     properties = _properties(request, content_type_fallback=True)
     metadata = _metadata(request)
-    existing = call.model.find_blob(call.account.name, call.container, call.blob)  # refuse before reading GiBs
-    call.conditions.check_write(existing.etag if existing else None, existing.last_modified if existing else None,
-                                exists=existing is not None)
+    conditions = call.conditions
+    if conditions.create_only or any(v is not None for v in (conditions.if_match, conditions.if_none_match,
+                                                              conditions.if_modified_since,
+                                                              conditions.if_unmodified_since)):
+        existing = call.model.find_blob(call.account.name, call.container, call.blob)  # refuse before reading GiBs
+        conditions.check_write(existing.etag if existing else None, existing.last_modified if existing else None,
+                               exists=existing is not None)
+    else:
+        call.model.container(call.account.name, call.container)  # a missing container, before reading GiBs
     body_id, size, md5 = await _receive(call)
     properties["content_md5"] = properties["content_md5"] or base64.b64encode(md5).decode()
     blob = call.model.put_blob(call.account.name, call.container, call.blob, body_id, size, properties, metadata,
