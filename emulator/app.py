@@ -134,6 +134,10 @@ class Emulator:
         await self._stopped.wait()
         await self._stop_listeners()
 
+    @property
+    def pid(self) -> int | None:
+        return self.profile.pid if self.profile else None
+
     def request_shutdown(self) -> None:
         """Ask the loop to stop (safe from any thread, and from inside a handler)."""
         if self._loop is not None and self._stopped is not None:
