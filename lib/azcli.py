@@ -145,10 +145,38 @@ class AzCli:
         return cls(az or shutil.which("az"))
 
     @classmethod
-    def for_target(cls, target: Any, az: str | None = None) -> AzCli:
-        """The right `az` for a ``lib.target.Target`` (``WORKBOOK_AZ`` may name the executable)."""
-        az = az or os.environ.get("WORKBOOK_AZ") or None
-        return cls.for_emulator(target.profile, az) if target.is_emulator else cls.for_azure(az)
+    def for_target(cls, target: Any, az: str | None = None, config_name: str = CONFIG_DIR_NAME) -> AzCli:
+        """The right `az` for a ``lib.target.Target``: az on PATH, or ``WORKBOOK_AZ`` (a path, or ``none``:
+        show the commands, run nothing; the notebook tests set that, since az may only run in a test inside
+        a loopback-only network namespace). ``config_name``: another config dir in the emulator's data dir,
+        for a second signed-in identity (the admin in one, the VM's identity in another)."""
+        chosen = az or os.environ.get("WORKBOOK_AZ") or None
+        if chosen == "none":
+            return cls(None, profile=target.profile if target.is_emulator else None)
+        if not target.is_emulator:
+            return cls.for_azure(chosen)
+        config_dir = default_config_dir(target.profile).with_name(config_name)
+        return cls.for_emulator(target.profile, chosen, config_dir=config_dir)
+
+    @property
+    def runs_here(self) -> bool:
+        """Whether the notebooks run az commands: on the emulator, with az installed. On Azure they only
+        show them (your own az is signed in as you: its commands would change your subscription)."""
+        return self.profile is not None and self.available
+
+    def explain(self) -> str:
+        """One line for a learner: what happens to the az commands the notebook shows."""
+        if self.runs_here:
+            shown = str(self.config_dir).replace(str(Path.home()), "~")
+            return f"az found: the notebook runs its az commands against the emulator (az's config dir: {shown})."
+        if self.profile is not None:
+            return ("az is not installed here: the notebook shows the az commands without running them "
+                    "(install the Azure CLI, https://aka.ms/azure-cli, to run them against the emulator).")
+        return "On Azure the notebook shows the az commands; run them yourself in a terminal signed in with az login."
+
+    def try_run(self, *args: str, output_json: bool = True) -> AzResult | None:
+        """``run`` where the notebooks run az (``runs_here``), else None."""
+        return self.run(*args, output_json=output_json) if self.runs_here else None
 
     @property
     def available(self) -> bool:

@@ -22,7 +22,12 @@ if [ ! -f "$marker" ]; then
         rm -rf "$venv"
         echo "Installing azure-cli $version into $venv (once; cached for later runs)" >&2
         "$python" -m venv "$venv"
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check "azure-cli==$version" >&2
+        if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check "azure-cli==$version" \
+                >"$venv.install.log" 2>&1; then
+            tail -n 40 "$venv.install.log" >&2
+            echo "azure-cli $version could not be installed (log: $venv.install.log)" >&2
+            exit 1
+        fi
         # Check the install without running `az` itself: az may phone home (telemetry, update checks), and
         # nothing here may leave loopback; the tests run az in a loopback-only network namespace.
         "$venv/bin/python" -c "import azure.cli.core, azure.cli.command_modules.role" >&2

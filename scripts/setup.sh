@@ -14,6 +14,10 @@ for lib in libodbc.so.2:libodbc2 libltdl.so.7:libltdl7 libkrb5.so.3:libkrb5-3 li
     file="${lib%%:*}" package="${lib##*:}"
     if ! ldconfig -p 2>/dev/null | grep -q "$file"; then missing+=("$package"); fi
 done
+# The Azure CLI tests run az in a loopback-only network namespace: unshare and nsenter (util-linux), ip (iproute2).
+for tool in unshare:util-linux nsenter:util-linux ip:iproute2; do
+    if ! command -v "${tool%%:*}" >/dev/null 2>&1; then missing+=("${tool##*:}"); fi
+done
 if [ "${#missing[@]}" -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1; then
         sudo=""

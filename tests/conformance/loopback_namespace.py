@@ -27,8 +27,9 @@ START_TIMEOUT_SECONDS = 30
 
 
 def azure_cli() -> str:
-    """The real `az`, from its own cached environment (scripts/az-cli.sh installs it once), or $WORKBOOK_AZ."""
-    prepared = os.environ.get("WORKBOOK_AZ")
+    """The real `az`, from its own cached environment (scripts/az-cli.sh installs it once; scripts/test.sh
+    runs it first and passes the path as $MI_WORKBOOK_TEST_AZ)."""
+    prepared = os.environ.get("MI_WORKBOOK_TEST_AZ")
     if prepared:
         return prepared
     result = subprocess.run(["bash", str(AZ_SCRIPT)], capture_output=True, text=True, timeout=1800, check=False)
