@@ -34,8 +34,9 @@ def detach_identity_body(vm_identity: dict[str, Any] | None, identity_id: str) -
 
     ``{"identity": {"type": "SystemAssigned"}}`` would drop *every* user-assigned identity of the VM; a
     ``null`` for the one identity keeps the others. When it is the last one, the type loses
-    ``UserAssigned`` instead (what ``az vm identity remove`` sends), and the system-assigned identity, if
-    on, stays on with its principal.
+    ``UserAssigned`` instead, and the system-assigned identity, if on, stays on with its principal: what
+    ``az vm identity remove`` sends (azure-cli's vm module, ``_remove_identities_by_aaz``: "if all emsis are
+    gone, we need to update the type"), and what aad-pod-identity learned against Compute (PR #695).
     """
     identity = vm_identity or {}
     kinds = {k.strip() for k in str(identity.get("type", "None")).split(",")}

@@ -22,7 +22,7 @@ import os
 import shlex
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,15 @@ class AzResult:
     @property
     def value(self) -> Any:
         return json.loads(self.stdout) if self.stdout.strip() else None
+
+    def summary(self, pick: Callable[[Any], Any] = lambda value: value) -> Any:
+        """``pick(value)`` when az succeeded, else its error line: what a notebook shows either way."""
+        if not self.ok:
+            return self.error
+        try:
+            return pick(self.value)
+        except (LookupError, TypeError, ValueError) as exc:  # an answer of another shape: say so, do not fail
+            return f"(unexpected answer from az: {exc!r})"
 
     @property
     def error(self) -> str:
