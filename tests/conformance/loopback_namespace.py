@@ -1,11 +1,10 @@
 """An emulator in a network namespace that has nothing but loopback, and programs run inside it.
 
 The suite's socket guard (tests/conftest.py) covers only the test process. Programs a test starts (the
-Azure CLI here) escape it, so they run where no packet can leave loopback: a new network namespace
-(`unshare --net`, then `ip link set lo up`) in which the emulator itself serves, as a process of its own,
-and which every such program joins (`nsenter --net=/proc/<pid>/ns/net`). As root (CI) that is all; as
-another user a user namespace comes with it (`--map-root-user`, and `nsenter --user --preserve-credentials`).
-If the namespace cannot be made, the tests fail and say why: they never run a program outside it.
+Azure CLI here) escape it, so they run where no packet can leave loopback: a new network namespace made
+by tests/netns.py (`unshare --net`, then `ip link set lo up`) in which the emulator itself serves, as a
+process of its own, and which every such program joins (`nsenter --net=/proc/<pid>/ns/net`). If the
+namespace cannot be made (not root), the tests fail and say why: they never run a program outside it.
 """
 
 from __future__ import annotations
@@ -22,6 +21,9 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from netns import NoNamespace, check_namespaces, loopback_only  # noqa: E402
+
 AZ_SCRIPT = ROOT / "scripts" / "az-cli.sh"
 START_TIMEOUT_SECONDS = 30
 
@@ -40,8 +42,8 @@ def azure_cli() -> str:
 
 def _fail_without(tool: str, package: str) -> None:
     if shutil.which(tool) is None:
-        pytest.fail(f"`{tool}` is not installed ({package}); the Azure CLI tests run az only inside a "
-                    "loopback-only network namespace and will not run it without one.")
+        pytest.fail(f"`{tool}` is not installed ({package}; scripts/setup-test-tools.sh installs it): the Azure "
+                    "CLI tests run az only inside a loopback-only network namespace.")
 
 
 class LoopbackNamespace:
@@ -49,31 +51,28 @@ class LoopbackNamespace:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.rootless = os.geteuid() != 0
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"{data_dir.name}-serve.log"
 
     # -- start and stop ----------------------------------------------------------------------------
     def __enter__(self) -> LoopbackNamespace:
-        for tool, package in (("unshare", "util-linux"), ("nsenter", "util-linux"), ("ip", "iproute2")):
-            _fail_without(tool, package)
+        _fail_without("nsenter", "util-linux")
+        try:
+            check_namespaces()
+            serve = loopback_only([sys.executable, "-m", "emulator", "serve", "--in-memory", "--no-throttling",
+                                   "--data-dir", str(self.data_dir)])
+        except NoNamespace as exc:
+            pytest.fail(f"{exc}. The Azure CLI tests never run az outside a loopback-only namespace; run them "
+                        "as root (CI does).")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        unshare = ["unshare", "--net", *(["--map-root-user"] if self.rootless else [])]
-        serve = ('ip link set lo up && exec "$0" -m emulator serve --in-memory --no-throttling '
-                 '--data-dir "$1"')
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with self.log.open("wb") as log:
-            self.process = subprocess.Popen([*unshare, "--", "sh", "-c", serve, sys.executable, str(self.data_dir)],
-                                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.process = subprocess.Popen(serve, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                            env={**os.environ, "PYTHONPATH": str(ROOT)})
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not (self.data_dir / "profile.json").exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 said = self.log.read_text(errors="replace")[-2000:]
                 self.__exit__()
-                if "Operation not permitted" in said or "unshare failed" in said:
-                    pytest.fail("A loopback-only network namespace cannot be made here (`unshare --net` was "
-                                f"refused: {said.strip()}). The Azure CLI tests never run az outside one; run "
-                                "them as root (CI does) or where user namespaces are allowed.")
                 pytest.fail(f"The emulator did not start in its namespace:\n{said}")
             time.sleep(0.05)
         return self
@@ -95,10 +94,7 @@ class LoopbackNamespace:
     def launcher(self) -> list[str]:
         """What a command is prefixed with to run inside the namespace."""
         assert self.process is not None, "the namespace is not running"
-        joined = [f"--net=/proc/{self.process.pid}/ns/net"]
-        if self.rootless:
-            joined = [f"--user=/proc/{self.process.pid}/ns/user", *joined, "--preserve-credentials"]
-        return ["nsenter", *joined, "--"]
+        return ["nsenter", f"--net=/proc/{self.process.pid}/ns/net", "--"]
 
     def run(self, *command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*self.launcher, *command], capture_output=True, text=True, timeout=timeout,

@@ -159,11 +159,15 @@ def test_identity_create_and_vm_identity_assign_show_remove(admin: AzCli, on_the
     shown = ok(admin.run("vm", "identity", "show", "--resource-group", world["rg"], "--name", world["vm"]))
     assert shown["type"] == "SystemAssigned, UserAssigned"
 
-    for flag, value in (("--client-id", ID1_CLIENT_ID), ("--object-id", ID1_PRINCIPAL_ID),
-                        ("--resource-id", world["id1"])):
-        ok(on_the_vm.run("login", "--identity", flag, value, "--allow-no-subscriptions"))
-        token = claims(on_the_vm.run("account", "get-access-token", "--resource", VAULT))
-        assert (token["appid"], token["oid"]) == (ID1_CLIENT_ID, ID1_PRINCIPAL_ID), flag
+    ok(on_the_vm.run("login", "--identity", "--client-id", ID1_CLIENT_ID, "--allow-no-subscriptions"))
+    token = claims(on_the_vm.run("account", "get-access-token", "--resource", VAULT))
+    assert (token["appid"], token["oid"]) == (ID1_CLIENT_ID, ID1_PRINCIPAL_ID)
+    # ID1 alone holds a grant: a sign-in that finds the subscription got ID1's token, not the VM's own
+    ok(admin.run("role", "assignment", "create", "--assignee-object-id", ID1_PRINCIPAL_ID,
+                 "--assignee-principal-type", "ServicePrincipal", "--role", "Reader", "--scope", world["rg_scope"]))
+    for flag, value in (("--object-id", ID1_PRINCIPAL_ID), ("--resource-id", world["id1"])):
+        (account,) = ok(on_the_vm.run("login", "--identity", flag, value))
+        assert account["id"] == world["sub"] and account["user"]["name"] == "userAssignedIdentity", flag
 
     removed = ok(admin.run("vm", "identity", "remove", "--resource-group", world["rg"], "--name", world["vm"],
                            "--identities", "ID1"))
@@ -185,3 +189,17 @@ def test_az_profile_apply_then_the_printed_function(namespace: LoopbackNamespace
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.split() == [CLOUD_NAME, namespace.profile["endpoints"]["arm"]]
     assert (namespace.data_dir / "az" / "clouds.config").exists()  # the emulator's own config dir
+
+
+def test_without_a_namespace_the_tests_fail_and_say_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not root (or no unshare): a clear failure, never az run outside a loopback-only namespace."""
+    import loopback_namespace
+
+    def refuse() -> None:
+        raise loopback_namespace.NoNamespace("cannot create a loopback-only network namespace: unshare failed")
+
+    monkeypatch.setattr(loopback_namespace, "check_namespaces", refuse)
+    with pytest.raises(pytest.fail.Exception, match="never run az outside a loopback-only namespace"), \
+            LoopbackNamespace(tmp_path / "data"):
+        pass
+    assert not (tmp_path / "data").exists()  # nothing was started
