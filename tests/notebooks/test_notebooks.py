@@ -33,11 +33,18 @@ RUNS = [
 
 
 def outputs_text(notebook: nbformat.NotebookNode) -> str:
+    """Every cell's outputs as text. A cell's stream output may arrive in pieces (one print can be split
+    between two messages when the kernel flushes in between): pieces of one stream are joined as they came."""
     chunks = []
     for cell in notebook.cells:
+        streamed = ""
         for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                streamed += output.get("text", "")
+                continue
             chunks.append(output.get("text", ""))
             chunks.extend(str(v) for v in output.get("data", {}).values())
+        chunks.append(streamed)
     return "\n".join(chunks)
 
 
