@@ -24,6 +24,9 @@ WHOLE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-
 
 RUNS = [
     ("00_welcome.ipynb", {}),
+    ("01_data_lake.ipynb", {}),
+    ("01_data_lake.ipynb", {"reports_permissions": "r-x"}),  # the exercise, answered right
+    ("01_data_lake.ipynb", {"reports_permissions": "r--"}),  # and wrong
     ("04_azure_sql.ipynb", {}),
     ("06_resource_manager_system_assigned.ipynb", {}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "client_id"}),
@@ -41,7 +44,8 @@ def outputs_text(notebook: nbformat.NotebookNode) -> str:
     return "\n".join(chunks)
 
 
-@pytest.mark.parametrize(("name", "parameters"), RUNS, ids=[f"{n[:2]}-{p.get('selector', 'default')}" for n, p in RUNS])
+@pytest.mark.parametrize(("name", "parameters"), RUNS,
+                         ids=[f"{n[:2]}-{'-'.join(map(str, p.values())) or 'default'}" for n, p in RUNS])
 def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path):
     output = tmp_path / name
     papermill.execute_notebook(
@@ -80,6 +84,26 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path
         assert not missing, f"missing from the outputs: {missing}"
         assert positions == sorted(positions), "the steps came out of order"
         assert "datetime64" in text and "Decimal" in text, "typed columns: datetimes and Decimals"
+    if name.startswith("01"):
+        # Part 1 (Gen1): refuse → grant → allow, the 307, read back, exercise, clean up; in that order
+        exercise = {None: "Set your answer above", "r-x": "✓ Right: listing a folder needs read AND execute",
+                    "r--": "✗ Not this time: the VM cannot even list"}[parameters.get("reports_permissions")]
+        steps = ["before the grant: 403 AccessControlException",
+                 "aclspec=user:15a76ff3-0756-4b47-b362-9d74a68a035b:r-x\n   → 200 OK",
+                 "without the trailing slash: 401 SecurityException",
+                 "LISTSTATUS /: 200 OK ['TestFolder']",
+                 "step 1: 307 Temporary Redirect",
+                 "Location: /webhdfs/v1/TestFolder/Test1.txt?op=CREATE&write=true",
+                 "step 2: 201 Created",
+                 "read back: [307] 200 'Test file.\\n'",
+                 "hello_world.txt (older than the grant): 403 AccessControlException",
+                 "SDK read: b'Test file.\\n'",
+                 exercise,
+                 "after clean-up: 403 AccessControlException"]
+        positions = [text.find(step) for step in steps]
+        missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
+        assert not missing, f"missing from the outputs: {missing}"
+        assert positions == sorted(positions), "the steps came out of order"
     if name.startswith("00"):
         assert "VM name: mi-workbook-vm" in text
         assert "InvalidResource 400 invalid_resource" in text
