@@ -29,8 +29,9 @@ COPY_CHUNK = 1024 * 1024
 class Upload:
     """A request body on its way to disk."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, durable: bool = True) -> None:
         self.path = path
+        self.durable = durable
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                              PRIVATE_FILE_MODE)
         self.handle: BinaryIO = os.fdopen(descriptor, "wb")
@@ -41,9 +42,10 @@ class Upload:
         self.size += len(chunk)
 
     def finish(self) -> None:
-        """Flush and fsync: after this the bytes survive a crash."""
+        """Flush and fsync: after this the bytes survive a crash (no fsync for an in-memory emulator)."""
         self.handle.flush()
-        os.fsync(self.handle.fileno())
+        if self.durable:
+            os.fsync(self.handle.fileno())
         self.handle.close()
 
     def abort(self) -> None:
@@ -58,6 +60,7 @@ class BodyStore:
 
     def __init__(self, directory: Path | None) -> None:
         self._scratch = None
+        self.durable = directory is not None  # in memory nothing outlives the process: fsync buys nothing
         if directory is None:  # --in-memory: nothing may survive the process
             self._scratch = tempfile.TemporaryDirectory(prefix="mi-workbook-adls-", ignore_cleanup_errors=True)
             directory = Path(self._scratch.name)
@@ -69,7 +72,7 @@ class BodyStore:
         return self.directory / body_id
 
     def new_upload(self) -> Upload:
-        return Upload(self.directory / f"{uuid.uuid4().hex}{UPLOAD_SUFFIX}")
+        return Upload(self.directory / f"{uuid.uuid4().hex}{UPLOAD_SUFFIX}", self.durable)
 
     def keep(self, upload: Upload) -> str:
         """A finished upload becomes a body; returns its id."""
@@ -84,7 +87,8 @@ class BodyStore:
             body.seek(length)
             shutil.copyfileobj(source, body, COPY_CHUNK)
             body.flush()
-            os.fsync(body.fileno())
+            if self.durable:
+                os.fsync(body.fileno())
         upload.abort()  # the upload's bytes are in the body now
 
     def write_whole(self, content: bytes) -> str:
