@@ -36,12 +36,17 @@ RUNS = [
 
 
 def outputs_text(notebook: nbformat.NotebookNode) -> str:
+    """All outputs as one text. Stream outputs are joined as written: the kernel may cut one print()
+    into several outputs anywhere between its writes ("403", " ", "AuthorizationFailed")."""
     chunks = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
-            chunks.append(output.get("text", ""))
-            chunks.extend(str(v) for v in output.get("data", {}).values())
-    return "\n".join(chunks)
+            if output.get("output_type") == "stream":
+                chunks.append(output.get("text", ""))
+            else:
+                chunks.extend(f"\n{v}\n" for v in output.get("data", {}).values())
+        chunks.append("\n")
+    return "".join(chunks)
 
 
 @pytest.mark.parametrize(("name", "parameters"), RUNS,
