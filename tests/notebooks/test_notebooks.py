@@ -27,6 +27,7 @@ RUNS = [
     ("01_data_lake.ipynb", {}),
     ("01_data_lake.ipynb", {"reports_permissions": "r-x"}),  # the exercise, answered right
     ("01_data_lake.ipynb", {"reports_permissions": "r--"}),  # and wrong
+    ("01_data_lake.ipynb", {"target": "azure"}),  # Gen1 is retired: Part 1 explains, calls nothing
     ("04_azure_sql.ipynb", {}),
     ("06_resource_manager_system_assigned.ipynb", {}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "client_id"}),
@@ -51,7 +52,13 @@ def outputs_text(notebook: nbformat.NotebookNode) -> str:
 
 @pytest.mark.parametrize(("name", "parameters"), RUNS,
                          ids=[f"{n[:2]}-{'-'.join(map(str, p.values())) or 'default'}" for n, p in RUNS])
-def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path):
+def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path, monkeypatch):
+    if parameters.get("target") == "azure":
+        # IMDS is the emulator's (AZURE_POD_IDENTITY_AUTHORITY_HOST); any other host would go to this dead
+        # loopback proxy instead of the network: the kernel is a subprocess, outside the socket guard.
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     output = tmp_path / name
     papermill.execute_notebook(
         str(NOTEBOOKS / name), str(output), parameters={"target": "emulator", **parameters},
@@ -89,7 +96,11 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path
         assert not missing, f"missing from the outputs: {missing}"
         assert positions == sorted(positions), "the steps came out of order"
         assert "datetime64" in text and "Decimal" in text, "typed columns: datetimes and Decimals"
-    if name.startswith("01"):
+    if name.startswith("01") and parameters.get("target") == "azure":
+        assert "before the grant: (not called: Data Lake Storage Gen1 was retired on 2024-02-29" in text
+        assert "https://miworkbookadls.azuredatalakestore.net/webhdfs/v1/?op=MODIFYACLENTRIES" in text
+        assert "AccessControlException" not in text and "SecurityException" not in text
+    elif name.startswith("01"):
         # Part 1 (Gen1): refuse → grant → allow, the 307, read back, exercise, clean up; in that order
         exercise = {None: "Set your answer above", "r-x": "✓ Right: listing a folder needs read AND execute",
                     "r--": "✗ Not this time: the VM cannot even list"}[parameters.get("reports_permissions")]
