@@ -89,6 +89,16 @@ class Target:
     def vm_id(self) -> str:
         return f"{self.resource_group_id}/providers/Microsoft.Compute/virtualMachines/{self.vm_name}"
 
+    def datalake_gen1_url(self, account: str) -> str:
+        """Where a Data Lake Storage Gen1 account's WebHDFS API is (``…/webhdfs/v1/<path>?op=…``).
+
+        Emulator: its Gen1 listener. Azure: ``https://<account>.azuredatalakestore.net`` — a service
+        retired on 2024-02-29, so on a real VM nothing answers there any more.
+        """
+        if self.is_emulator:
+            return self.endpoints["datalake"]
+        return f"https://{account}.azuredatalakestore.net"
+
     def admin_credential(self) -> Any:
         """The credential of whoever does the portal's steps (an Owner of the resource group).
 
