@@ -15,12 +15,13 @@ from emulator.profile import CONTROL_PREFIX
 
 
 def create_listeners(context: EmulatorContext, emulator: Any) -> list[Listener]:
-    from . import arm, control, imds, login, sql
+    from . import arm, control, imds, keyvault, login, sql
 
     listeners: list[Listener] = [
         imds.create(context, subapps={CONTROL_PREFIX: control.create_app(emulator)}),
         login.create(context),
-        arm.create(context),
+        arm.create(context, provider_routes=[*keyvault.ARM_ROUTES]),
+        keyvault.create(context),
         sql.create(context),
     ]
     return listeners
@@ -28,6 +29,6 @@ def create_listeners(context: EmulatorContext, emulator: Any) -> list[Listener]:
 
 def seeders() -> list[Callable[[EmulatorContext], None]]:
     """Functions that write each service's part of the declared world into the store."""
-    from . import arm, sql
+    from . import arm, keyvault, sql
 
-    return [arm.seed, sql.seed]
+    return [arm.seed, keyvault.seed, sql.seed]

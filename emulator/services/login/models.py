@@ -34,6 +34,13 @@ class EntraModel:
         wanted = resource.rstrip("/").lower()
         return any(wanted == r.rstrip("/").lower() for r in self.context.world.known_resources)
 
+    def declared_spelling(self, resource: str) -> str:
+        """The resource's App ID URI as the world declares it. A v2 token's ``aud`` is the application's
+        identifier URI, not the scope's text: ``https://vault.azure.net/.default`` gives
+        ``aud: https://vault.azure.net``, the only spelling Key Vault accepts (AKV10022 otherwise)."""
+        wanted = resource.rstrip("/").lower()
+        return next((r for r in self.context.world.known_resources if r.rstrip("/").lower() == wanted), resource)
+
     def issue(self, principal: Principal, resource: str) -> IssuedToken:
         if not self.is_known_resource(resource):
             raise errors.unknown_resource(resource, self.context.world.tenant_id)
