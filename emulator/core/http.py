@@ -169,7 +169,8 @@ def build_app(
         app[key] = value
     for prefix, subapp in (subapps or {}).items():
         app.add_subapp(prefix, subapp)  # registered first, so the catch-all below does not shadow it
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    # [\s\S] rather than ".": a path with an encoded CR/LF must reach dispatch (and the service's 404), too.
+    app.router.add_route("*", "/{tail:[\\s\\S]*}", dispatch)
     return app
 
 

@@ -376,7 +376,8 @@ def _metadata(body: dict[str, Any]) -> tuple[str | None, dict[str, str] | None, 
             raise errors.bad_parameter(f"A secret may carry at most {MAX_TAGS} tags; {len(tags)} were given.")
         if any(len(k) > 512 or len(v) > 256 for k, v in tags.items()):
             raise errors.bad_parameter("A tag name may be at most 512 characters and a tag value at most 256.")
-    attributes = body.get("attributes") or {}
+    attributes = body.get("attributes")
+    attributes = {} if attributes is None else attributes
     if not isinstance(attributes, dict):
         raise errors.bad_parameter("Property 'attributes' must be an object.")
     checked: dict[str, Any] = {}
