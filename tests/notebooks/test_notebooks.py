@@ -25,6 +25,9 @@ WHOLE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-
 RUNS = [
     ("00_welcome.ipynb", {}),
     ("04_azure_sql.ipynb", {}),
+    ("05_key_vault.ipynb", {}),
+    ("05_key_vault.ipynb", {"exercise_answer": 403}),
+    ("05_key_vault.ipynb", {"exercise_answer": 200}),
     ("06_resource_manager_system_assigned.ipynb", {}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "client_id"}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "object_id"}),
@@ -41,7 +44,13 @@ def outputs_text(notebook: nbformat.NotebookNode) -> str:
     return "\n".join(chunks)
 
 
-@pytest.mark.parametrize(("name", "parameters"), RUNS, ids=[f"{n[:2]}-{p.get('selector', 'default')}" for n, p in RUNS])
+def _run_id(name: str, parameters: dict) -> str:
+    shown = parameters.get("selector") or (f"answer-{parameters['exercise_answer']}" if "exercise_answer" in parameters
+                                           else "default")
+    return f"{name[:2]}-{shown}"
+
+
+@pytest.mark.parametrize(("name", "parameters"), RUNS, ids=[_run_id(n, p) for n, p in RUNS])
 def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path):
     output = tmp_path / name
     papermill.execute_notebook(
@@ -80,6 +89,30 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path
         assert not missing, f"missing from the outputs: {missing}"
         assert positions == sorted(positions), "the steps came out of order"
         assert "datetime64" in text and "Decimal" in text, "typed columns: datetimes and Decimals"
+    if name.startswith("05"):
+        # policy: refuse → grant → allow; the challenge; the SDK; RBAC: refuse → grant → allow; exercise; clean up
+        answer = parameters.get("exercise_answer")
+        exercise = {None: "Set your answer above", 403: "✓ Right: 403",
+                    200: "✗ Not this time: the VM got 403"}[answer]
+        steps = ["403 Forbidden AccessDenied",
+                 "does not have secrets get permission on key vault 'mi-workbook-kv;location=westus'",
+                 "200 Hello from Key Vault: no password in my code",
+                 "401 Request is missing a Bearer or PoP token.",
+                 'WWW-Authenticate: Bearer authorization="https://login.windows.net/<tenant>", '
+                 'resource="https://vault.azure.net"',
+                 "SDK: mi-workbook-secret = Hello from Key Vault",
+                 "enableRbacAuthorization: True",
+                 "403 Forbidden ForbiddenByRbac",
+                 "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'",
+                 "RBAC: allowed: mi-workbook-secret = Hello from Key Vault",
+                 exercise,
+                 "purged: True",
+                 "access-policy mode again: True",
+                 "after clean-up: 403 Forbidden"]
+        positions = [text.find(step) for step in steps]
+        missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
+        assert not missing, f"missing from the outputs: {missing}"
+        assert positions == sorted(positions), "the steps came out of order"
     if name.startswith("00"):
         assert "VM name: mi-workbook-vm" in text
         assert "InvalidResource 400 invalid_resource" in text
