@@ -10,8 +10,12 @@ import json
 import pytest
 from azure.identity import ClientSecretCredential
 from azure.mgmt.keyvault import KeyVaultManagementClient
-from azure.mgmt.keyvault.models import AccessPolicyEntry, Permissions, VaultAccessPolicyParameters, \
-    VaultAccessPolicyProperties
+from azure.mgmt.keyvault.models import (
+    AccessPolicyEntry,
+    Permissions,
+    VaultAccessPolicyParameters,
+    VaultAccessPolicyProperties,
+)
 from kv_helpers import VAULT_NAME, VM, Vault
 
 ARM = "https://management.azure.com/"
@@ -73,7 +77,8 @@ def test_bad_access_policy_bodies(vault: Vault, body, mentions: str) -> None:
 def test_unknown_kind_name_and_vault(vault: Vault) -> None:
     kind = vault.vault_arm("PUT", "/accessPolicies/merge", {"properties": {"accessPolicies": []}})
     assert (kind.status_code, kind.json()["error"]["code"]) == (400, "BadRequest")
-    missing = vault.arm("GET", f"{vault.rg_scope}/providers/Microsoft.KeyVault/vaults/other-kv", api_version="2023-07-01")
+    missing = vault.arm("GET", f"{vault.rg_scope}/providers/Microsoft.KeyVault/vaults/other-kv",
+                        api_version="2023-07-01")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "ResourceNotFound")
     bad_name = vault.arm("PUT", f"{vault.rg_scope}/providers/Microsoft.KeyVault/vaults/1-bad--name",
                          api_version="2023-07-01", body={"location": "westus", "properties": {}})

@@ -17,7 +17,8 @@ TENANT_CHALLENGE = re.compile(
 def test_a_request_without_a_token_gets_the_challenge(vault: Vault) -> None:
     response = vault.kv("GET", "/secrets/app-secret", token=None)
     assert response.status_code == 401
-    assert response.json() == {"error": {"code": "Unauthorized", "message": "Request is missing a Bearer or PoP token."}}
+    assert response.json() == {"error": {"code": "Unauthorized",
+                                         "message": "Request is missing a Bearer or PoP token."}}
     found = TENANT_CHALLENGE.match(response.headers["WWW-Authenticate"])
     assert found and found["tenant"] == vault.tenant
     # also without api-version: the challenge comes first and tells nothing about the route
@@ -31,7 +32,8 @@ def test_get_secret_shape_as_the_rest_reference_shows(vault: Vault) -> None:
     assert set(body) == {"value", "id", "attributes"}
     assert body["value"] == "My Secret"
     assert re.fullmatch(re.escape(vault.url) + r"/secrets/app-secret/[0-9a-f]{32}", body["id"])
-    assert set(body["attributes"]) == {"enabled", "created", "updated", "recoveryLevel"}  # 2016-10-01: no recoverableDays
+    # 2016-10-01: no recoverableDays (added in 7.1)
+    assert set(body["attributes"]) == {"enabled", "created", "updated", "recoveryLevel"}
     assert body["attributes"]["recoveryLevel"] == "Recoverable+Purgeable"
     newer = vault.kv("GET", "/secrets/app-secret", api_version="7.4").json()
     assert newer["attributes"]["recoverableDays"] == 90
@@ -117,7 +119,8 @@ def test_value_size_limit(vault: Vault) -> None:
 def test_unknown_secret_version_and_path(vault: Vault) -> None:
     missing = vault.kv("GET", "/secrets/nope")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "SecretNotFound")
-    assert missing.json()["error"]["message"].startswith("A secret with (name/id) nope was not found in this key vault.")
+    assert missing.json()["error"]["message"].startswith(
+        "A secret with (name/id) nope was not found in this key vault.")
     vault.put_secret("there")
     version = "0" * 32
     missing_version = vault.kv("GET", f"/secrets/there/{version}")
@@ -162,7 +165,8 @@ def test_soft_delete_life_cycle(vault: Vault) -> None:
     assert vault.kv("GET", "/secrets/app-secret").json()["value"] == "two"
     versions = vault.kv("GET", "/secrets/app-secret/versions").json()["value"]
     assert len(versions) == 2  # every version came back
-    assert vault.kv("POST", "/deletedsecrets/app-secret/recover").json()["error"]["message"] == "Deleted Secret not found"
+    not_deleted = vault.kv("POST", "/deletedsecrets/app-secret/recover")
+    assert not_deleted.json()["error"]["message"] == "Deleted Secret not found"
     vault.kv("DELETE", "/secrets/app-secret")
     assert vault.kv("DELETE", "/deletedsecrets/app-secret").status_code == 204
     assert vault.deleted_names() == []

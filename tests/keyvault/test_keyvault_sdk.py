@@ -123,7 +123,7 @@ def test_rbac_deny_grant_allow_revoke_and_policies_stop_counting(vault: Vault) -
     assert (denied.status_code, denied.error.code) == (403, "Forbidden")
     assert denied.response.json()["error"]["innererror"]["code"] == "ForbiddenByRbac"
     assert "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'" in denied.message
-    assert f"/providers/microsoft.keyvault/vaults/mi-workbook-kv/secrets/app-secret'" in denied.message
+    assert "/providers/microsoft.keyvault/vaults/mi-workbook-kv/secrets/app-secret'" in denied.message
     admin_denied = refused(lambda: admin.get_secret("app-secret"))  # Owner is management, not data
     assert admin_denied.status_code == 403
 

@@ -46,7 +46,8 @@ CASES: list[tuple[str, Callable[[VaultForge], str | None], str]] = [
     ("signature-swapped", lambda f: "Bearer " + f.signature_from_other_token(), INVALID),
     ("hs256-with-public-key", lambda f: "Bearer " + f.hs256_with_public_key(), INVALID),
     ("expired", lambda f: "Bearer " + f.real(iat=int(time.time()) - 7200, nbf=int(time.time()) - 7200,
-                                              exp=int(time.time()) - SKEW - 60), "[TokenExpired] Error validating token"),
+                                              exp=int(time.time()) - SKEW - 60),
+     "[TokenExpired] Error validating token"),
     ("not-yet-valid", lambda f: "Bearer " + f.real(nbf=int(time.time()) + SKEW + 120, exp=int(time.time()) + 7200),
      "Token not yet valid"),
     ("audience-arm", lambda f: "Bearer " + f.real(aud="https://management.azure.com/"), "AKV10022"),
@@ -118,3 +119,34 @@ def test_messages_quote_what_was_wrong(vault: Vault, forge: VaultForge) -> None:
                       "found https://evil.example/.")
     expired = vault.kv("GET", "/secrets", forge.real(exp=int(time.time()) - 3600)).json()["error"]["message"]
     assert expired == "[TokenExpired] Error validating token: 'S2S12086'."
+
+
+def test_a_remembered_token_still_expires(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The verifier remembers tokens that passed, but checks their lifetime on every use."""
+    import datetime as dt
+
+    import jwt.api_jwt
+
+    from emulator.core import tokens
+
+    verifier = emulator.context.verifier
+    vm = emulator.context.world.vm_system_identity
+    issued = emulator.context.issuer.issue(vm, VAULT, lifetime=600)
+    assert verifier.verify(issued.access_token, [VAULT])["oid"] == vm.object_id
+    assert verifier.verify(issued.access_token, [VAULT])["exp"] == issued.expires_on  # remembered
+    later = issued.expires_on + tokens.CLOCK_SKEW_SECONDS + 1
+
+    class Later(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return dt.datetime.fromtimestamp(later, tz)
+
+    monkeypatch.setattr(tokens.time, "time", lambda: later)  # the cache's clock
+    monkeypatch.setattr(jwt.api_jwt, "datetime", Later)  # PyJWT's clock
+    with pytest.raises(tokens.TokenRejected) as refused:
+        verifier.verify(issued.access_token, [VAULT])
+    assert refused.value.reason == "expired"
+    monkeypatch.undo()
+    with pytest.raises(tokens.TokenRejected) as other:  # remembered for its audience only
+        verifier.verify(issued.access_token, ["https://management.azure.com/"])
+    assert other.value.reason == "audience"
