@@ -228,3 +228,23 @@ def test_backup_and_restore_are_named_as_not_emulated(vault: Vault) -> None:
         response = vault.kv("POST", path, body={"value": "x"})
         assert (response.status_code, response.json()["error"]["code"]) == (400, "BadParameter")
         assert "does not support" in response.json()["error"]["message"]
+
+
+def test_seeded_garbage_bodies_never_get_a_5xx(vault: Vault) -> None:
+    import json
+    import random
+
+    rng = random.Random(5)
+    vault.put_secret("app-secret", "kept")
+    atoms = [None, True, 0, -1, 2**70, 1.5, "", "x" * 30000, "é", [], {}, [1, "a"], {"enabled": "no"}]
+    keys = ["value", "contentType", "tags", "attributes", "enabled", "nbf", "exp", "recoveryLevel", "id"]
+    for _ in range(120):
+        body = {rng.choice(keys): rng.choice(atoms) for _ in range(rng.randint(0, 4))}
+        if rng.random() < 0.3:
+            body["attributes"] = {rng.choice(keys): rng.choice(atoms) for _ in range(rng.randint(0, 3))}
+        method, path = rng.choice([("PUT", "/secrets/app-secret"), ("PATCH", "/secrets/app-secret"),
+                                   ("PUT", "/secrets/new-one")])
+        response = vault.kv(method, path, raw=json.dumps(body))
+        assert response.status_code < 500, (method, body, response.text)
+        assert response.status_code in (200, 400, 413), (method, body, response.text)
+    assert vault.kv("GET", "/secrets/app-secret").status_code in (200, 403)  # maybe disabled by a PATCH

@@ -10,7 +10,7 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 from azure.identity import ClientSecretCredential, ManagedIdentityCredential
 from azure.keyvault.secrets import SecretClient
-from kv_helpers import VM, Vault
+from kv_helpers import VAULT_NAME, VM, Vault
 
 
 def admin_client(vault: Vault) -> SecretClient:
@@ -185,3 +185,18 @@ def test_wrong_credential_surfaces_as_authentication_error(vault: Vault) -> None
     client = SecretClient(vault.url, credential, verify_challenge_resource=False, connection_verify=vault.ca)
     with pytest.raises(ClientAuthenticationError):
         client.get_secret("anything")
+
+
+def test_lib_target_gives_the_vault_url_and_client_options(vault: Vault) -> None:
+    from lib.target import Target
+
+    emulated = Target(name="emulator", endpoints={"keyvault": vault.url}, ca_bundle=vault.ca)
+    assert emulated.vault_url("ignored") == vault.url + "/"
+    assert emulated.keyvault_kwargs() == {"connection_verify": vault.ca, "verify_challenge_resource": False}
+    azure = Target(name="azure", endpoints={})
+    assert azure.vault_url("my-kv") == "https://my-kv.vault.azure.net/"
+    assert azure.keyvault_kwargs() == {}  # on Azure the SDK keeps its challenge-resource check
+    client = SecretClient(emulated.vault_url(VAULT_NAME), ManagedIdentityCredential(), **emulated.keyvault_kwargs())
+    vault.put_secret("app-secret", "hello")
+    vault.allow(VM, "get")
+    assert client.get_secret("app-secret").value == "hello"
