@@ -100,6 +100,9 @@ def test_patch_and_put_validate_before_writing(vault: Vault) -> None:
         assert vault.document() == before
     missing = vault.vault_arm("PUT", body={"location": "westus", "properties": {"tenantId": vault.tenant}})
     assert missing.status_code == 400 and "sku" in missing.json()["error"]["message"]
+    moved = vault.vault_arm("PUT", body={"location": "East US", "properties": before["properties"]})
+    assert (moved.status_code, moved.json()["error"]["code"]) == (400, "InvalidResourceLocation")
+    assert vault.document() == before
     # a PUT of the whole document, as `az keyvault update` sends it, keeps it as it was
     document = vault.document()
     response = vault.vault_arm("PUT", body={"location": document["location"], "tags": {"team": "workbook"},

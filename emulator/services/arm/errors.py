@@ -245,3 +245,11 @@ def vault_creation_not_emulated(name: str, served: str) -> ArmError:
 def key_vault_bad_request(message: str) -> ArmError:
     # The Key Vault resource provider answers invalid vault and access-policy bodies with BadRequest.
     return ArmError(400, "BadRequest", message)
+
+
+def resource_location_fixed(name: str, location: str, resource_group: str, requested: str) -> ArmError:
+    # Resource Manager's answer to a PUT that would move an existing resource to another location.
+    return ArmError(400, "InvalidResourceLocation",
+                    f"The resource '{name}' already exists in location '{location}' in resource group "
+                    f"'{resource_group}'. A resource with the same name cannot be created in location "
+                    f"'{requested}'. Please select a new resource name.")

@@ -142,6 +142,10 @@ class VaultResources:
             raise arm_errors.invalid_request_content("The body must be a JSON object.")
         if not isinstance(body.get("location"), str) or not body["location"].strip():
             raise arm_errors.location_required()
+        requested = body["location"].replace(" ", "").lower()
+        if requested != self.document()["location"].lower():
+            raise arm_errors.resource_location_fixed(self.name, self.document()["location"], self.resource_group,
+                                                     requested)
         properties = body.get("properties")
         if not isinstance(properties, dict):
             raise arm_errors.key_vault_bad_request("The 'properties' object is required.")
