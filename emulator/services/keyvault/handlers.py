@@ -30,18 +30,17 @@ CLAIMS = web.RequestKey("keyvault_claims", dict)
 
 
 def respond(request: web.Request, body: Any, status: int = 200) -> web.Response:
-    headers = {"x-ms-request-id": str(uuid.uuid4()), "x-ms-keyvault-service-version": "1.9.0.0"}
+    headers = {"x-ms-request-id": str(uuid.uuid4())}
     if request.app.get(MODEL) is not None:
         headers["x-ms-keyvault-region"] = request.app[MODEL].resources.document().get("location", "")
     return web.Response(body=json.dumps(body, separators=(",", ":")).encode(), status=status,
                         content_type="application/json", charset="utf-8", headers=headers)
 
 
-def render_error(request: web.Request, exc: errors.KeyVaultError) -> web.Response:
-    response = web.Response(body=json.dumps(exc.body(), separators=(",", ":")).encode(), status=exc.status,
-                            content_type="application/json", charset="utf-8",
-                            headers={"x-ms-request-id": str(uuid.uuid4()), **exc.headers})
-    return response
+def render_error(_request: web.Request, exc: errors.KeyVaultError) -> web.Response:
+    return web.Response(body=json.dumps(exc.body(), separators=(",", ":")).encode(), status=exc.status,
+                        content_type="application/json", charset="utf-8",
+                        headers={"x-ms-request-id": str(uuid.uuid4()), **exc.headers})
 
 
 def _token_error(exc: TokenRejected, tenant: str, headers: Any) -> errors.KeyVaultError:
