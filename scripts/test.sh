@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 bash scripts/setup.sh
+bash scripts/setup-test-tools.sh
 "$VENV/bin/ruff" check .
 exec "$VENV/bin/python" -m pytest "$@"
