@@ -39,9 +39,12 @@ def outputs_text(notebook: nbformat.NotebookNode) -> str:
     chunks = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
+            # Stream pieces are joined as they are: one print() can reach the notebook as several stream
+            # outputs when the kernel flushes stdout in the middle of it (a loaded machine does that).
             chunks.append(output.get("text", ""))
-            chunks.extend(str(v) for v in output.get("data", {}).values())
-    return "\n".join(chunks)
+            chunks.extend("\n" + str(v) for v in output.get("data", {}).values())
+        chunks.append("\n")
+    return "".join(chunks)
 
 
 def _run_id(name: str, parameters: dict) -> str:
