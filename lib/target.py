@@ -22,6 +22,7 @@ AZURE_ENDPOINTS = {
     "arm": "https://management.azure.com",
 }
 TARGETS = ("auto", "azure", "emulator")
+AZURE_VAULT_DNS_SUFFIX = "vault.azure.net"  # public cloud; sovereign clouds use others (vault.usgovcloudapi.net …)
 
 
 class TargetError(RuntimeError):
@@ -72,6 +73,28 @@ class Target:
     def sdk_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for Azure SDK clients: trust the emulator's CA, nothing on Azure."""
         return {"connection_verify": self.ca_bundle} if self.ca_bundle else {}
+
+    def vault_url(self, vault_name: str) -> str:
+        """The vault's data-plane URL: ``https://<vault>.vault.azure.net/`` on Azure.
+
+        The emulator serves its one vault at the root of its Key Vault listener (``https://127.0.0.1:<port>/``):
+        azure-keyvault-secrets rebuilds a vault URL from a secret id's scheme, host and port only, so a
+        path prefix per vault could not survive a round trip through the SDK.
+        """
+        if self.is_emulator:
+            return self.endpoints["keyvault"].rstrip("/") + "/"
+        return f"https://{vault_name}.{AZURE_VAULT_DNS_SUFFIX}/"
+
+    def keyvault_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for azure-keyvault-* clients.
+
+        On the emulator, besides its CA: ``verify_challenge_resource=False``. The SDK checks that the vault's
+        host ends with the challenge resource's domain (``vault.azure.net``); a vault on 127.0.0.1 cannot.
+        On Azure nothing: keep the check.
+        """
+        if not self.is_emulator:
+            return {}
+        return {**self.sdk_kwargs(), "verify_challenge_resource": False}
 
     @property
     def imds(self) -> str:

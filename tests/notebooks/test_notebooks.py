@@ -29,6 +29,9 @@ RUNS = [
     ("01_data_lake.ipynb", {"reports_permissions": "r--"}),  # and wrong
     ("01_data_lake.ipynb", {"target": "azure"}),  # Gen1 is retired: Part 1 explains, calls nothing
     ("04_azure_sql.ipynb", {}),
+    ("05_key_vault.ipynb", {}),
+    ("05_key_vault.ipynb", {"exercise_answer": 403}),
+    ("05_key_vault.ipynb", {"exercise_answer": 200}),
     ("06_resource_manager_system_assigned.ipynb", {}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "client_id"}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "object_id"}),
@@ -141,6 +144,30 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
                  "SDK read: b'Test file.\\n'",
                  exercise,
                  "after clean-up: 403 AccessControlException"]
+        positions = [text.find(step) for step in steps]
+        missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
+        assert not missing, f"missing from the outputs: {missing}"
+        assert positions == sorted(positions), "the steps came out of order"
+    if name.startswith("05"):
+        # policy: refuse → grant → allow; the challenge; the SDK; RBAC: refuse → grant → allow; exercise; clean up
+        answer = parameters.get("exercise_answer")
+        exercise = {None: "Set your answer above", 403: "✓ Right: 403",
+                    200: "✗ Not this time: the VM got 403"}[answer]
+        steps = ["403 Forbidden AccessDenied",
+                 "does not have secrets get permission on key vault 'mi-workbook-kv;location=westus'",
+                 "200 Hello from Key Vault: no password in my code",
+                 "401 Request is missing a Bearer or PoP token.",
+                 'WWW-Authenticate: Bearer authorization="https://login.windows.net/<tenant>", '
+                 'resource="https://vault.azure.net"',
+                 "SDK: mi-workbook-secret = Hello from Key Vault",
+                 "enableRbacAuthorization: True",
+                 "403 Forbidden ForbiddenByRbac",
+                 "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'",
+                 "RBAC: allowed: mi-workbook-secret = Hello from Key Vault",
+                 exercise,
+                 "purged: True",
+                 "access-policy mode again: True",
+                 "after clean-up: 403 Forbidden"]
         positions = [text.find(step) for step in steps]
         missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
         assert not missing, f"missing from the outputs: {missing}"
