@@ -23,10 +23,33 @@ ROLE_IDS = {
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     "Storage Account Contributor": "17d1049b-9a84-46fb-8f53-869881c3d3ab",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+    "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+    "Key Vault Reader": "21090545-7ca7-4776-b22c-e363652d74d2",
+    "Key Vault Contributor": "f25e0fa2-a7c8-4377-a976-54943a77a395",
 }
+KEYVAULT_API = "2023-07-01"  # Microsoft.KeyVault/vaults on Resource Manager
 ROLE_ASSIGNMENTS_API = "2022-04-01"
 IDENTITY_API = "2023-01-31"
 VM_API = "2024-07-01"
+
+
+def detach_identity_body(vm_identity: dict[str, Any] | None, identity_id: str) -> dict[str, Any]:
+    """The VM PATCH body that detaches one user-assigned identity and nothing else.
+
+    ``{"identity": {"type": "SystemAssigned"}}`` would drop *every* user-assigned identity of the VM; a
+    ``null`` for the one identity keeps the others. When it is the last one, the type loses
+    ``UserAssigned`` instead, and the system-assigned identity, if on, stays on with its principal: what
+    ``az vm identity remove`` sends (azure-cli's vm module, ``_remove_identities_by_aaz``: "if all emsis are
+    gone, we need to update the type"), and what aad-pod-identity learned against Compute (PR #695).
+    """
+    identity = vm_identity or {}
+    kinds = {k.strip() for k in str(identity.get("type", "None")).split(",")}
+    others = [i for i in (identity.get("userAssignedIdentities") or {}) if i.lower() != identity_id.lower()]
+    if others:
+        return {"identity": {"type": "SystemAssigned, UserAssigned" if "SystemAssigned" in kinds else "UserAssigned",
+                             "userAssignedIdentities": {identity_id: None}}}
+    return {"identity": {"type": "SystemAssigned" if "SystemAssigned" in kinds else "None"}}
 
 
 class ArmError(Exception):

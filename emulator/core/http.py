@@ -169,7 +169,7 @@ def build_app(
         app[key] = value
     for prefix, subapp in (subapps or {}).items():
         app.add_subapp(prefix, subapp)  # registered first, so the catch-all below does not shadow it
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)  # [\s\S]: a decoded %0a is a path too
     return app
 
 

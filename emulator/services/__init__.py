@@ -7,22 +7,26 @@ below (and its port in core/settings.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from emulator.core.context import EmulatorContext
 from emulator.core.http import Listener
 from emulator.profile import CONTROL_PREFIX
 
+from .control.models import ControlledEmulator
 
-def create_listeners(context: EmulatorContext, emulator: Any) -> list[Listener]:
-    from . import arm, blob, control, imds, login, sql, storage
+
+def create_listeners(context: EmulatorContext, emulator: ControlledEmulator) -> list[Listener]:
+    """Every listener; the control plane gets the running emulator as a small interface, not the app."""
+    from . import arm, blob, control, datalake, imds, keyvault, login, sql, storage
 
     context.scope_resolvers.append(lambda scope: storage.scope_exists(context, scope))
     listeners: list[Listener] = [
         imds.create(context, subapps={CONTROL_PREFIX: control.create_app(emulator)}),
         login.create(context),
-        arm.create(context, provider_routes=storage.ARM_ROUTES),
+        arm.create(context, provider_routes=[*keyvault.ARM_ROUTES, *storage.ARM_ROUTES]),
         blob.create(context),
+        datalake.create(context),
+        keyvault.create(context),
         sql.create(context),
     ]
     return listeners
@@ -30,6 +34,6 @@ def create_listeners(context: EmulatorContext, emulator: Any) -> list[Listener]:
 
 def seeders() -> list[Callable[[EmulatorContext], None]]:
     """Functions that write each service's part of the declared world into the store."""
-    from . import arm, sql, storage
+    from . import arm, datalake, keyvault, sql, storage
 
-    return [arm.seed, sql.seed, storage.seed]
+    return [arm.seed, datalake.seed, keyvault.seed, sql.seed, storage.seed]

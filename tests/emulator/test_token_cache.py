@@ -7,6 +7,7 @@ import time
 import pytest
 
 from emulator.app import Emulator
+from emulator.core import tokens
 from emulator.core.tokens import TokenRejected
 
 STORAGE = ("https://storage.azure.com/",)
@@ -32,9 +33,10 @@ def test_a_verified_token_is_not_verified_again_but_its_lifetime_is(emulator: Em
     assert len(calls) == 3
 
 
-def test_the_cache_is_bounded(emulator: Emulator) -> None:
+def test_the_cache_is_bounded(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens, "VERIFIED_CACHE_SIZE", 16)
     verifier = emulator.context.verifier
     identity = emulator.context.world.vm_system_identity
-    for _ in range(verifier.CACHE_SIZE + 20):
+    for _ in range(36):
         verifier.verify(emulator.context.issuer.issue(identity, STORAGE[0]).access_token, STORAGE)
-    assert len(verifier._verified) == verifier.CACHE_SIZE
+    assert len(verifier._verified) == 16

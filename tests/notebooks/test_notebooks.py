@@ -24,12 +24,19 @@ WHOLE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-
 
 RUNS = [
     ("00_welcome.ipynb", {}),
+    ("01_data_lake.ipynb", {}),
+    ("01_data_lake.ipynb", {"reports_permissions": "r-x"}),  # the exercise, answered right
+    ("01_data_lake.ipynb", {"reports_permissions": "r--"}),  # and wrong
+    ("01_data_lake.ipynb", {"target": "azure"}),  # Gen1 is retired: Part 1 explains, calls nothing
     # exercises: a right and a wrong answer each (the unanswered run is nbval's, on the committed copy)
     ("02_blob_storage.ipynb", {"exercise_answer": {"restype": "container", "comp": "list"}}),
     ("02_blob_storage.ipynb", {"exercise_answer": {"comp": "list"}}),
     ("03_storage_sas.ipynb", {"exercise_answer": "r"}),
     ("03_storage_sas.ipynb", {"exercise_answer": "rcw"}),
     ("04_azure_sql.ipynb", {}),
+    ("05_key_vault.ipynb", {}),
+    ("05_key_vault.ipynb", {"exercise_answer": 403}),
+    ("05_key_vault.ipynb", {"exercise_answer": 200}),
     ("06_resource_manager_system_assigned.ipynb", {}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "client_id"}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "object_id"}),
@@ -38,28 +45,17 @@ RUNS = [
 
 
 def outputs_text(notebook: nbformat.NotebookNode) -> str:
-    """Every output's text. A busy kernel may send one print() as several stream messages ("PUT", " 201 …"):
-    consecutive stream outputs are joined as they were written, not line by line."""
+    """All outputs as one text. Stream outputs are joined as written: the kernel may cut one print()
+    into several outputs anywhere between its writes ("403", " ", "AuthorizationFailed")."""
     chunks = []
     for cell in notebook.cells:
-        stream = ""
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
-                stream += output.get("text", "")
-                continue
-            chunks.append(stream)
-            stream = ""
-            chunks.append(output.get("text", ""))
-            chunks.extend(str(v) for v in output.get("data", {}).values())
-        chunks.append(stream)
-    return "\n".join(chunks)
-
-
-def _run_id(name: str, parameters: dict) -> str:
-    if "exercise_answer" in parameters:
-        right = parameters["exercise_answer"] in ({"restype": "container", "comp": "list"}, "r")
-        return f"{name[:2]}-{'right' if right else 'wrong'}-answer"
-    return f"{name[:2]}-{parameters.get('selector', 'default')}"
+                chunks.append(output.get("text", ""))
+            else:
+                chunks.extend(f"\n{v}\n" for v in output.get("data", {}).values())
+        chunks.append("\n")
+    return "".join(chunks)
 
 
 def assert_in_order(text: str, steps: list[str]) -> None:
@@ -69,8 +65,34 @@ def assert_in_order(text: str, steps: list[str]) -> None:
     assert positions == sorted(positions), "the steps came out of order"
 
 
-@pytest.mark.parametrize(("name", "parameters"), RUNS, ids=[_run_id(n, p) for n, p in RUNS])
-def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path):
+# The az commands each portal step shows beside its REST call (the notebooks run them only where az is installed).
+AZ_EQUIVALENTS = {
+    "00_welcome.ipynb": ["az login --identity", "az account get-access-token --resource"],
+    "06_resource_manager_system_assigned.ipynb": [
+        "az vm identity show", "az role assignment create", "az role assignment list", "az group show",
+        "az role assignment delete"],
+    "07_resource_manager_user_assigned.ipynb": [
+        "az identity create", "az vm identity assign", "az role assignment create", "az login --identity --",
+        "az vm identity remove", "az role assignment delete", "az identity delete"],
+}
+
+
+@pytest.fixture
+def no_az(monkeypatch):
+    """A program a test starts may only run in a loopback-only network namespace, which a notebook kernel is not
+    in: the notebooks show their az commands and run none (tests/conformance/test_azure_cli.py runs az)."""
+    monkeypatch.setenv("WORKBOOK_AZ", "none")
+
+
+@pytest.mark.parametrize(("name", "parameters"), RUNS,
+                         ids=[f"{n[:2]}-{'-'.join(map(str, p.values())) or 'default'}" for n, p in RUNS])
+def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, tmp_path, monkeypatch):
+    if parameters.get("target") == "azure":
+        # IMDS is the emulator's (AZURE_POD_IDENTITY_AUTHORITY_HOST); any other host would go to this dead
+        # loopback proxy instead of the network: the kernel is a subprocess, outside the socket guard.
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     output = tmp_path / name
     papermill.execute_notebook(
         str(NOTEBOOKS / name), str(output), parameters={"target": "emulator", **parameters},
@@ -89,6 +111,12 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path
         assert "appid is ID1's client id: True" in text
         assert "MultipleIdentities 400" in text
         assert "IdentityNotFound 400" in text
+        # off and on again, the system-assigned identity is a new principal; the old one is gone
+        steps = ["identity type now: UserAssigned | system-assigned principal: None", "MultipleIdentities 400",
+                 "a new principal: True", "granting the old principal: 400 PrincipalNotFound",
+                 "ID1 is gone from the VM"]
+        positions = [text.find(step) for step in steps]
+        assert min(positions) >= 0 and positions == sorted(positions), list(zip(steps, positions, strict=True))
     if name.startswith("04"):
         # refuse → grant → allow, read → refuse write → grant → write, clean up; in that order
         steps = ["refused: 18456 Login failed for user '<token-identified principal>'.",
@@ -108,6 +136,54 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path
         assert not missing, f"missing from the outputs: {missing}"
         assert positions == sorted(positions), "the steps came out of order"
         assert "datetime64" in text and "Decimal" in text, "typed columns: datetimes and Decimals"
+    if name.startswith("01") and parameters.get("target") == "azure":
+        assert "before the grant: (not called: Data Lake Storage Gen1 was retired on 2024-02-29" in text
+        assert "https://miworkbookadls.azuredatalakestore.net/webhdfs/v1/?op=MODIFYACLENTRIES" in text
+        assert "AccessControlException" not in text and "SecurityException" not in text
+    elif name.startswith("01"):
+        # Part 1 (Gen1): refuse → grant → allow, the 307, read back, exercise, clean up; in that order
+        exercise = {None: "Set your answer above", "r-x": "✓ Right: listing a folder needs read AND execute",
+                    "r--": "✗ Not this time: the VM cannot even list"}[parameters.get("reports_permissions")]
+        steps = ["before the grant: 403 AccessControlException",
+                 "aclspec=user:15a76ff3-0756-4b47-b362-9d74a68a035b:r-x\n   → 200 OK",
+                 "without the trailing slash: 401 SecurityException",
+                 "LISTSTATUS /: 200 OK ['TestFolder']",
+                 "step 1: 307 Temporary Redirect",
+                 "Location: /webhdfs/v1/TestFolder/Test1.txt?op=CREATE&write=true",
+                 "step 2: 201 Created",
+                 "read back: [307] 200 'Test file.\\n'",
+                 "hello_world.txt (older than the grant): 403 AccessControlException",
+                 "SDK read: b'Test file.\\n'",
+                 exercise,
+                 "after clean-up: 403 AccessControlException"]
+        positions = [text.find(step) for step in steps]
+        missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
+        assert not missing, f"missing from the outputs: {missing}"
+        assert positions == sorted(positions), "the steps came out of order"
+    if name.startswith("05"):
+        # policy: refuse → grant → allow; the challenge; the SDK; RBAC: refuse → grant → allow; exercise; clean up
+        answer = parameters.get("exercise_answer")
+        exercise = {None: "Set your answer above", 403: "✓ Right: 403",
+                    200: "✗ Not this time: the VM got 403"}[answer]
+        steps = ["403 Forbidden AccessDenied",
+                 "does not have secrets get permission on key vault 'mi-workbook-kv;location=westus'",
+                 "200 Hello from Key Vault: no password in my code",
+                 "401 Request is missing a Bearer or PoP token.",
+                 'WWW-Authenticate: Bearer authorization="https://login.windows.net/<tenant>", '
+                 'resource="https://vault.azure.net"',
+                 "SDK: mi-workbook-secret = Hello from Key Vault",
+                 "enableRbacAuthorization: True",
+                 "403 Forbidden ForbiddenByRbac",
+                 "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'",
+                 "RBAC: allowed: mi-workbook-secret = Hello from Key Vault",
+                 exercise,
+                 "purged: True",
+                 "access-policy mode again: True",
+                 "after clean-up: 403 Forbidden"]
+        positions = [text.find(step) for step in steps]
+        missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
+        assert not missing, f"missing from the outputs: {missing}"
+        assert positions == sorted(positions), "the steps came out of order"
     if name.startswith("02"):
         # refuse → grant → allow (raw REST, then the SDK) → a reader cannot write → exercise → clean up
         assert_in_order(text, ["403 AuthorizationPermissionMismatch", "granted: True", "200 Hello world! :)",
@@ -131,9 +207,13 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path
     if name.startswith("00"):
         assert "VM name: mi-workbook-vm" in text
         assert "InvalidResource 400 invalid_resource" in text
+    for command in AZ_EQUIVALENTS.get(name, []):  # shown even where az cannot run
+        assert f"$ {command}" in text, command
+    if name in AZ_EQUIVALENTS:
+        assert "az is not installed here" in text
 
 
-def test_nbval_reexecutes_committed_notebooks(fresh, emulator_env):
+def test_nbval_reexecutes_committed_notebooks(fresh, emulator_env, no_az):
     """nbval re-runs the committed notebooks and compares the cells marked NBVAL_CHECK_OUTPUT."""
     notebooks = sorted(str(p) for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     result = subprocess.run(
@@ -169,3 +249,12 @@ def test_committed_notebooks_carry_outputs_and_a_parameters_cell():
         assert "os.environ.get(" in tagged[0].source, f"{path.name}: parameter defaults come from the environment"
         with_output = [c for c in notebook.cells if c.cell_type == "code" and c.get("outputs")]
         assert with_output, f"{path.name}: committed without outputs from an emulator run"
+
+
+@pytest.mark.parametrize("name", sorted(AZ_EQUIVALENTS))
+def test_committed_notebooks_show_az_run_against_the_emulator(name):
+    """Committed from a run where az was installed (in a loopback-only namespace): the outputs show az at work."""
+    text = outputs_text(nbformat.read(NOTEBOOKS / name, as_version=4))
+    assert "az found: the notebook runs its az commands against the emulator" in text
+    for command in AZ_EQUIVALENTS[name]:
+        assert f"$ {command}" in text, command
