@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -24,7 +25,7 @@ from typing import Any
 from emulator.core.files import PRIVATE_FILE_MODE, ensure_private_dir
 
 READ_CHUNK = 1024 * 1024  # what one write to the socket carries when a body is sent
-_ID_LENGTH = 32
+_BODY_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex: a body's file name, never anything a client chose
 
 
 class BodyWriter:
@@ -92,7 +93,7 @@ class BodyStore:
         return BodyWriter(self)
 
     def path(self, body_id: str) -> Path:
-        if len(body_id) != _ID_LENGTH or not all(c in "0123456789abcdef" for c in body_id):
+        if _BODY_ID.fullmatch(body_id) is None:
             raise ValueError(f"not a body id: {body_id!r}")  # ids come from our own rows only
         return self.root / body_id[:2] / body_id
 
