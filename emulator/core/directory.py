@@ -7,6 +7,8 @@ user-assigned identities exist while their ARM resource exists. SQL resolves
 
 from __future__ import annotations
 
+from typing import Any
+
 from .store import Store
 from .tokens import Principal
 from .world import World, mirid
@@ -20,16 +22,14 @@ class Directory:
         self.store = store
 
     def user_assigned(self) -> list[Principal]:
-        return [
-            Principal(
-                object_id=body["properties"]["principalId"],
-                client_id=body["properties"]["clientId"],
-                display_name=body["name"],
-                kind="UserAssigned",
-                resource_id=mirid(body["id"]),
-            )
-            for body in self.store.list(USER_ASSIGNED_TYPE)
-        ]
+        return [_user_assigned_principal(body) for body in self.store.list(USER_ASSIGNED_TYPE)]
+
+    def user_assigned_identity(self, resource_id: str) -> Principal | None:
+        """One user-assigned identity by its ARM id (IMDS's hot path reads only the VM's own)."""
+        body = self.store.get(resource_id)
+        if body is None or body.get("type") != USER_ASSIGNED_TYPE:
+            return None
+        return _user_assigned_principal(body)
 
     def principals(self) -> list[Principal]:
         return [self.world.vm_system_identity, self.world.admin_principal, *self.user_assigned()]
@@ -41,3 +41,13 @@ class Directory:
     def by_display_name(self, name: str) -> list[Principal]:
         wanted = name.lower()
         return [p for p in self.principals() if p.display_name.lower() == wanted]
+
+
+def _user_assigned_principal(body: dict[str, Any]) -> Principal:
+    return Principal(
+        object_id=body["properties"]["principalId"],
+        client_id=body["properties"]["clientId"],
+        display_name=body["name"],
+        kind="UserAssigned",
+        resource_id=mirid(body["id"]),
+    )
