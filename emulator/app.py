@@ -115,6 +115,7 @@ class Emulator:
                                  f"--{listener.name}-port.") from None
         self.profile = Profile.build(self.context, self.ports, host=self.settings.host,
                                      control_secret=self.control_secret)
+        self.context.endpoints.update(self.profile.endpoints)
         try:
             write_profile(self.profile, self.settings.data_dir)
         except OSError as exc:
