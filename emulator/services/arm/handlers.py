@@ -62,6 +62,7 @@ async def before(request: web.Request, match: Match) -> None:
         raise errors.missing_api_version()
     if not is_supported(version, route.api_versions):
         raise errors.invalid_api_version(version, route.resource_type, route.api_versions)
+    _check_media_type(request)
     subscription = _subscription_of(request.path)
     if subscription is not None and subscription.lower() != world.subscription_id.lower():
         raise errors.subscription_not_found(subscription)
@@ -70,6 +71,13 @@ async def before(request: web.Request, match: Match) -> None:
     if not model.context.rbac.is_allowed(claims["oid"], route.action, scope):
         raise errors.authorization_failed(claims["oid"], route.action, scope)
     request[CLAIMS] = claims
+
+
+def _check_media_type(request: web.Request) -> None:
+    """A body must be declared JSON (``application/json``, any parameters): ARM answers anything else,
+    a missing Content-Type included, with 415 before looking at the body."""
+    if request.body_exists and request.content_type != "application/json":
+        raise errors.unsupported_media_type(request.headers.get("Content-Type"))
 
 
 def _subscription_of(path: str) -> str | None:
@@ -82,11 +90,16 @@ async def _body(request: web.Request) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise errors.invalid_request_content(str(exc)) from None
     except RecursionError:  # json.loads gives up on very deep nesting with this, not a ValueError
         raise errors.invalid_request_content("The JSON is nested too deeply.") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    """Python's json reads NaN and Infinity; JSON (and ARM's parser) does not."""
+    raise ValueError(f"Unexpected character encountered while parsing value: '{name}' is not a JSON value")
 
 
 # -- resource groups -----------------------------------------------------------------------------
