@@ -109,6 +109,12 @@ class ErrorCatalogue:
     internal: Callable[[], Exception]
 
 
+# What build_app keeps on each app, so tools (the fuzz tests) can walk every service's routes.
+ROUTE_TABLE = web.AppKey("route_table", RouteTable)
+ERROR_CATALOGUE = web.AppKey("error_catalogue", ErrorCatalogue)
+SUBAPPS: web.AppKey[dict[str, web.Application]] = web.AppKey("subapps", dict)
+
+
 def declared_length(request: web.Request) -> int | None:
     try:
         return request.content_length
@@ -158,18 +164,22 @@ def build_app(
         except (asyncio.CancelledError, ConnectionResetError):
             raise  # the client went away: nobody to answer
         except Exception:
-            log.exception("unexpected error in %s %s", request.method, request.path)
+            log.exception("unexpected error in %s %s", request.method, request.path[:300])
             response = errors.render(request, errors.internal())
         if not request.content.at_eof():
             response.force_close()  # the unread body of a refused request is not worth reading
         return response
 
     app = web.Application(client_max_size=body_limit)
+    app[ROUTE_TABLE] = table
+    app[ERROR_CATALOGUE] = errors
+    app[SUBAPPS] = dict(subapps or {})
     for key, value in (state or {}).items():
         app[key] = value
     for prefix, subapp in (subapps or {}).items():
         app.add_subapp(prefix, subapp)  # registered first, so the catch-all below does not shadow it
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    # [\s\S], not ".": a path with an encoded line break (%0A) must reach dispatch too, not aiohttp's own 404.
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
     return app
 
 

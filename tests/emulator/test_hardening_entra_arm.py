@@ -161,3 +161,20 @@ def test_region_names_as_azure_spells_them_are_accepted(world: Azure, given: str
     response = _put(world, {"location": given})
     assert response.status_code == 201, response.text
     assert response.json()["location"] == stored
+
+
+# -- every service: a path with an encoded line break ---------------------------------------------------------
+@pytest.mark.parametrize(("service", "path", "shape"), [
+    ("arm", "/%0A/providers/Microsoft.Authorization/roleAssignments/x", lambda body: body["error"]["code"]),
+    ("login", "/%0A/oauth2/v2.0/token", lambda body: body["error_codes"]),
+    ("imds", "/metadata/%0D%0A", lambda body: body["error"]),
+])
+def test_a_path_with_a_line_break_gets_the_services_own_error(world: Azure, service: str, path: str,
+                                                              shape: Any) -> None:
+    """The fuzz tests found it: aiohttp's catch-all route did not match "\\n", so its own text/plain 404
+    answered instead of the service."""
+    base = {"arm": world.arm_url, "login": world.login_url, "imds": world.imds_url}[service]
+    response = world.http.put(base + path, headers={"Metadata": "true"}, timeout=10)
+    assert 400 <= response.status_code < 500
+    assert response.headers["Content-Type"].startswith("application/json"), response.text
+    assert shape(response.json())
