@@ -7,11 +7,18 @@ of tags of any size and a location of any length (which every token request then
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any
 
+import psutil
 import pytest
 from emu_helpers import MI_API, Azure
+
+from emulator import cli
+from emulator.app import Emulator
+from emulator.core.files import StartError
+from emulator.core.settings import Settings
 
 IDENTITY = "Limits"
 
@@ -178,3 +185,22 @@ def test_a_path_with_a_line_break_gets_the_services_own_error(world: Azure, serv
     assert 400 <= response.status_code < 500
     assert response.headers["Content-Type"].startswith("application/json"), response.text
     assert shape(response.json())
+
+
+# -- loopback only (the floor) --------------------------------------------------------------------------
+def test_every_listener_is_bound_to_loopback(fresh) -> None:
+    ports = set(fresh.ports.values())
+    listening = [c for c in psutil.Process().net_connections(kind="inet")
+                 if c.status == psutil.CONN_LISTEN and c.laddr.port in ports]
+    assert {c.laddr.port for c in listening} == ports, "every listener's port is listening"
+    for socket_ in listening:
+        assert ipaddress.ip_address(socket_.laddr.ip).is_loopback, socket_.laddr
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "example.com"])
+def test_a_non_loopback_host_is_refused_in_one_line(tmp_path, capsys, host: str) -> None:
+    with pytest.raises(StartError, match="loopback"):
+        Emulator(Settings(host=host, ports={name: 0 for name in Settings().ports}, data_dir=tmp_path))
+    code = cli.main(["serve", "--host", host, "--data-dir", str(tmp_path / "cli"), "--imds-port", "0"])
+    output = capsys.readouterr()
+    assert code == 2 and "loopback" in output.err and len(output.err.strip().splitlines()) == 1
