@@ -9,7 +9,9 @@ for the verb gets that service's own 405.
 What every listener gets here, whatever the service (DESIGN.md §2):
 - a body limit per route, checked against ``Content-Length`` before anything is read and enforced
   while reading a chunked body; routes with ``streamed=True`` read ``request.content`` themselves
-  (large blobs), everything else is read whole, bounded, before the handler runs;
+  (large blobs), everything else is read whole, bounded, after the service's ``before`` (which sees
+  headers only: authentication first, so unauthenticated callers never get a body buffered) and
+  before the handler runs;
 - a header-read timeout (aiohttp's keep-alive timer also runs before the first request, so a
   client that trickles its headers is cut off), a TLS handshake timeout and a connection cap;
 - any unexpected exception answered with the service's own 500-class error after being logged.
@@ -140,6 +142,7 @@ def build_app(
     """
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
+        limit = body_limit
         try:
             found = table.match(request.method, request.path)
             if found is None:
@@ -150,17 +153,23 @@ def build_app(
             length = declared_length(request)
             if length is not None and length > limit:
                 raise errors.body_too_large(limit)
-            if not found.route.streamed and request.body_exists:
-                request = await _read_bounded(request, limit, errors)
+            if request.client_max_size != limit:
+                request = request.clone(client_max_size=limit)
             if before is not None:
+                # Before the body is read: a caller who is refused anyway (no token, no secret) cannot make
+                # the emulator buffer megabytes on each of its connections.
                 early = await before(request, found)
                 if early is not None:
                     return early
+            if not found.route.streamed and request.body_exists:
+                await _read_bounded(request, limit, errors)
             route_handler = found.route.handler
             handler: Handler = getattr(handlers, route_handler) if isinstance(route_handler, str) else route_handler
             return await handler(request, **found.params)
         except errors.wire_error as exc:
             response = errors.render(request, exc)
+        except web.HTTPRequestEntityTooLarge:  # a before() or handler that read the body itself, past the limit
+            response = errors.render(request, errors.body_too_large(limit))
         except (asyncio.CancelledError, ConnectionResetError):
             raise  # the client went away: nobody to answer
         except Exception:
@@ -183,15 +192,13 @@ def build_app(
     return app
 
 
-async def _read_bounded(request: web.Request, limit: int, errors: ErrorCatalogue) -> web.Request:
-    """Read the whole body (aiohttp caches it for ``request.read()``), refusing past ``limit``."""
-    if request.client_max_size != limit:
-        request = request.clone(client_max_size=limit)
+async def _read_bounded(request: web.Request, limit: int, errors: ErrorCatalogue) -> None:
+    """Read the whole body (aiohttp caches it for ``request.read()``), refusing past ``limit``
+    (the request's ``client_max_size``)."""
     try:
         await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise errors.body_too_large(limit) from None
-    return request
 
 
 async def read_stream(request: web.Request, limit: int, sink: Callable[[bytes], Any],
