@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
+import ssl
 from typing import Any
 
 import psutil
@@ -204,3 +206,18 @@ def test_a_non_loopback_host_is_refused_in_one_line(tmp_path, capsys, host: str)
     code = cli.main(["serve", "--host", host, "--data-dir", str(tmp_path / "cli"), "--imds-port", "0"])
     output = capsys.readouterr()
     assert code == 2 and "loopback" in output.err and len(output.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("token", [b"\xff\xfe.\xc3\x28.x", "é.é.é".encode(), b"eyJ\x80.e.e"])
+def test_a_token_with_bytes_outside_ascii_is_refused_not_a_500(world: Azure, token: bytes) -> None:
+    """Found by hand after the fuzzing: aiohttp hands undecodable header bytes on as surrogates, which
+    PyJWT could not encode (a 500)."""
+    host = world.arm_url.removeprefix("https://")
+    context = ssl.create_default_context(cafile=world.ca)
+    with socket.create_connection(tuple(host.split(":")), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=host.split(":")[0]) as tls:
+        tls.sendall(f"GET {world.sub_scope}/resourcegroups?api-version=2021-04-01 HTTP/1.1\r\nHost: {host}\r\n"
+                    .encode() + b"Authorization: Bearer " + token + b"\r\n\r\n")
+        head = tls.recv(65536).decode(errors="replace")
+    assert head.startswith("HTTP/1.1 401"), head[:200]
+    assert '"InvalidAuthenticationToken"' in head

@@ -3,7 +3,7 @@
 No HTTP library would send these, but anything on the learner's machine can. Whatever arrives, each
 listener answers with an HTTP status (a 4xx, from aiohttp's parser or the service), never a 5xx, never
 silence and never a crash, and then still serves a normal request. Seeded and bounded like
-test_http_fuzz.py.
+test_http_fuzz.py (no shrinking either).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import urllib.parse
 
 from emu_helpers import ARM, Azure
 from fuzz_helpers import http_services
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from emulator.app import Emulator
@@ -66,7 +66,7 @@ def _exchange(url: str, ca: str, payload: bytes) -> bytes:
 def _fuzz_listener(name: str, base: str, ca: str, valid: list[bytes], statuses: dict[str, set[int]]) -> None:
     @seed(SEED)
     @settings(max_examples=EXAMPLES_PER_LISTENER, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
+              phases=(Phase.explicit, Phase.reuse, Phase.generate), suppress_health_check=list(HealthCheck))
     @given(base_request=st.sampled_from(valid),
            edits=st.lists(st.tuples(st.integers(0, 400), st.integers(0, 8), st.sampled_from(MUTATIONS)
                                     | st.binary(max_size=12)), min_size=1, max_size=4))
