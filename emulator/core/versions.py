@@ -5,7 +5,7 @@ Node's SDKs each moved past ours within months), and Azure itself accepts them. 
 accepts any *well-formed* version (``YYYY-MM-DD`` with an optional ``-preview``-style suffix) that
 is not older than the first version it supports and not dated after today, and refuses malformed,
 older or future ones with its own error. A route's ``api_versions`` tuple names the versions known
-to work; its first is the oldest.
+to work; the oldest of them is the floor.
 """
 
 from __future__ import annotations
