@@ -150,8 +150,13 @@ def distinct_resources(imds: str, count: int, threads: int = 4) -> dict[int, int
         session.trust_env = False
         local: dict[int, int] = {}
         for index in range(offset, count, threads):
-            answer = session.get(f"{imds}/metadata/identity/oauth2/token", headers={"Metadata": "true"}, timeout=30,
-                                 params={"api-version": "2018-02-01", "resource": f"https://r{index}.vault.azure.net"})
+            for _ in range(3):  # a 503 is the connection cap while the previous case's sockets still close
+                answer = session.get(f"{imds}/metadata/identity/oauth2/token", headers={"Metadata": "true"},
+                                     params={"api-version": "2018-02-01", "resource": f"https://r{index}.vault.azure.net"},
+                                     timeout=30)
+                if answer.status_code != 503:
+                    break
+                time.sleep(0.5)
             local[answer.status_code] = local.get(answer.status_code, 0) + 1
         with lock:
             for status, seen in local.items():
