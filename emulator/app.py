@@ -21,7 +21,7 @@ from .core.directory import Directory
 from .core.faults import FaultInjector
 from .core.files import DataDirError, StartError, describe_os_error, ensure_private_dir
 from .core.http import Listener
-from .core.rbac import ROLE_ASSIGNMENT_TYPE, Rbac, role_definition_id
+from .core.rbac import ROLE_ASSIGNMENT_TYPE, Rbac, assignment_document, role_definition_id
 from .core.settings import Settings
 from .core.store import Store
 from .core.tls import ensure_certificates
@@ -76,18 +76,10 @@ def seed_world(context: EmulatorContext) -> None:
         seed(context)
     for grant in world.admin.get("roleAssignments", []):
         role = context.rbac.role_by_name(grant["role"])
-        assignment_id = f"{grant['scope']}/providers/Microsoft.Authorization/roleAssignments/{grant['name']}"
-        store.put(assignment_id, ROLE_ASSIGNMENT_TYPE, {
-            "properties": {
-                "roleDefinitionId": role_definition_id(world.subscription_id, role.id),
-                "principalId": world.admin["objectId"],
-                "principalType": "ServicePrincipal",
-                "scope": grant["scope"],
-            },
-            "id": assignment_id,
-            "type": ROLE_ASSIGNMENT_TYPE,
-            "name": grant["name"],
-        })
+        definition_id = role_definition_id(world.subscription_id, role.id)
+        document = assignment_document(grant["scope"], grant["name"], definition_id, world.admin["objectId"],
+                                       created_by=None)
+        store.put(document["id"], ROLE_ASSIGNMENT_TYPE, document)
     with store.transaction() as db:
         db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('seeded', ?)", (str(time.time()),))
 
@@ -129,6 +121,7 @@ class Emulator:
                                  f"--{listener.name}-port.") from None
         self.profile = Profile.build(self.context, self.ports, host=self.settings.host,
                                      control_secret=self.control_secret)
+        self.context.endpoints.clear()
         self.context.endpoints.update(self.profile.endpoints)
         try:
             write_profile(self.profile, self.settings.data_dir)
@@ -154,6 +147,10 @@ class Emulator:
             ready.set()
         await self._stopped.wait()
         await self._stop_listeners()
+
+    @property
+    def pid(self) -> int | None:
+        return self.profile.pid if self.profile else None
 
     def request_shutdown(self) -> None:
         """Ask the loop to stop (safe from any thread, and from inside a handler)."""

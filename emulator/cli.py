@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ LOG_FILE = "emulator.log"
 _CANNOT_START = "azure-emulator: "
 # What the emulator keeps in its data dir (removed by `reset --hard`; the log stays).
 _STATE_FILES = ("profile.json", "state.sqlite3", "state.sqlite3-wal", "state.sqlite3-shm", "token-signing-key.pem",
-                "ca.pem", "server.pem", "server-key.pem", "sql", "blob", "datalake", "keyvault")
+                "ca.pem", "server.pem", "server-key.pem", "sql", "blob", "datalake", "keyvault", "az")
 
 
 def _control(profile: Profile, method: str, operation: str, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -212,6 +213,37 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_az_profile(args: argparse.Namespace) -> int:
+    """What `az` needs to use the emulator: printed as shell lines, or applied (--apply) to its config dir."""
+    from lib.azcli import AzCli, AzCliError, default_config_dir, shell_profile  # `serve` never needs it
+
+    data_dir = Path(args.data_dir)
+    profile = _running_profile(data_dir)
+    if profile is None:
+        print(f"The emulator is not running (data dir {data_dir}); start it first.", file=sys.stderr)
+        return 3
+    as_dict = dataclasses.asdict(profile)
+    config_dir = default_config_dir(as_dict)
+    if not args.apply:
+        for line in shell_profile(as_dict, config_dir, args.shell):
+            print(line)
+        return 0
+    az = AzCli.for_emulator(as_dict, az=args.az)
+    if not az.available:
+        print("The Azure CLI (az) is not on PATH; install it (https://aka.ms/azure-cli) or name it with --az.",
+              file=sys.stderr)
+        return 4
+    try:
+        az.use_emulator_cloud()
+    except AzCliError as exc:
+        print(f"{_CANNOT_START}{exc}", file=sys.stderr)
+        return 2
+    print(f"# The emulator is az's active cloud in {config_dir}; your own az profile is untouched.", file=sys.stderr)
+    for line in shell_profile(as_dict, config_dir, args.shell, register=False):
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="azure-emulator",
@@ -246,6 +278,14 @@ def build_parser() -> argparse.ArgumentParser:
     reset.set_defaults(func=cmd_reset)
     commands.add_parser("env", parents=[common], help="print the profile as environment variables").set_defaults(
         func=cmd_env)
+    az_profile = commands.add_parser(
+        "az-profile", parents=[common],
+        help="what the Azure CLI needs to use the emulator as a registered cloud (its own config dir, the CA "
+             "for az only, instance discovery off): print it, or --apply it")
+    az_profile.add_argument("--apply", action="store_true",
+                            help="register the emulator as az's active cloud now, then print the az function")
+    az_profile.add_argument("--az", default=None, help="the az executable (default: az on PATH)")
+    az_profile.set_defaults(func=cmd_az_profile)
     return parser
 
 

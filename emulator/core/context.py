@@ -28,6 +28,7 @@ class EmulatorContext:
     faults: FaultInjector
     # What services forget on reset besides the store (caches, throttling windows).
     reset_hooks: list[Callable[[], None]] = field(default_factory=list)
-    # The profile's endpoints once every listener is bound ({"login": "https://127.0.0.1:42401", …}):
-    # what a service names itself by (OIDC discovery), never the caller's Host header.
+    # Where each listener answers ("login": "https://127.0.0.1:42401" …), filled once they are bound:
+    # what a service names itself by (OIDC discovery, Resource Manager's /metadata/endpoints), never
+    # the caller's Host header.
     endpoints: dict[str, str] = field(default_factory=dict)

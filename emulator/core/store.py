@@ -95,6 +95,19 @@ class Store:
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    def next_number(self, name: str) -> int:
+        """0, then 1, 2 … for each ``name``: a counter kept with the state (and cleared with it on reset).
+
+        Ids the emulator makes up (a re-enabled identity's new principal) come from it, so they are the
+        same in every run that takes the same steps from a reset world.
+        """
+        key = f"counter:{name}"
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE name = ?", (key,)).fetchone()
+            number = int(row[0]) + 1 if row else 0
+            db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", (key, str(number)))
+        return number
+
     def clear(self) -> None:
         with self._lock:
             tables = [r[0] for r in self._db.execute(

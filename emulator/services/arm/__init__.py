@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from emulator.core.context import EmulatorContext
-from emulator.core.http import ErrorCatalogue, HttpListener, Route, RouteTable, build_app
+from emulator.core.http import ErrorCatalogue, HttpListener, Route, build_app
 
 from . import errors, handlers
 from .models import ArmModel, seed
-from .routes import ROUTES
+from .routes import ROUTES, ArmRouteTable
 
 ERRORS = ErrorCatalogue(
     wire_error=errors.ArmError, render=handlers.render_error,
@@ -28,7 +28,7 @@ __all__ = ["create", "seed"]
 
 
 def create(context: EmulatorContext, provider_routes: Iterable[Route] = ()) -> HttpListener:
-    table = RouteTable([*ROUTES, *provider_routes], case_sensitive=False)
+    table = ArmRouteTable([*ROUTES, *provider_routes], case_sensitive=False)
     app = build_app(table, handlers, ERRORS, before=handlers.before)
     app[handlers.MODEL] = ArmModel(context)
     return HttpListener("arm", app, context.certificates.server_context())

@@ -3,13 +3,12 @@ mounted under /__emulator/ on the IMDS listener, so one loopback URL drives the 
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from emulator.core.http import KIB, ErrorCatalogue, RouteTable, build_app
 
 from . import errors, handlers
+from .models import ControlledEmulator
 from .routes import ROUTES
 
 TABLE = RouteTable(ROUTES)
@@ -22,7 +21,7 @@ ERRORS = ErrorCatalogue(
 )
 
 
-def create_app(emulator: Any) -> web.Application:
+def create_app(emulator: ControlledEmulator) -> web.Application:
     app = build_app(TABLE, handlers, ERRORS, before=handlers.before, body_limit=CONTROL_BODY_LIMIT)
     app[handlers.EMULATOR] = emulator
     return app

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from emulator.core.http import Match
 
 from . import errors
+from .models import ControlledEmulator
 
-if TYPE_CHECKING:
-    from emulator.app import Emulator
-
-EMULATOR: web.AppKey[Any] = web.AppKey("emulator")
+EMULATOR: web.AppKey[ControlledEmulator] = web.AppKey("emulator")
 FAULT_SERVICES = ("imds",)
 FAULT_STATUSES = (404, 410, 429, 500, 502, 503, 504)
 
@@ -48,7 +46,7 @@ SECRET_HEADER = "X-Emulator-Secret"
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
-def _emulator(request: web.Request) -> Emulator:
+def _emulator(request: web.Request) -> ControlledEmulator:
     return request.app[EMULATOR]
 
 
@@ -70,7 +68,7 @@ async def before(request: web.Request, _match: Match) -> None:
 async def health(request: web.Request) -> web.Response:
     emulator = _emulator(request)
     return web.json_response({
-        "status": "ok", "ports": emulator.ports, "pid": emulator.profile.pid if emulator.profile else None,
+        "status": "ok", "ports": emulator.ports, "pid": emulator.pid,
         "inMemory": emulator.settings.in_memory, "dataDir": str(emulator.settings.data_dir),
     })
 

@@ -86,7 +86,8 @@ class ImdsModel:
         """(system-assigned or None, user-assigned identities assigned to the VM)."""
         identity = self._vm().get("identity") or {}
         kinds = {k.strip().lower() for k in str(identity.get("type", "None")).split(",")}
-        system = self.context.world.vm_system_identity if "systemassigned" in kinds else None
+        # The current principal: switched off and on again, the VM's identity is a new one (core.directory).
+        system = self.context.directory.vm_system_identity() if "systemassigned" in kinds else None
         # Only the identities assigned to this VM are read, never every identity in the subscription.
         found = (self.context.directory.user_assigned_identity(rid)
                  for rid in (identity.get("userAssignedIdentities") or {}))
