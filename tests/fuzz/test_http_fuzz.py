@@ -8,7 +8,7 @@ requests a notebook makes.
 Why Hypothesis rather than a generator of our own: it is the well-kept library for exactly this
 (strategies for hostile text, Latin-1 header bytes and nested JSON, with coverage-guided mutation), and
 a failure is reported as every labelled draw of the failing request. It runs seeded (``@seed``, no
-example database), so every run sends the same requests, bounded by ``max_examples`` per route (the
+example database), so every run sends the same requests, bounded by a number of requests shared out over all routes (the
 family takes about 15 s on a quiet 2-core machine). Shrinking is off: against a stateful server it is
 slow (Hypothesis allows it five minutes) and often flaky, and the labelled draws already say what was sent.
 """
@@ -35,7 +35,10 @@ from emulator.core.http import Route
 from lib.emulator import SECRET_HEADER
 
 SEED = 20261203
-EXAMPLES_PER_ROUTE = 20  # each route of each service, so a service's rarely drawn route is fuzzed too
+# Requests for the whole family, shared out over every route of every service (each route gets its share, so a
+# rarely drawn route is fuzzed too): the family's time stays about the same as services add routes.
+EXAMPLES_IN_ALL = 640
+MIN_EXAMPLES_PER_ROUTE = 8
 MAX_URL = 7000  # below aiohttp's 8190-byte request line, whose own 400 the raw fuzz covers
 # Control-plane operations the fuzzer never sends with the real secret: one would stop the emulator,
 # the other make IMDS answer injected 5xx on purpose.
@@ -224,19 +227,19 @@ def _json_bytes(value: Any) -> bytes:
 
 
 def _fuzz_service(world: Azure, service: HttpService, tokens: dict[str, str], session: requests.Session,
-                  seen: Counter[tuple[str, str, int]]) -> None:
+                  seen: Counter[tuple[str, str, int]], per_route: int) -> None:
     fuzzer, shape = Fuzzer(world, service, tokens), error_shape(service.errors)
     for route in service.routes:
-        _fuzz_route(fuzzer, route, shape, session, seen)
+        _fuzz_route(fuzzer, route, shape, session, seen, per_route)
 
 
 def _fuzz_route(fuzzer: Fuzzer, route: Route, shape: ErrorShape, session: requests.Session,
-                seen: Counter[tuple[str, str, int]]) -> None:
+                seen: Counter[tuple[str, str, int]], per_route: int) -> None:
     service = fuzzer.service
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND"]
 
     @seed(SEED)
-    @settings(max_examples=EXAMPLES_PER_ROUTE, database=None, deadline=None, derandomize=False,
+    @settings(max_examples=per_route, database=None, deadline=None, derandomize=False,
               phases=(Phase.explicit, Phase.reuse, Phase.generate), suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def one_request(data: st.DataObject) -> None:
@@ -288,13 +291,14 @@ def test_every_http_route_answers_hostile_requests_with_its_own_errors(world: Az
     assert {"imds", "imds/__emulator", "login", "arm"} <= names, names  # discovery found what exists today
     tokens = {"admin": world.admin_token(), "vm": world.mi_token(ARM), "vm-storage": world.mi_token("https://storage.azure.com/")}
     seen: Counter[tuple[str, str, int]] = Counter()
+    per_route = max(MIN_EXAMPLES_PER_ROUTE, EXAMPLES_IN_ALL // sum(len(service.routes) for service in services))
     session = requests.Session()
     session.trust_env = False
     session.verify = world.ca
     try:
         for service in services:
             began = time.monotonic()
-            _fuzz_service(world, service, tokens, session, seen)
+            _fuzz_service(world, service, tokens, session, seen, per_route)
             print(f"{service.name}: {len(service.routes)} routes fuzzed in {time.monotonic() - began:.1f} s")
             _normal_requests_still_work(world, fresh)
     finally:
