@@ -24,6 +24,8 @@ from pathlib import Path
 
 import requests
 
+from emulator.core.settings import DEFAULT_PORTS
+
 RESOURCE = "https://management.azure.com/"
 START_RUNS = 5
 LATENCY_REQUESTS = 2000
@@ -38,7 +40,7 @@ def spawn(data_dir: Path, *extra: str, in_memory: bool = True,
     """Start ``<launcher> serve`` on free ports; return the process and seconds until IMDS answered a token."""
     profile = data_dir / "profile.json"
     profile.unlink(missing_ok=True)
-    ports = [arg for name in ("imds", "login", "arm", "sql") for arg in (f"--{name}-port", "0")]
+    ports = [arg for name in DEFAULT_PORTS for arg in (f"--{name}-port", "0")]  # every listener on a free port
     started = time.perf_counter()
     process = subprocess.Popen(
         [*launcher, "serve", "--data-dir", str(data_dir),

@@ -187,8 +187,7 @@ def build_app(
         app[key] = value
     for prefix, subapp in (subapps or {}).items():
         app.add_subapp(prefix, subapp)  # registered first, so the catch-all below does not shadow it
-    # [\s\S], not ".": a path with an encoded line break (%0A) must reach dispatch too, not aiohttp's own 404.
-    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)  # [\s\S]: a decoded %0a is a path too
     return app
 
 

@@ -265,3 +265,32 @@ def internal_error() -> ArmError:
     return ArmError(500, "InternalServerError",
                     "Encountered internal server error. Diagnostic information: the emulated Resource Manager "
                     "logged the details.")
+
+
+# -- Microsoft.KeyVault resource provider ----------------------------------------------------------
+def vault_name_not_valid(name: str) -> ArmError:
+    # Key Vault's "common error codes" page (VaultNameNotValid); the rule as the RP spells it.
+    return ArmError(400, "VaultNameNotValid",
+                    f"The vault name '{name}' is invalid. A vault's name must be between 3-24 alphanumeric "
+                    "characters. The name must begin with a letter, end with a letter or digit, and not contain "
+                    "consecutive hyphens.")
+
+
+def vault_creation_not_emulated(name: str, served: str) -> ArmError:
+    # Not Azure's refusal but the emulator's limit, named as such: one vault per Key Vault listener.
+    return ArmError(400, "BadRequest",
+                    f"The emulated Key Vault resource provider serves one vault, '{served}'; creating the vault "
+                    f"'{name}' is not supported by the emulator.")
+
+
+def key_vault_bad_request(message: str) -> ArmError:
+    # The Key Vault resource provider answers invalid vault and access-policy bodies with BadRequest.
+    return ArmError(400, "BadRequest", message)
+
+
+def resource_location_fixed(name: str, location: str, resource_group: str, requested: str) -> ArmError:
+    # Resource Manager's answer to a PUT that would move an existing resource to another location.
+    return ArmError(400, "InvalidResourceLocation",
+                    f"The resource '{name}' already exists in location '{location}' in resource group "
+                    f"'{resource_group}'. A resource with the same name cannot be created in location "
+                    f"'{requested}'. Please select a new resource name.")
