@@ -191,6 +191,8 @@ class TokenVerifier:
         return claims
 
     def _verify(self, token: str, audiences: Iterable[str]) -> dict[str, Any]:
+        if not token.isascii():  # a JWT is base64url and dots; other bytes (even undecodable ones) are no token
+            raise TokenRejected("malformed", "The token is not a well-formed JWT: it has characters outside ASCII.")
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
