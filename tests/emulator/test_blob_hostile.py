@@ -195,3 +195,14 @@ def test_in_memory_bodies_live_outside_the_data_dir_and_go_at_stop(tmp_path: Pat
         assert not root.is_relative_to(tmp_path)
         assert len(body_files(instance)) == 2  # the two declared hello_world.txt
     assert not root.exists()
+
+
+@pytest.mark.parametrize("path", ["/miworkbookstore/a%14b", "/%C3%A1/%C2%80%14%09",
+                                  "/miworkbookstore/mi-workbook?prefix=%01&restype=container&comp=list&maxresults=x%02"])
+def test_echoed_input_with_characters_xml_cannot_hold_still_gives_xml(storage: Storage, path: str) -> None:
+    import xml.etree.ElementTree as ElementTree
+
+    response = storage.http.get(storage.endpoint + path, headers={"x-ms-version": "2026-10-06"}, timeout=10)
+    assert 400 <= response.status_code < 500, response.text
+    root = ElementTree.fromstring(response.content)  # raises if a control character was echoed raw
+    assert root.findtext("Code") == response.headers["x-ms-error-code"]

@@ -8,6 +8,7 @@ headers of Get Blob Properties.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from html import escape as _html_escape
 
@@ -28,13 +29,18 @@ _LISTING_PROPERTIES = (("Content-Type", "content_type"), ("Content-Encoding", "c
                        ("Cache-Control", "cache_control"), ("Content-Disposition", "content_disposition"))
 
 
+# Characters XML 1.0 cannot carry at all, not even escaped (C0 controls but tab, CR, LF; surrogates;
+# U+FFFE, U+FFFF): an echoed path or header value holding one is shown as \uXXXX instead.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def escape(text: str) -> str:
-    """XML text: &, < and > escaped (xml.sax.saxutils would pull in urllib.request and http.client)."""
-    return _html_escape(text, quote=False)
+    """XML text: &, < and > escaped, characters XML cannot hold spelled out (no xml.sax: it imports http.client)."""
+    return _NOT_XML.sub(lambda found: f"\\u{ord(found.group()):04x}", _html_escape(text, quote=False))
 
 
 def quoteattr(text: str) -> str:
-    return '"' + _html_escape(text, quote=True) + '"'
+    return '"' + _NOT_XML.sub(lambda found: f"\\u{ord(found.group()):04x}", _html_escape(text, quote=True)) + '"'
 
 
 def _element(name: str, value: str | int | None) -> str:
