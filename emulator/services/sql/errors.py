@@ -79,6 +79,21 @@ def object_exists(name: str) -> SqlError:
     return SqlError(2714, f"There is already an object named '{name}' in the database.", state=6)
 
 
+def system_catalog_update() -> SqlError:
+    return SqlError(259, "Ad hoc updates to system catalogs are not allowed.", state=1)
+
+
+def cannot_drop_view(name: str) -> SqlError:
+    return SqlError(3701, f"Cannot drop the view '{name}', because it does not exist or you do not have "
+                    "permission.", state=5, severity=11)
+
+
+def reserved_name(name: str) -> SqlError:
+    """Names starting with __ or sqlite_ belong to the emulator's own tables and SQLite's: never created
+    by a user (a refusal with no SQL Server twin)."""
+    return unsupported(f"the name {name} (names starting with __ or sqlite_ are reserved by the emulator)")
+
+
 def cannot_drop_table(name: str) -> SqlError:
     return SqlError(3701, f"Cannot drop the table '{name}', because it does not exist or you do not have "
                     "permission.", state=5, severity=11)
@@ -193,6 +208,26 @@ def cannot_alter_role(role: str) -> SqlError:
 def cannot_add_principal(name: str) -> SqlError:
     return SqlError(15151, f"Cannot add the principal '{name}', because it does not exist or you do not have "
                     "permission.", state=1)
+
+
+def cannot_use_special_principal(name: str) -> SqlError:
+    """dbo, the fixed roles and the system users cannot be added to a role."""
+    return SqlError(15405, f"Cannot use the special principal '{name}'.", state=1, severity=11)
+
+
+def cannot_find_object(name: str) -> SqlError:
+    """GRANT on an object the grantor may not see (metadata visibility: it holds no permission on it)."""
+    return SqlError(15151, f"Cannot find the object '{name}', because it does not exist or you do not have "
+                    "permission.", state=1)
+
+
+def grantor_lacks_permission() -> SqlError:
+    return SqlError(4613, "Grantor does not have GRANT permission.", state=1)
+
+
+def cannot_grant_to_self() -> SqlError:
+    return SqlError(4624, "Cannot grant, deny, or revoke permissions to sa, dbo, entity owner, information_schema, "
+                    "sys, or yourself.", state=1)
 
 
 def cannot_find_user(name: str) -> SqlError:

@@ -70,6 +70,24 @@ _BUILTIN_PRINCIPALS = [(0, "public", "R", "DATABASE_ROLE"), (1, "dbo", "S", "SQL
                        (2, "guest", "S", "SQL_USER"), (3, "INFORMATION_SCHEMA", "S", "SQL_USER"),
                        (4, "sys", "S", "SQL_USER")]
 FIRST_USER_ID = 5
+SPECIAL_USERS = frozenset({"dbo", "guest", "information_schema", "sys"})
+
+# What the fixed database roles may do besides reading and writing data (Microsoft Learn: "Database-level
+# roles", "Permissions of fixed database roles", and the Permissions sections of ALTER ROLE, CREATE USER and
+# GRANT): db_owner holds CONTROL on the database; db_accessadmin ALTER ANY USER; db_securityadmin ALTER ANY
+# ROLE and VIEW DEFINITION and "manages permissions"; db_ddladmin the CREATE/ALTER permissions of DDL (and
+# with ALTER ANY SCHEMA sees every table). Changing the membership of a *fixed* role needs db_owner
+# (CONTROL), whatever else the caller holds; the Entra admin enters as dbo and holds everything.
+CONTROL, ALTER_ANY_USER, ALTER_ANY_ROLE, MANAGE_PERMISSIONS, DDL, VIEW_DEFINITION = (
+    "CONTROL", "ALTER ANY USER", "ALTER ANY ROLE", "MANAGE PERMISSIONS", "DDL", "VIEW DEFINITION")
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    "db_owner": frozenset({CONTROL, ALTER_ANY_USER, ALTER_ANY_ROLE, MANAGE_PERMISSIONS, DDL, VIEW_DEFINITION}),
+    "db_accessadmin": frozenset({ALTER_ANY_USER}),
+    "db_securityadmin": frozenset({ALTER_ANY_ROLE, MANAGE_PERMISSIONS, VIEW_DEFINITION}),
+    "db_ddladmin": frozenset({DDL, VIEW_DEFINITION}),
+}
+ALL_CAPABILITIES = ROLE_CAPABILITIES["db_owner"]
+DML_PERMISSIONS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 
 def affinity(declared: SqlType) -> str:
     """The SQLite column type that stores values of a T-SQL type."""
@@ -237,6 +255,32 @@ class BatchResult:
 _SPIDS = itertools.count(51)
 
 
+@dataclass(frozen=True)
+class Visibility:
+    """What one session may see in the catalog views. Microsoft Learn, "Metadata visibility configuration"
+    and the Permissions sections of sys.database_principals and sys.database_role_members: a user sees the
+    tables it holds some permission on; its own user, the system users and the roles, other users only
+    with ALTER ANY USER; its own role memberships, every one only with VIEW DEFINITION on the database
+    (db_securityadmin) or CONTROL (db_owner)."""
+
+    tables: frozenset[str] | None  # lower-case names of the visible tables; None: all of them
+    users: bool                    # other database users
+    memberships: bool              # every role membership, not only the session's own
+    own_id: int | None             # the session's own principal id
+
+    def table(self, name: Any) -> int:
+        return int(self.tables is None or str(name).lower() in self.tables)
+
+    def principal(self, principal_id: Any, kind: Any) -> int:
+        return int(self.users or kind == "R" or principal_id < FIRST_USER_ID or principal_id == self.own_id)
+
+    def membership(self, member_id: Any) -> int:
+        return int(self.memberships or member_id == self.own_id)
+
+
+EVERYTHING_VISIBLE = Visibility(tables=None, users=True, memberships=True, own_id=None)
+
+
 @dataclass(eq=False)
 class SessionState:
     database: Database
@@ -255,6 +299,8 @@ class SessionState:
     prepared: dict[int, tuple[str, str]] = field(default_factory=dict)
     next_handle: int = 1
     streaming: bool = False  # the statement being run is the request's last: its rows may be sent as read
+    # what the catalog views show this session, worked out once per state of the database's security
+    visibility: dict[tuple[int, int, int], Visibility] = field(default_factory=dict)
 
     @property
     def in_transaction(self) -> bool:
@@ -293,38 +339,47 @@ CREATE TABLE IF NOT EXISTS __emulator_role_members (
 CREATE TABLE IF NOT EXISTS __emulator_permissions (
     principal_id INTEGER NOT NULL, permission TEXT NOT NULL, object TEXT NOT NULL COLLATE NOCASE,
     state TEXT NOT NULL, PRIMARY KEY (principal_id, permission, object));
-CREATE VIEW IF NOT EXISTS __sys_tables AS
-    SELECT name, object_id, 1 AS schema_id, 0 AS principal_id, 'U' AS type, 'USER_TABLE' AS type_desc,
-           created AS create_date, modified AS modify_date FROM __emulator_tables;
-CREATE VIEW IF NOT EXISTS __sys_objects AS
-    SELECT name, object_id, 1 AS schema_id, 'U' AS type, 'USER_TABLE' AS type_desc,
-           created AS create_date, modified AS modify_date FROM __emulator_tables;
-CREATE VIEW IF NOT EXISTS __sys_schemas AS
-    SELECT 'dbo' AS name, 1 AS schema_id, 1 AS principal_id;
-CREATE VIEW IF NOT EXISTS __sys_columns AS
-    SELECT t.object_id AS object_id, c.name AS name, c.ordinal AS column_id, c.data_type AS type_name,
-           c.max_length AS max_length, c.precision AS precision, c.scale AS scale, c.nullable AS is_nullable,
+"""
+
+# The catalog views, made again at every open (so a data dir from an older emulator gets today's). Each
+# shows only what the session running the statement may see (SQL Server's metadata visibility): the
+# __visible_* functions answer for ``Database.current`` (see ``Database.visibility``).
+_CATALOG_VIEWS = {
+    "__sys_tables": """SELECT name, object_id, 1 AS schema_id, 0 AS principal_id, 'U' AS type,
+           'USER_TABLE' AS type_desc, created AS create_date, modified AS modify_date
+    FROM __emulator_tables WHERE __visible_table(name)""",
+    "__sys_objects": """SELECT name, object_id, 1 AS schema_id, 'U' AS type, 'USER_TABLE' AS type_desc,
+           created AS create_date, modified AS modify_date FROM __emulator_tables WHERE __visible_table(name)""",
+    "__sys_schemas": "SELECT 'dbo' AS name, 1 AS schema_id, 1 AS principal_id",
+    "__sys_columns": """SELECT t.object_id AS object_id, c.name AS name, c.ordinal AS column_id,
+           c.data_type AS type_name, c.max_length AS max_length, c.precision AS precision, c.scale AS scale,
+           c.nullable AS is_nullable,
            c.is_identity AS is_identity
-    FROM __emulator_columns c JOIN __emulator_tables t ON t.name = c.table_name;
-CREATE VIEW IF NOT EXISTS __sys_database_principals AS
-    SELECT name, principal_id, type, type_desc,
+    FROM __emulator_columns c JOIN __emulator_tables t ON t.name = c.table_name WHERE __visible_table(t.name)""",
+    "__sys_database_principals": """SELECT name, principal_id, type, type_desc,
            CASE WHEN type = 'R' THEN NULL ELSE 'dbo' END AS default_schema_name,
            created AS create_date, created AS modify_date, sid,
            CASE type WHEN 'E' THEN 'EXTERNAL' WHEN 'X' THEN 'EXTERNAL' WHEN 'R' THEN 'NONE'
                 ELSE 'NONE' END AS authentication_type_desc
-    FROM __emulator_principals;
-CREATE VIEW IF NOT EXISTS __sys_database_role_members AS
-    SELECT role_id AS role_principal_id, member_id AS member_principal_id FROM __emulator_role_members;
-CREATE VIEW IF NOT EXISTS __information_schema_columns AS
-    SELECT '{db}' AS TABLE_CATALOG, 'dbo' AS TABLE_SCHEMA, table_name AS TABLE_NAME, name AS COLUMN_NAME,
-           ordinal AS ORDINAL_POSITION, CASE nullable WHEN 1 THEN 'YES' ELSE 'NO' END AS IS_NULLABLE,
+    FROM __emulator_principals WHERE __visible_principal(principal_id, type)""",
+    "__sys_database_role_members": """SELECT role_id AS role_principal_id, member_id AS member_principal_id
+    FROM __emulator_role_members WHERE __visible_membership(member_id)""",
+    "__information_schema_columns": """SELECT '{db}' AS TABLE_CATALOG, 'dbo' AS TABLE_SCHEMA, table_name AS TABLE_NAME,
+           name AS COLUMN_NAME, ordinal AS ORDINAL_POSITION,
+           CASE nullable WHEN 1 THEN 'YES' ELSE 'NO' END AS IS_NULLABLE,
            data_type AS DATA_TYPE, max_length AS CHARACTER_MAXIMUM_LENGTH, precision AS NUMERIC_PRECISION,
            scale AS NUMERIC_SCALE
-    FROM __emulator_columns;
-CREATE VIEW IF NOT EXISTS __information_schema_tables AS
-    SELECT '{db}' AS TABLE_CATALOG, 'dbo' AS TABLE_SCHEMA, name AS TABLE_NAME, 'BASE TABLE' AS TABLE_TYPE
-    FROM __emulator_tables;
-"""
+    FROM __emulator_columns WHERE __visible_table(table_name)""",
+    "__information_schema_tables": """SELECT '{db}' AS TABLE_CATALOG, 'dbo' AS TABLE_SCHEMA, name AS TABLE_NAME,
+           'BASE TABLE' AS TABLE_TYPE FROM __emulator_tables WHERE __visible_table(name)""",
+}
+
+
+def _catalog_views_script(database_name: str) -> str:
+    quoted = database_name.replace("'", "''")
+    return "".join(f"DROP VIEW IF EXISTS {name}; CREATE VIEW {name} AS {body.replace('{db}', quoted)};\n"
+                   for name, body in _CATALOG_VIEWS.items())
+
 
 _CATALOG_TYPES: dict[str, dict[str, str]] = {
     "__sys_tables": {"name": "NVARCHAR(128)", "object_id": "INT", "schema_id": "INT", "principal_id": "INT",
@@ -374,6 +429,7 @@ class Database:
         self.writer: SessionState | None = None
         self.current: SessionState | None = None
         self.schema_version = 0
+        self.security_version = 0
         self._translations: dict[str, Translation] = {}
         self._schema: dict[str, dict[str, str]] | None = None
         self._columns: dict[str, list[tuple[str, SqlType]]] | None = None
@@ -419,7 +475,8 @@ class Database:
             # WAL + NORMAL: no flush to disk at each commit, still safe; a scratch database never flushes
             conn.execute(f"PRAGMA synchronous={'OFF' if self.server.in_memory else 'NORMAL'}")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.executescript(_META.replace("{db}", self.name.replace("'", "''")))
+            conn.executescript(_META)
+            conn.executescript(_catalog_views_script(self.name))
             if conn.execute("SELECT COUNT(*) FROM __emulator_principals").fetchone()[0] == 0:
                 self._seed_principals(conn)
         self._register_functions(conn)
@@ -497,6 +554,15 @@ class Database:
         conn.create_function("is_member", 1, lambda role: self._is_role_member(conn, session(), role))
         conn.create_function("has_perms_by_name", -1, lambda *a: self._has_perms_by_name(conn, session(), *a))
 
+        def visible() -> Visibility:
+            state = session()
+            return self.visibility(state, conn) if state is not None else EVERYTHING_VISIBLE
+
+        # the catalog views' filters (_CATALOG_VIEWS): what the session running the statement may see
+        conn.create_function("__visible_table", 1, lambda name: visible().table(name))
+        conn.create_function("__visible_principal", 2, lambda pid, kind: visible().principal(pid, kind))
+        conn.create_function("__visible_membership", 1, lambda member: visible().membership(member))
+
     # -- metadata functions (OBJECT_ID, IS_ROLEMEMBER, HAS_PERMS_BY_NAME) ------------------------------
     def _object_id(self, conn: sqlite3.Connection, state: SessionState | None, name: Any = None,
                    kind: Any = None) -> int | None:
@@ -569,11 +635,11 @@ class Database:
                 return int(self.allows(state, wanted, "", conn))
             if wanted in ("CONNECT", "ANY"):
                 return 1
-            roles = set() if owner else self.roles_named(state.user_name, conn)
+            capabilities = self.capabilities(state, conn)
             if wanted in ("CREATE TABLE", "ALTER", "ALTER ANY SCHEMA", "CREATE VIEW", "CREATE PROCEDURE"):
-                return int(owner or "db_ddladmin" in roles)
-            if wanted in ("ALTER ANY USER", "ALTER ANY ROLE"):
-                return int(owner or bool(roles & {"db_accessadmin", "db_securityadmin"}))
+                return int(DDL in capabilities)
+            if wanted in ("ALTER ANY USER", "ALTER ANY ROLE", "VIEW DEFINITION"):
+                return int(wanted in capabilities)
             return int(owner)
         if scope == "SERVER":
             return int(state.is_admin)  # the Entra admin is the server's admin; database users have none
@@ -606,6 +672,42 @@ class Database:
         granted = "GRANT" in states or ("db_datareader" if reader else "db_datawriter") in roles
         return granted and not denied
 
+    def capabilities(self, state: SessionState, conn: sqlite3.Connection | None = None) -> frozenset[str]:
+        """What the session may do besides reading and writing data, from its fixed roles
+        (``ROLE_CAPABILITIES``); the Entra admin (dbo) may do everything."""
+        if state.is_admin:
+            return ALL_CAPABILITIES
+        found: set[str] = set()
+        for role in self.roles_named(state.user_name, conn):
+            found |= ROLE_CAPABILITIES.get(role, frozenset())
+        return frozenset(found)
+
+    def visibility(self, state: SessionState, conn: sqlite3.Connection) -> Visibility:
+        """What the catalog views show the session, worked out once per state of the database's tables
+        and security (SQL Server's metadata visibility: the securables it holds some permission on)."""
+        key = (id(conn), self.schema_version, self.security_version)
+        found = state.visibility.get(key)
+        if found is not None:
+            return found
+        capabilities = self.capabilities(state, conn)
+        tables: frozenset[str] | None = None
+        if not capabilities & {CONTROL, VIEW_DEFINITION}:
+            names = [row[0] for row in conn.execute("SELECT name FROM __emulator_tables")]
+            tables = frozenset(name.lower() for name in names
+                               if any(self.allows(state, p, name, conn) for p in DML_PERMISSIONS))
+        own = conn.execute("SELECT principal_id FROM __emulator_principals WHERE name = ?",
+                           (state.user_name,)).fetchone()
+        found = Visibility(tables=tables, users=bool(capabilities & {CONTROL, ALTER_ANY_USER}),
+                           memberships=bool(capabilities & {CONTROL, VIEW_DEFINITION}),
+                           own_id=int(own[0]) if own else None)
+        state.visibility.clear()  # only the latest state of the database is worth keeping
+        state.visibility[key] = found
+        return found
+
+    def security_changed(self) -> None:
+        """Users, role members or permissions changed: what sessions may see is worked out again."""
+        self.security_version += 1
+
     def reset(self) -> None:
         """Back to an empty database (metadata and fixed principals only)."""
         with self.lock:
@@ -616,6 +718,7 @@ class Database:
             self.writer = None
             self._conn = self._open()
             self.changed()
+            self.security_changed()
 
     def close(self) -> None:
         with self.lock:
@@ -978,6 +1081,11 @@ _DROPPABLE = {"TABLE", "VIEW", "USER", "PROCEDURE", "PROC", "FUNCTION", "INDEX",
 
 
 _GLOBALS = re.compile(r"('(?:[^']|'')*')|@@(\w+)")
+GLOBAL_VARIABLES = frozenset({"version", "servername", "spid", "rowcount", "identity", "trancount"})
+# Names of SQLite's own tables and functions (sqlite_master, pragma_table_info(), sqlite_version() …) and of
+# the emulator's (__emulator_principals, __tsql_now() …): no statement may name them.
+_RESERVED_PREFIXES = ("__", "sqlite_", "pragma_")
+_RESERVED_FUNCTIONS = frozenset({"load_extension"})
 _NAME = r"(\[(?:[^\]]|\]\])+\]|\"[^\"]+\"|[^\s;,\[\]()]+)"
 _CREATE_USER = re.compile(rf"^CREATE\s+USER\s+{_NAME}\s+FROM\s+EXTERNAL\s+PROVIDER"
                           r"(?:\s+WITH\s+OBJECT_ID\s*=\s*N?'([^']*)')?\s*$", re.I | re.S)
@@ -1050,7 +1158,7 @@ def _translate(database: Database, text: str) -> Translation:  # noqa: C901 - on
     from sqlglot import exp
     from sqlglot.errors import ParseError, TokenError
 
-    prepared = _GLOBALS.sub(lambda m: m.group(1) or f"__global_{m.group(2).lower()}()", text)
+    prepared = _GLOBALS.sub(_global_variable, text)
     dml_top = DML_TOP.match(prepared)
     if dml_top:  # UPDATE TOP (n) / DELETE TOP (n): sqlglot does not parse them; the rows are limited below
         prepared = dml_top.group(1) + prepared[dml_top.end():]
@@ -1069,6 +1177,7 @@ def _translate(database: Database, text: str) -> Translation:  # noqa: C901 - on
         tree.set("this", tree.args["tables"][0])  # DELETE Products WHERE … (T-SQL's FROM is optional)
         tree.set("tables", None)
 
+    _refuse_reserved_names(tree, text)
     columns = database.columns()
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     missing: str | None = None
@@ -1086,6 +1195,7 @@ def _translate(database: Database, text: str) -> Translation:  # noqa: C901 - on
         schema = table.db.lower()
         key = (schema, table.name.lower())
         if key in _CATALOG_NAMES:
+            _refuse_catalog_change(tree, table)
             table.set("this", exp.to_identifier(_CATALOG_NAMES[key]))
             table.set("db", None)
             table.set("catalog", None)
@@ -1208,6 +1318,71 @@ def _is_text(node: exp.Expression) -> bool:
     if isinstance(node, exp.Add):
         return _is_text(node.left) or _is_text(node.right)
     return False
+
+
+def _global_variable(found: re.Match[str]) -> str:
+    """@@VERSION and the other global variables the emulator keeps, as calls of its own functions; an
+    unknown one is an undeclared variable, as in SQL Server."""
+    if found.group(1):
+        return found.group(1)
+    name = found.group(2).lower()
+    if name not in GLOBAL_VARIABLES:
+        raise errors.must_declare("@@" + found.group(2))
+    return f"__global_{name}()"
+
+
+def is_reserved(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.startswith(_RESERVED_PREFIXES) or lowered in _RESERVED_FUNCTIONS
+
+
+def written_name(table: exp.Table) -> str:
+    """A table's name as the statement wrote it, with its schema, without brackets (as SQL Server quotes it)."""
+    return ".".join(part for part in (table.catalog, table.db, table.name) if part)
+
+
+def _refuse_reserved_names(tree: exp.Expression, text: str) -> None:
+    """No statement names SQLite's or the emulator's own tables and functions, DDL included: a function
+    is unknown (195), a table does not exist (208, 3701 for DROP), a new object may not take such a name."""
+    from sqlglot import exp
+
+    created = tree.this.this if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema) else tree.this
+    for table in tree.find_all(exp.Table):
+        if not is_reserved(table.name):
+            continue
+        name = written_name(table)
+        if isinstance(tree, exp.Drop):
+            dropped_view = str(tree.args.get("kind", "")).upper() == "VIEW"
+            raise errors.cannot_drop_view(name) if dropped_view else errors.cannot_drop_table(name)
+        if isinstance(tree, exp.Create) and table is created:
+            raise errors.reserved_name(table.name)
+        raise errors.invalid_object(name)
+    functions = [node for node in tree.find_all(exp.Anonymous) if is_reserved(node.name)]
+    if functions:
+        # the emulator writes calls of its own functions into statements (@@VERSION becomes __global_version());
+        # only a name the user wrote is refused
+        load_sqlglot()
+        from sqlglot.tokens import TokenType
+
+        written = {token.text.lower() for token in tsql_dialect().tokenize(text)
+                   if token.token_type in (TokenType.VAR, TokenType.IDENTIFIER)}
+        for node in functions:
+            if node.name.lower() in written:  # in FROM, a table-valued function is an object
+                raise errors.invalid_object(node.name) if isinstance(node.parent, exp.Table) \
+                    else errors.not_builtin_function(node.name)
+
+
+def _refuse_catalog_change(tree: exp.Expression, table: exp.Table) -> None:
+    """The catalog views are read-only: DML on them is 259, DDL on them 3701 (DROP) or 259."""
+    from sqlglot import exp
+
+    if isinstance(tree, exp.Drop):
+        raise errors.cannot_drop_view(written_name(table))
+    target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    changes_it = isinstance(tree, exp.Alter) or (
+        isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() != "VIEW")  # a view may read it
+    if changes_it or (isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Create)) and table is target):
+        raise errors.system_catalog_update()
 
 
 def _near(exc: Exception, text: str) -> str:
@@ -1556,18 +1731,12 @@ class Engine:
             name = database.table_name(table) or table
             raise errors.permission_denied(permission, name, database.name)
 
-    def _require_ddl(self, state: SessionState, error: Any) -> None:
-        if state.is_admin:
-            return
-        roles = state.database.roles_of(state)
-        if not roles & {"db_owner", "db_ddladmin"}:
-            raise error()
+    def _require_ddl(self, state: SessionState, error: Callable[[], SqlError]) -> None:
+        self._require_capability(state, DDL, error)
 
-    def _require_security(self, state: SessionState, error: Any) -> None:
-        if state.is_admin:
-            return
-        roles = state.database.roles_of(state)
-        if not roles & {"db_owner", "db_accessadmin", "db_securityadmin"}:
+    @staticmethod
+    def _require_capability(state: SessionState, capability: str, error: Callable[[], SqlError]) -> None:
+        if capability not in state.database.capabilities(state):
             raise error()
 
     # -- writes and transactions -------------------------------------------------------------------------
@@ -1623,6 +1792,8 @@ class Engine:
             if database.conn.in_transaction:
                 database.conn.execute(verb)
             database.writer = None
+            if verb == "ROLLBACK":  # a GRANT or ALTER ROLE may have been undone
+                database.security_changed()
             if state.ddl_in_transaction:
                 database.changed()
         state.ddl_in_transaction = False
@@ -1662,7 +1833,7 @@ class Engine:
 
     # -- users, roles, permissions --------------------------------------------------------------------------
     def _create_user(self, state: SessionState, name: str, object_id: str | None) -> None:
-        self._require_security(state, errors.no_permission_for_action)
+        self._require_capability(state, ALTER_ANY_USER, errors.no_permission_for_action)
         database = state.database
         if database.principal(name) is not None:
             raise errors.user_exists(name)
@@ -1687,9 +1858,10 @@ class Engine:
             database.conn.execute(
                 "INSERT INTO __emulator_principals VALUES (?, ?, 'E', 'EXTERNAL_USER', ?, ?, ?)",
                 (max(next_id or FIRST_USER_ID, FIRST_USER_ID), name, principal.object_id, sid, _now()))
+        database.security_changed()
 
     def _drop_user(self, state: SessionState, name: str, if_exists: bool) -> None:
-        self._require_security(state, lambda: errors.cannot_drop_user(name))
+        self._require_capability(state, ALTER_ANY_USER, lambda: errors.cannot_drop_user(name))
         database = state.database
         found = database.principal(name)
         if found is None or found[2] not in ("E", "X"):
@@ -1700,16 +1872,22 @@ class Engine:
             database.conn.execute("DELETE FROM __emulator_role_members WHERE member_id = ?", (found[0],))
             database.conn.execute("DELETE FROM __emulator_permissions WHERE principal_id = ?", (found[0],))
             database.conn.execute("DELETE FROM __emulator_principals WHERE principal_id = ?", (found[0],))
+        database.security_changed()
 
     def _alter_role(self, state: SessionState, role: str, action: str, member: str) -> None:
-        self._require_security(state, lambda: errors.cannot_alter_role(role))
+        """ALTER ROLE … ADD/DROP MEMBER. Every role here is a fixed one (no CREATE ROLE): changing its
+        membership needs db_owner (ALTER ROLE, Permissions), and neither dbo, the system users nor a fixed
+        role can be a member (15405)."""
         database = state.database
         found_role = database.principal(role)
-        if found_role is None or found_role[2] != "R":
+        if found_role is None or found_role[2] != "R" or found_role[0] == 0 \
+                or CONTROL not in database.capabilities(state):
             raise errors.cannot_alter_role(role)
         found_member = database.principal(member)
-        if found_member is None or found_member[2] == "R" and found_member[0] == 0:
+        if found_member is None:
             raise errors.cannot_add_principal(member) if action == "ADD" else errors.cannot_drop_user(member)
+        if found_member[2] == "R" or found_member[1].lower() in SPECIAL_USERS:
+            raise errors.cannot_use_special_principal(found_member[1])
         with database.lock:
             if action == "ADD":
                 database.conn.execute("INSERT OR IGNORE INTO __emulator_role_members VALUES (?, ?)",
@@ -1717,28 +1895,37 @@ class Engine:
             else:
                 database.conn.execute("DELETE FROM __emulator_role_members WHERE role_id = ? AND member_id = ?",
                                       (found_role[0], found_member[0]))
+        database.security_changed()
 
     def _grant(self, state: SessionState, found: re.Match[str]) -> None:
-        self._require_security(state, errors.no_permission_for_action)
+        """GRANT/DENY/REVOKE of data permissions on a table (or the whole database). The grantor must be
+        able to see the table (15151 otherwise), must manage permissions (db_owner, db_securityadmin: 4613
+        otherwise), and may not grant to dbo, the system users or itself (4624)."""
         database = state.database
         verb = found.group(1).upper()
         permissions = [p.strip().upper() for p in found.group(2).split(",")]
         scope = (found.group(3) or "").upper()
         first, second, grantee = found.group(4), found.group(5), unquote(found.group(6))
+        for permission in permissions:
+            if permission not in DML_PERMISSIONS:
+                raise errors.unsupported(f"{verb} {permission}")
         target = ""
         if first and scope != "SCHEMA" and scope != "DATABASE":
             table = unquote(second) if second else unquote(first).split(".")[-1]
             existing = database.table_name(table)
-            if existing is None:
-                raise errors.invalid_object(table)
+            with database.lock:
+                visible = existing is not None and bool(database.visibility(state, database.conn).table(existing))
+            if not visible:
+                raise errors.cannot_find_object(table)
+            assert existing is not None
             target = existing
+        if MANAGE_PERMISSIONS not in database.capabilities(state):
+            raise errors.grantor_lacks_permission()
         principal = database.principal(grantee)
         if principal is None:
             raise errors.cannot_find_user(grantee)
-        allowed = {"SELECT", "INSERT", "UPDATE", "DELETE"}
-        for permission in permissions:
-            if permission not in allowed:
-                raise errors.unsupported(f"{verb} {permission}")
+        if principal[1].lower() in SPECIAL_USERS or principal[1].lower() == state.user_name.lower():
+            raise errors.cannot_grant_to_self()
         with database.lock:
             for permission in permissions:
                 database.conn.execute(
@@ -1747,6 +1934,7 @@ class Engine:
                 if verb != "REVOKE":
                     database.conn.execute("INSERT INTO __emulator_permissions VALUES (?, ?, ?, ?)",
                                           (principal[0], permission, target, verb))
+        database.security_changed()
 
     async def _exec(self, state: SessionState, text: str, out: list[Outcome]) -> None:
         found = _EXEC.match(text)
