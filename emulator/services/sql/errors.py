@@ -40,6 +40,55 @@ def fedauth_library_not_supported() -> SqlError:
                     "for https://database.windows.net/.", state=2, severity=14, fatal=True)
 
 
+def prelogin_invalid() -> SqlError:
+    return SqlError(17828, "The prelogin packet used to open the connection is structurally invalid; the connection "
+                    "has been closed. Please contact the vendor of the client library.", severity=20, fatal=True)
+
+
+def login_invalid() -> SqlError:
+    return SqlError(17832, "The login packet used to open the connection is structurally invalid; the connection "
+                    "has been closed. Please contact the vendor of the client library.", severity=20, fatal=True)
+
+
+# -- requests that are not TDS as SQL Server reads it (the connection stays usable) ------------------
+_RPC_STREAM = "The incoming tabular data stream (TDS) remote procedure call (RPC) protocol stream is incorrect."
+_PARAMETER_PROBLEMS = {
+    "chunks": (8007, "The chunking format is incorrect for a large object parameter of type 0x{type_id:02X}."),
+    "unknown_type": (8009, "Data type 0x{type_id:02X} is unknown."),
+    "length": (8016, "Data type 0x{type_id:02X} has an invalid data length or metadata length."),
+    "precision": (8017, "Data type 0x{type_id:02X} has an invalid precision or scale."),
+    "value": (8023, "The supplied value is not a valid instance of data type {type_name}. Check the source data "
+                    "for invalid values. An example of an invalid value is data of numeric type with scale greater "
+                    "than precision."),
+    "odd_length": (8028, "The supplied length is not valid for data type {type_name}. Check the source data for "
+                         "invalid lengths. An example of an invalid length is data of nchar type with an odd length "
+                         "in bytes."),
+}
+
+
+def rpc_parameter(problem: str, ordinal: int, name: str, type_id: int, type_name: str) -> SqlError:
+    """An RPC parameter SQL Server refuses (8007, 8009, 8016, 8017, 8023, 8028)."""
+    number, detail = _PARAMETER_PROBLEMS[problem]
+    text = detail.format(type_id=type_id, type_name=type_name)
+    return SqlError(number, f'{_RPC_STREAM} Parameter {ordinal} ("{name}"): {text}', state=1)
+
+
+def too_many_parameters(limit: int) -> SqlError:
+    return SqlError(8003, f"{_RPC_STREAM} Too many parameters were provided in this RPC request. The maximum is "
+                    f"{limit}.", state=1)
+
+
+def stream_ended() -> SqlError:
+    return SqlError(4002, "The incoming tabular data stream (TDS) protocol stream is incorrect. The stream ended "
+                    "unexpectedly.", state=1)
+
+
+def internal_error() -> SqlError:
+    """The emulator failed where SQL Server would not have (a bug): the request ends, the connection stays."""
+    return SqlError(8630, "Internal Query Processor Error: The query processor encountered an unexpected error "
+                    "during execution.", state=1, severity=16)
+
+
 # -- informational messages (INFO tokens) -----------------------------------------------------------
 def changed_database(database: str) -> SqlError:
     return SqlError(5701, f"Changed database context to '{database}'.", state=2, severity=0)
@@ -54,6 +103,11 @@ def print_message(text: str) -> SqlError:
 
 
 # -- statements -------------------------------------------------------------------------------------
+def nested_too_deeply() -> SqlError:
+    return SqlError(191, "Some part of your SQL statement is nested too deeply. Rewrite the query or break it up "
+                    "into smaller queries.", state=1, severity=15)
+
+
 def syntax_error(near: str) -> SqlError:
     return SqlError(102, f"Incorrect syntax near '{near}'.", state=1, severity=15)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 
-from . import errors, tds
+from . import errors, rpc, tds
 from .errors import SqlError
 from .models import (
     Engine,
@@ -55,7 +55,7 @@ class Handlers:
         return parts
 
     # -- RPC -----------------------------------------------------------------------------------------
-    async def rpc(self, state: SessionState, calls: Sequence[tds.RpcCall]) -> list[Part]:
+    async def rpc(self, state: SessionState, calls: Sequence[rpc.RpcCall]) -> list[Part]:
         parts: list[Part] = []
         for index, call in enumerate(calls):
             more = tds.DONE_MORE if index < len(calls) - 1 else 0
@@ -67,10 +67,10 @@ class Handlers:
                                       token=tds.TOKEN_DONEPROC))
         return parts
 
-    async def _call(self, state: SessionState, call: tds.RpcCall, more: int) -> list[Part]:  # noqa: C901
+    async def _call(self, state: SessionState, call: rpc.RpcCall, more: int) -> list[Part]:  # noqa: C901
         name = (call.name or "").lower().split(".")[-1]
         params = call.params
-        outputs: list[tuple[int, tds.RpcParam, Any]] = []
+        outputs: list[tuple[int, rpc.RpcParam, Any]] = []
         body: list[Part] = []
         error: SqlError | None = None
 
@@ -239,7 +239,7 @@ class Handlers:
         return self.error_token(error) + tds.done(status, tds.CMD_SELECT, sent, token=done_token)
 
 
-def _text(params: Sequence[tds.RpcParam], index: int) -> str:
+def _text(params: Sequence[rpc.RpcParam], index: int) -> str:
     if index >= len(params) or params[index].value is None:
         return ""
     value = params[index].value
@@ -250,7 +250,7 @@ def _text(params: Sequence[tds.RpcParam], index: int) -> str:
 _DECLARED = re.compile(r"^\s*@(\w+)\s+(.+?)(\s+(?:OUTPUT|OUT))?\s*$", re.I | re.S)
 
 
-def _bind(declaration: str, values: Sequence[tds.RpcParam]) -> tuple[dict[str, Any], dict[int, str]]:
+def _bind(declaration: str, values: Sequence[rpc.RpcParam]) -> tuple[dict[str, Any], dict[int, str]]:
     """Parameter values by name (positional ones take the declaration's names)."""
     from .models import split_top_level
 

@@ -978,6 +978,10 @@ _STARTERS = {"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", 
 _PERMISSION_WORDS = {"SELECT", "INSERT", "UPDATE", "DELETE", "EXECUTE", "EXEC", "ALTER", "CREATE", "CONTROL"}
 _SPLIT_CACHE_SIZE = 512   # batch texts whose split is remembered …
 _SPLIT_CACHE_TEXT = 8192  # … when no longer than this
+# Parentheses nested deeper than this are refused with 191 before sqlglot sees them: its parser is recursive
+# and, from the depth of the emulator's call stack, exhausts Python's default stack at about 48 levels.
+# SQL Server allows deeper nesting; 32 covers what people write.
+MAX_NESTING = 32
 
 
 def split_batch(text: str) -> list[str]:
@@ -1037,6 +1041,8 @@ def _split_batch(text: str) -> tuple[str, ...]:
             continue
         if token.token_type == left:
             depth += 1
+            if depth > MAX_NESTING:
+                raise errors.nested_too_deeply()
         elif token.token_type == right:
             depth = max(0, depth - 1)
         if start is not None and depth == 0 and word in _STARTERS and _starts_statement(word, first, prev,
@@ -1166,6 +1172,8 @@ def _translate(database: Database, text: str) -> Translation:  # noqa: C901 - on
         tree = sqlglot.parse_one(prepared, read=emulator_dialect())
     except (ParseError, TokenError) as exc:
         raise errors.syntax_error(_near(exc, text)) from None
+    except RecursionError:  # sqlglot parses recursively: a deep enough tree exhausts Python's stack
+        raise errors.nested_too_deeply() from None
     if tree is None:
         raise errors.syntax_error(text[:20])
     if isinstance(tree, exp.Command):
@@ -1290,6 +1298,8 @@ def _translate(database: Database, text: str) -> Translation:  # noqa: C901 - on
         _parenthesize_default(constraint)
     try:
         translation.sqlite = tree.sql(dialect="sqlite")
+    except RecursionError:
+        raise errors.nested_too_deeply() from None
     except Exception as exc:  # noqa: BLE001 - sqlglot refuses to generate some constructs
         raise errors.unsupported(str(exc).split(".")[0][:60]) from None
     return translation

@@ -355,6 +355,9 @@ class _Typer:
         self.database = database
         self.tree = tree
         self._columns: dict[int, SqlType | None] | None = None
+        # arithmetic already typed, by node (the node kept beside its type, so its id is not reused): the
+        # rewrite types children before parents, and a long a+b+c+… chain is then typed once, not n times deep
+        self._arithmetic: dict[int, tuple[exp.Expression, SqlType | None]] = {}
 
     def columns(self) -> dict[int, SqlType | None]:
         if self._columns is None:
@@ -421,6 +424,14 @@ class _Typer:
 
     def arithmetic(self, node: exp.Expression) -> SqlType | None:
         """The type of + - * / % by SQL Server's rules for decimal results; None for other results."""
+        known = self._arithmetic.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        found = self._arithmetic_type(node)
+        self._arithmetic[id(node)] = (node, found)
+        return found
+
+    def _arithmetic_type(self, node: exp.Expression) -> SqlType | None:
         from sqlglot import exp
 
         left_type, right_type = self.type_of(node.left), self.type_of(node.right)

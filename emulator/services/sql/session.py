@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from emulator.core.tokens import TokenRejected
 
-from . import errors, tds
+from . import errors, rpc, tds
 from .errors import SqlError
 from .handlers import Handlers, Part
 from .models import SQL_AUDIENCES, SessionState, SqlServer
@@ -210,7 +210,7 @@ class Session:
     async def _respond(self, kind: int, payload: bytes, prefix: bytes) -> None:
         """Answer one request, streaming result sets: each chunk of rows goes out before the next is
         encoded, and between chunks the loop serves other sessions and notices an attention."""
-        parts = await self._request(kind, payload)
+        parts = await self._answer(kind, payload)
         if self._attention:
             return
         stream = self._stream = self.transport.message(tds.REPLY)
@@ -224,6 +224,11 @@ class Session:
                     stream.write(chunk)
                     await self.transport.drain()
                     await asyncio.sleep(0)
+        except (ConnectionError, OSError):
+            raise
+        except Exception:  # a bug while a result was made: end the response with an error, keep the connection
+            log.exception("sql: unexpected failure while sending a result")
+            stream.write(self._failure(errors.internal_error()))
         finally:  # cancelled by an attention: stop reading the rows still in SQLite
             for part in parts:
                 if isinstance(part, Generator):
@@ -259,18 +264,39 @@ class Session:
         self.state.nocount = False
         return tds.env_reset_ack()
 
+    async def _answer(self, kind: int, payload: bytes) -> list[Part]:
+        """The parts that answer one request. A request the emulator cannot read, or fails to run, is
+        answered with SQL Server's error for it; the connection is never dropped for it."""
+        try:
+            return await self._request(kind, payload)
+        except SqlError as exc:
+            failure = exc
+        except rpc.BadParameter as exc:
+            failure = errors.rpc_parameter(exc.problem, exc.ordinal, exc.name, exc.type_id, exc.type_name)
+        except rpc.TooManyParameters:
+            failure = errors.too_many_parameters(rpc.MAX_PARAMETERS)
+        except tds.ProtocolError as exc:
+            log.debug("sql: unreadable request: %s", exc)
+            failure = errors.stream_ended()
+        except RecursionError:  # a statement deeper than the parser's stack, however it got past the splitter
+            failure = errors.nested_too_deeply()
+        except Exception:  # a bug in the emulator: the request fails, the session goes on
+            log.exception("sql: unexpected failure answering a request of type 0x%02x", kind)
+            failure = errors.internal_error()
+        return [self._failure(failure)]
+
+    def _failure(self, error: SqlError) -> bytes:
+        assert self.state is not None
+        status = tds.DONE_ERROR | (tds.DONE_INXACT if self.state.in_transaction else 0)
+        return self.handlers.error_token(error) + tds.done(status)
+
     async def _request(self, kind: int, payload: bytes) -> list[Part]:
         state = self.state
         assert state is not None
         if kind == tds.SQL_BATCH:
             return await self.handlers.sql_batch(state, tds.parse_sql_batch(payload))
         if kind == tds.RPC:
-            try:
-                calls = tds.parse_rpc(payload)
-            except tds.ProtocolError as exc:
-                error = errors.emulator_failure(f"RPC request: {exc}")
-                return [self.handlers.error_token(error) + tds.done(tds.DONE_ERROR)]
-            return await self.handlers.rpc(state, calls)
+            return await self.handlers.rpc(state, rpc.parse_rpc(payload))
         if kind == tds.TRANSACTION_MANAGER:
             return [self.handlers.transaction(state, payload)]
         raise tds.ProtocolError(f"unexpected packet type 0x{kind:02x} after login")

@@ -113,17 +113,18 @@ T_BIGVARBINARY, T_BIGVARCHAR, T_BIGBINARY, T_BIGCHAR = 0xA5, 0xA7, 0xAD, 0xAF
 T_NVARCHAR, T_NCHAR, T_XML, T_UDT = 0xE7, 0xEF, 0xF1, 0xF0
 T_TEXT, T_IMAGE, T_NTEXT, T_SSVARIANT = 0x23, 0x22, 0x63, 0x62
 
-_FIXED_LENGTH = {T_INT1: 1, T_BIT: 1, T_INT2: 2, T_INT4: 4, T_DATETIM4: 4, T_FLT4: 4, T_MONEY: 8,
-                 T_DATETIME: 8, T_FLT8: 8, T_MONEY4: 4, T_INT8: 8, T_NULL: 0}
-
 PLP_NULL = 0xFFFFFFFFFFFFFFFF
 PLP_UNKNOWN = 0xFFFFFFFFFFFFFFFE
 _DATE_ZERO = dt.date(1, 1, 1).toordinal()
-_DATETIME_1900 = dt.datetime(1900, 1, 1)
 
 
 class ProtocolError(Exception):
-    """The peer sent bytes that are not TDS as we understand it: the connection is dropped."""
+    """The peer sent bytes that are not TDS as we understand it. Before login the connection is closed
+    (after an error message where one can be sent); after login the request gets an error token."""
+
+
+class Truncated(ProtocolError):
+    """A message ended inside a field it announced (SQL Server: 4002, "the stream ended unexpectedly")."""
 
 
 # -- packets ----------------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ class Reader:
     def take(self, count: int) -> bytes:
         end = self.pos + count
         if count < 0 or end > len(self.data):
-            raise ProtocolError("message truncated")
+            raise Truncated("message truncated")
         chunk = self.data[self.pos:end]
         self.pos = end
         return chunk
@@ -170,7 +171,7 @@ class Reader:
         try:
             values = fmt.unpack_from(self.data, self.pos)
         except struct.error:
-            raise ProtocolError("message truncated") from None
+            raise Truncated("message truncated") from None
         self.pos += fmt.size
         return values
 
@@ -977,261 +978,6 @@ def parse_sql_batch(payload: bytes) -> str:
     reader = Reader(payload)
     skip_all_headers(reader)
     return payload[reader.pos:].decode("utf-16-le", "replace")
-
-
-@dataclass
-class RpcParam:
-    name: str
-    output: bool
-    sql_type: SqlType | None
-    type_declaration: str
-    value: Any
-
-
-@dataclass
-class RpcCall:
-    name: str | None
-    proc_id: int | None
-    params: list[RpcParam]
-
-
-PROC_IDS = {1: "sp_cursor", 2: "sp_cursoropen", 3: "sp_cursorprepare", 4: "sp_cursorexecute",
-            5: "sp_cursorprepexec", 6: "sp_cursorunprepare", 7: "sp_cursorfetch", 8: "sp_cursoroption",
-            9: "sp_cursorclose", 10: "sp_executesql", 11: "sp_prepare", 12: "sp_execute",
-            13: "sp_prepexec", 14: "sp_prepexecrpc", 15: "sp_unprepare"}
-
-
-def parse_rpc(payload: bytes) -> list[RpcCall]:
-    reader = Reader(payload)
-    skip_all_headers(reader)
-    calls: list[RpcCall] = []
-    while reader.remaining > 0:
-        name_length = reader.u16()
-        if name_length == 0xFFFF:
-            proc_id = reader.u16()
-            name = PROC_IDS.get(proc_id)
-        else:
-            proc_id = None
-            name = reader.take(name_length * 2).decode("utf-16-le", "replace")
-        reader.u16()  # option flags
-        params: list[RpcParam] = []
-        while reader.remaining > 0 and reader.data[reader.pos] not in (0xFF, 0x80, 0xFE):
-            param_name = reader.b_varchar()
-            status = reader.u8()
-            parsed = read_type_info(reader)
-            value = read_value(reader, parsed)
-            params.append(RpcParam(param_name, bool(status & 0x01), parsed.sql_type, parsed.declaration, value))
-        calls.append(RpcCall(name, proc_id, params))
-        if reader.remaining > 0:
-            reader.u8()  # batch separator
-    return calls
-
-
-@dataclass
-class TypeInfo:
-    type_id: int
-    size: int = 0           # the length/max length field; 0xFFFF for (max)
-    precision: int = 0
-    scale: int = 0
-    plp: bool = False
-
-    @property
-    def sql_type(self) -> SqlType | None:
-        return _declared_type(self)
-
-    @property
-    def declaration(self) -> str:
-        declared = self.sql_type
-        return declared.declaration() if declared else "sql_variant"
-
-
-def read_type_info(reader: Reader) -> TypeInfo:
-    type_id = reader.u8()
-    if type_id in _FIXED_LENGTH:
-        return TypeInfo(type_id, _FIXED_LENGTH[type_id])
-    if type_id in (T_INTN, T_BITN, T_FLTN, T_MONEYN, T_DATETIMN, T_GUID):
-        return TypeInfo(type_id, reader.u8())
-    if type_id in (T_DECIMALN, T_NUMERICN, T_DECIMAL, T_NUMERIC):
-        size = reader.u8()
-        return TypeInfo(type_id, size, reader.u8(), reader.u8())
-    if type_id == T_DATEN:
-        return TypeInfo(type_id, 3)
-    if type_id in (T_TIMEN, T_DATETIME2N, T_DATETIMEOFFSETN):
-        return TypeInfo(type_id, 0, 0, reader.u8())
-    if type_id in (T_NVARCHAR, T_NCHAR, T_BIGVARCHAR, T_BIGCHAR):
-        size = reader.u16()
-        reader.take(5)  # collation
-        return TypeInfo(type_id, size, plp=size == 0xFFFF)
-    if type_id in (T_BIGVARBINARY, T_BIGBINARY):
-        size = reader.u16()
-        return TypeInfo(type_id, size, plp=size == 0xFFFF)
-    if type_id in (T_CHAR, T_VARCHAR, T_BINARY, T_VARBINARY):
-        return TypeInfo(type_id, reader.u8())
-    if type_id == T_XML:
-        if reader.u8():  # schema present
-            reader.b_varchar()
-            reader.b_varchar()
-            reader.us_varchar()
-        return TypeInfo(type_id, 0xFFFF, plp=True)
-    if type_id in (T_TEXT, T_NTEXT, T_IMAGE):
-        size = reader.u32()
-        if type_id != T_IMAGE:
-            reader.take(5)
-        return TypeInfo(type_id, size)
-    raise ProtocolError(f"unsupported parameter type 0x{type_id:02x}")
-
-
-def read_value(reader: Reader, info: TypeInfo) -> Any:  # noqa: C901 - one branch per wire type
-    t = info.type_id
-    if t == T_NULL:
-        return None
-    if t in _FIXED_LENGTH:
-        return _fixed_value(t, reader.take(info.size))
-    if info.plp:
-        data = _read_plp(reader)
-        if data is None:
-            return None
-        return data.decode("utf-16-le") if t in (T_NVARCHAR, T_NCHAR, T_XML) else (
-            data.decode("latin-1") if t in (T_BIGVARCHAR, T_BIGCHAR) else data)
-    if t in (T_NVARCHAR, T_NCHAR, T_BIGVARCHAR, T_BIGCHAR, T_BIGVARBINARY, T_BIGBINARY):
-        length = reader.u16()
-        if length == 0xFFFF:
-            return None
-        data = reader.take(length)
-        if t in (T_NVARCHAR, T_NCHAR):
-            return data.decode("utf-16-le", "replace")
-        if t in (T_BIGVARCHAR, T_BIGCHAR):
-            return data.decode("latin-1")
-        return data
-    if t in (T_TEXT, T_NTEXT, T_IMAGE):
-        pointer = reader.u8()
-        if pointer == 0:
-            return None
-        reader.take(pointer + 8)
-        data = reader.take(reader.u32())
-        return data.decode("utf-16-le") if t == T_NTEXT else data.decode("latin-1") if t == T_TEXT else data
-    length = reader.u8()
-    if length == 0 and t not in (T_CHAR, T_VARCHAR, T_BINARY, T_VARBINARY):
-        return None
-    data = reader.take(length)
-    if t == T_INTN:
-        return int.from_bytes(data, "little", signed=length != 1)
-    if t == T_BITN:
-        return bool(data[0])
-    if t == T_FLTN:
-        return (_F32 if length == 4 else _F64).unpack(data)[0]
-    if t == T_MONEYN:
-        return _fixed_value(T_MONEY4 if length == 4 else T_MONEY, data)
-    if t == T_DATETIMN:
-        return _fixed_value(T_DATETIM4 if length == 4 else T_DATETIME, data)
-    if t == T_GUID:
-        return uuid.UUID(bytes_le=data)
-    if t in (T_DECIMALN, T_NUMERICN, T_DECIMAL, T_NUMERIC):
-        magnitude = int.from_bytes(data[1:], "little")
-        number = Decimal(magnitude).scaleb(-info.scale)
-        return number if data[0] else -number
-    if t == T_DATEN:
-        return dt.date.fromordinal(int.from_bytes(data, "little") + _DATE_ZERO)
-    if t == T_TIMEN:
-        return _time_from(int.from_bytes(data, "little"), info.scale)
-    if t == T_DATETIME2N:
-        tsize = length - 3
-        moment = _time_from(int.from_bytes(data[:tsize], "little"), info.scale)
-        day = dt.date.fromordinal(int.from_bytes(data[tsize:], "little") + _DATE_ZERO)
-        return dt.datetime.combine(day, moment)
-    if t == T_DATETIMEOFFSETN:
-        tsize = length - 5
-        moment = _time_from(int.from_bytes(data[:tsize], "little"), info.scale)
-        day = dt.date.fromordinal(int.from_bytes(data[tsize:tsize + 3], "little") + _DATE_ZERO)
-        offset = struct.unpack("<h", data[tsize + 3:])[0]
-        utc = dt.datetime.combine(day, moment, dt.timezone.utc)
-        return utc.astimezone(dt.timezone(dt.timedelta(minutes=offset)))
-    if t in (T_CHAR, T_VARCHAR):
-        return data.decode("latin-1")
-    if t in (T_BINARY, T_VARBINARY):
-        return data
-    raise ProtocolError(f"unsupported parameter type 0x{t:02x}")
-
-
-def _time_from(ticks: int, scale: int) -> dt.time:
-    micro = ticks * 1_000_000 // 10**scale
-    seconds, micro = divmod(micro, 1_000_000)
-    minutes, second = divmod(seconds, 60)
-    hour, minute = divmod(minutes, 60)
-    return dt.time(hour % 24, minute, second, micro)
-
-
-def _fixed_value(t: int, data: bytes) -> Any:
-    if t == T_INT1:
-        return data[0]
-    if t == T_BIT:
-        return bool(data[0])
-    if t == T_INT2:
-        return struct.unpack("<h", data)[0]
-    if t == T_INT4:
-        return _I32.unpack(data)[0]
-    if t == T_INT8:
-        return _I64.unpack(data)[0]
-    if t == T_FLT4:
-        return _F32.unpack(data)[0]
-    if t == T_FLT8:
-        return _F64.unpack(data)[0]
-    if t == T_MONEY:
-        high, low = struct.unpack("<iI", data)
-        return Decimal((high << 32) + low).scaleb(-4)
-    if t == T_MONEY4:
-        return Decimal(_I32.unpack(data)[0]).scaleb(-4)
-    if t == T_DATETIME:
-        days, ticks = struct.unpack("<iI", data)
-        return _DATETIME_1900 + dt.timedelta(days=days, milliseconds=ticks * 10 / 3)
-    if t == T_DATETIM4:
-        days, minutes = struct.unpack("<HH", data)
-        return _DATETIME_1900 + dt.timedelta(days=days, minutes=minutes)
-    return None
-
-
-def _read_plp(reader: Reader) -> bytes | None:
-    total = reader.u64()
-    if total == PLP_NULL:
-        return None
-    chunks = []
-    while True:
-        length = reader.u32()
-        if length == 0:
-            break
-        chunks.append(reader.take(length))
-    return b"".join(chunks)
-
-
-def _declared_type(info: TypeInfo) -> SqlType | None:
-    t = info.type_id
-    if t in (T_INTN, T_INT1, T_INT2, T_INT4, T_INT8):
-        return {1: SqlType("tinyint"), 2: SqlType("smallint"), 4: INT, 8: BIGINT}.get(info.size, INT)
-    if t in (T_BIT, T_BITN):
-        return BIT
-    if t in (T_FLT4, T_FLT8, T_FLTN):
-        return FLOAT if info.size != 4 else SqlType("real")
-    if t in (T_DECIMALN, T_NUMERICN, T_DECIMAL, T_NUMERIC):
-        return SqlType("decimal", precision=info.precision, scale=info.scale)
-    if t in (T_MONEY, T_MONEY4, T_MONEYN):
-        return SqlType("decimal", precision=19, scale=4)
-    if t in (T_NVARCHAR, T_NCHAR, T_NTEXT, T_XML):
-        return NVARCHAR_MAX if info.plp or t in (T_NTEXT, T_XML) else SqlType("nvarchar", max(1, info.size // 2))
-    if t in (T_BIGVARCHAR, T_BIGCHAR, T_CHAR, T_VARCHAR, T_TEXT):
-        return NVARCHAR_MAX if info.plp or t == T_TEXT else SqlType("nvarchar", max(1, info.size))
-    if t in (T_BIGVARBINARY, T_BIGBINARY, T_BINARY, T_VARBINARY, T_IMAGE):
-        return VARBINARY_MAX if info.plp or t == T_IMAGE else SqlType("varbinary", max(1, info.size))
-    if t in (T_DATETIME2N, T_DATETIMEOFFSETN):
-        return SqlType("datetime2", scale=info.scale)
-    if t in (T_DATETIME, T_DATETIM4, T_DATETIMN):
-        return SqlType("datetime2", scale=3)
-    if t == T_DATEN:
-        return SqlType("date")
-    if t == T_TIMEN:
-        return SqlType("time", scale=info.scale)
-    if t == T_GUID:
-        return GUID
-    return None
 
 
 def parse_transaction_request(payload: bytes) -> tuple[int, bool]:
