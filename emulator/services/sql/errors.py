@@ -50,6 +50,13 @@ def login_invalid() -> SqlError:
                     "has been closed. Please contact the vendor of the client library.", severity=20, fatal=True)
 
 
+def session_limit_reached(limit: int) -> SqlError:
+    """Azure SQL's resource governance: Resource ID 2 is the session (connection) limit."""
+    return SqlError(10928, f"Resource ID : 2. The session limit for the database is {limit} and has been reached. "
+                    "See 'http://go.microsoft.com/fwlink/?LinkId=267637' for assistance.", state=1, severity=16,
+                    fatal=True)
+
+
 # -- requests that are not TDS as SQL Server reads it (the connection stays usable) ------------------
 _RPC_STREAM = "The incoming tabular data stream (TDS) remote procedure call (RPC) protocol stream is incorrect."
 _PARAMETER_PROBLEMS = {
@@ -81,6 +88,11 @@ def too_many_parameters(limit: int) -> SqlError:
 def stream_ended() -> SqlError:
     return SqlError(4002, "The incoming tabular data stream (TDS) protocol stream is incorrect. The stream ended "
                     "unexpectedly.", state=1)
+
+
+def request_too_large(limit: int) -> SqlError:
+    """A batch or RPC longer than the emulator holds in memory (SQL Server takes up to 65,536 packets)."""
+    return unsupported(f"requests larger than {limit // (1024 * 1024)} MiB (the emulator's limit)")
 
 
 def internal_error() -> SqlError:

@@ -23,7 +23,7 @@ from . import errors, rpc, tds
 from .errors import SqlError
 from .handlers import Handlers, Part
 from .models import SQL_AUDIENCES, SessionState, SqlServer
-from .transport import MessageStream, Transport
+from .transport import REQUEST_MESSAGE_LIMIT, MessageStream, MessageTooLarge, Transport
 
 if TYPE_CHECKING:
     from emulator.core.context import EmulatorContext
@@ -33,6 +33,14 @@ log = logging.getLogger(__name__)
 PRELOGIN_TIMEOUT = 30.0
 TLS_RECORD = 0x16
 PROGRAM_NAME = "Microsoft SQL Server"
+# Logged-in sessions the endpoint serves at once; one more is refused at login with Azure SQL's 10928
+# (Azure's limits by tier run from 30 to 30,000; a workbook needs a handful).
+SESSION_LIMIT = 100
+# Sockets, logged in or not: beyond, a new one is closed at once (bounds what unauthenticated peers hold:
+# each at most one pre-login message, LOGIN_MESSAGE_LIMIT, for at most PRELOGIN_TIMEOUT per step).
+CONNECTION_LIMIT = 128
+REQUEST_QUEUE = 4  # requests read ahead of the one being answered (clients send one at a time)
+_TOO_LARGE = -1    # queue marker: a request over the limit arrived and was dropped
 
 
 class Session:
@@ -42,7 +50,7 @@ class Session:
         self.handlers = listener.handlers
         self.state: SessionState | None = None
         self.strict = False
-        self._queue: asyncio.Queue[tuple[int, int, bytes] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[int, int, bytes] | None] = asyncio.Queue(REQUEST_QUEUE)
         self._current: asyncio.Task[None] | None = None
         self._stream: MessageStream | None = None
         self._attention = False
@@ -54,7 +62,10 @@ class Session:
                 return
             if not await asyncio.wait_for(self._login(), PRELOGIN_TIMEOUT):
                 return
-            await self._serve()
+            try:
+                await self._serve()
+            finally:
+                self.listener.logged_in.discard(self)
         except (tds.ProtocolError, ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, TimeoutError,
                 asyncio.TimeoutError, OSError) as exc:
             log.debug("sql connection closed: %r", exc)
@@ -79,10 +90,15 @@ class Session:
             await self.transport.start_tls_strict(self.listener.strict_context, initial)
         else:
             self.transport.buffer[:0] = first
-        payload = await self._read_expected(tds.PRELOGIN, "PRELOGIN")
-        if payload is None:
+        try:
+            payload = await self._read_expected(tds.PRELOGIN, "PRELOGIN")
+            if payload is None:
+                return None
+            prelogin = tds.parse_prelogin(payload)
+        except tds.ProtocolError as exc:
+            log.info("sql: refused a structurally invalid PRELOGIN (%s)", exc)
+            await self._refuse(errors.prelogin_invalid())
             return None
-        prelogin = tds.parse_prelogin(payload)
         client = prelogin.encryption
         if self.strict:
             answer = tds.ENCRYPT_NOT_SUP if client == tds.ENCRYPT_NOT_SUP else tds.ENCRYPT_ON
@@ -110,6 +126,11 @@ class Session:
         await self.transport.start_tls_in_prelogin(self.listener.inband_context)
         return prelogin
 
+    async def _refuse(self, error: SqlError) -> None:
+        """Answer with an error before closing (a connection that is not logged in)."""
+        self.transport.send_message(tds.REPLY, self.handlers.error_token(error) + tds.done(tds.DONE_ERROR))
+        await self.transport.drain()
+
     async def _read_expected(self, kind: int, name: str) -> bytes | None:
         """The next message's payload, which must be of ``kind``; None when the client left."""
         message = await self.transport.read_message()
@@ -122,16 +143,27 @@ class Session:
 
     # -- login ------------------------------------------------------------------------------------------
     async def _login(self) -> bool:
-        payload = await self._read_expected(tds.LOGIN7, "LOGIN7")
-        if payload is None:
+        try:
+            payload = await self._read_expected(tds.LOGIN7, "LOGIN7")
+            if payload is None:
+                return False
+            login = tds.parse_login7(payload)
+            _ = login.fedauth_token  # a FEDAUTH feature whose token runs past its data is a bad LOGIN7 too
+        except tds.ProtocolError as exc:
+            log.info("sql: refused a structurally invalid LOGIN7 (%s)", exc)
+            await self._refuse(errors.login_invalid())
             return False
-        login = tds.parse_login7(payload)
         try:
             self.state = self._authenticate(login)
+            if len(self.listener.logged_in) >= self.listener.session_limit:
+                raise errors.session_limit_reached(self.listener.session_limit)
         except SqlError as exc:
-            self.transport.send_message(tds.REPLY, self.handlers.error_token(exc) + tds.done(tds.DONE_ERROR))
-            await self.transport.drain()
+            if self.state is not None:
+                self.handlers.engine.end_session(self.state)
+                self.state = None
+            await self._refuse(exc)
             return False
+        self.listener.logged_in.add(self)
         state = self.state
         requested = login.packet_size or tds.DEFAULT_PACKET_SIZE
         packet_size = max(tds.MIN_PACKET_SIZE, min(tds.MAX_PACKET_SIZE, requested))
@@ -238,7 +270,10 @@ class Session:
     async def _read_loop(self) -> None:
         try:
             while True:
-                message = await self.transport.read_message()
+                try:
+                    message = await self.transport.read_message(REQUEST_MESSAGE_LIMIT, drain=True)
+                except MessageTooLarge:  # dropped as it was read: answered with an error, the session goes on
+                    message = (_TOO_LARGE, 0, b"")
                 if message is None:
                     break
                 if message[0] == tds.ATTENTION and self._current is not None and not self._current.done():
@@ -299,6 +334,8 @@ class Session:
             return await self.handlers.rpc(state, rpc.parse_rpc(payload))
         if kind == tds.TRANSACTION_MANAGER:
             return [self.handlers.transaction(state, payload)]
+        if kind == _TOO_LARGE:
+            raise errors.request_too_large(REQUEST_MESSAGE_LIMIT)
         raise tds.ProtocolError(f"unexpected packet type 0x{kind:02x} after login")
 
 
@@ -316,6 +353,14 @@ class SqlListener:
         self.inband_context = context.certificates.server_context(max_version=ssl.TLSVersion.TLSv1_2)
         self._servers: list[asyncio.base_events.Server] = []
         self._sessions: set[asyncio.Task[None]] = set()
+        self.logged_in: set[Session] = set()
+        self.session_limit = SESSION_LIMIT
+        self.connection_limit = CONNECTION_LIMIT
+
+    @property
+    def connections(self) -> int:
+        """Sockets open now, logged in or not."""
+        return len(self._sessions)
 
     async def start(self, host: str, port: int) -> int:
         primary = await asyncio.start_server(self._accept, host, port, reuse_address=True)
@@ -328,6 +373,10 @@ class SqlListener:
         return bound
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._sessions) >= self.connection_limit:
+            log.warning("sql: %d connections open, the limit: closed a new one", len(self._sessions))
+            writer.close()
+            return
         task = asyncio.current_task()
         assert task is not None
         self._sessions.add(task)
