@@ -205,6 +205,11 @@ def procedure_not_found(name: str) -> SqlError:
     return SqlError(2812, f"Could not find stored procedure '{name}'.", state=62, severity=16)
 
 
+def procedure_expects(procedure: str, parameter: str) -> SqlError:
+    return SqlError(201, f"Procedure or function '{procedure}' expects parameter '{parameter}', which was not "
+                    "supplied.", state=4, severity=16)
+
+
 def prepared_not_found(handle: int) -> SqlError:
     return SqlError(8179, f"Could not find prepared statement with handle {handle}.", state=4, severity=16)
 

@@ -14,10 +14,11 @@ typed by SQL Server's rules. ``IF … ELSE`` and ``BEGIN … END`` are run by th
 (``CREATE USER … FROM EXTERNAL PROVIDER``, ``ALTER ROLE … ADD MEMBER``, ``DROP USER``, ``GRANT``)
 are interpreted by the emulator itself against the tenant's directory.
 
-Isolation, deliberately simple: one SQLite connection per database, shared by all sessions. A
-session that writes inside a transaction owns the database's writer slot until it commits or rolls
-back; other writers wait (then get error 1222). Readers never wait and may see another session's
-uncommitted rows (like READ UNCOMMITTED).
+Isolation, as Azure SQL Database runs it (READ_COMMITTED_SNAPSHOT on): all writes go through one SQLite
+connection per database; a session that writes inside a transaction owns the database's writer slot until it
+commits or rolls back, and other writers wait (then get error 1222). Readers never wait: while another
+session holds an open write transaction, a reader reads through a second, read-only connection, which
+SQLite's WAL shows only committed rows (``Database.connection_for_read``). Tests: test_sql_isolation.py.
 """
 
 from __future__ import annotations
@@ -281,6 +282,16 @@ class Visibility:
 EVERYTHING_VISIBLE = Visibility(tables=None, users=True, memberships=True, own_id=None)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What a prepared handle stands for: a statement with its parameter declaration (sp_prepare,
+    sp_prepexec), or a procedure called by name (sp_prepexecrpc, what ODBC's {CALL …} prepares)."""
+
+    statement: str = ""
+    declaration: str = ""
+    procedure: str | None = None
+
+
 @dataclass(eq=False)
 class SessionState:
     database: Database
@@ -296,7 +307,7 @@ class SessionState:
     tran_count: int = 0
     descriptor: bytes = b"\x00" * 8
     ddl_in_transaction: bool = False
-    prepared: dict[int, tuple[str, str]] = field(default_factory=dict)
+    prepared: dict[int, Prepared] = field(default_factory=dict)
     next_handle: int = 1
     streaming: bool = False  # the statement being run is the request's last: its rows may be sent as read
     # what the catalog views show this session, worked out once per state of the database's security

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import ssl
@@ -363,14 +364,32 @@ class SqlListener:
         return len(self._sessions)
 
     async def start(self, host: str, port: int) -> int:
-        primary = await asyncio.start_server(self._accept, host, port, reuse_address=True)
-        self._servers.append(primary)
-        bound = int(primary.sockets[0].getsockname()[1])
-        if host in ("127.0.0.1", "localhost") and os.environ.get("WORKBOOK_SQL_IPV6", "1") != "0":
-            # The driver is given "localhost", which may resolve to ::1 first.
-            with contextlib.suppress(OSError):
-                self._servers.append(await asyncio.start_server(self._accept, "::1", bound, reuse_address=True))
-        return bound
+        """Listen on ``host`` and, for a loopback host, on [::1] at the same port: clients are given
+        ``localhost``, which may resolve to ::1 first. A port taken on either is an error that names it
+        (a free port, 0, is chosen again instead); only an IPv6 loopback the machine lacks is skipped."""
+        both = host in ("127.0.0.1", "localhost") and os.environ.get("WORKBOOK_SQL_IPV6", "1") != "0"
+        attempts = 5 if port == 0 and both else 1
+        for attempt in range(attempts):
+            primary = await asyncio.start_server(self._accept, host, port, reuse_address=True)
+            bound = int(primary.sockets[0].getsockname()[1])
+            if not both:
+                self._servers.append(primary)
+                return bound
+            try:
+                second = await asyncio.start_server(self._accept, "::1", bound, reuse_address=True)
+            except OSError as exc:
+                if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):  # no IPv6 loopback here
+                    self._servers.append(primary)
+                    return bound
+                primary.close()
+                await primary.wait_closed()
+                if port == 0 and exc.errno == errno.EADDRINUSE and attempt < attempts - 1:
+                    continue  # the free port chosen on 127.0.0.1 is taken on ::1: choose another
+                raise OSError(exc.errno, f"SQL port {bound} is taken on [::1] (IPv6 loopback), where clients "
+                              f"of 'localhost' may connect: free it, or start with another --sql-port") from exc
+            self._servers += [primary, second]
+            return bound
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if len(self._sessions) >= self.connection_limit:
