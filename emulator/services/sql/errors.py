@@ -85,6 +85,10 @@ def too_many_parameters(limit: int) -> SqlError:
                     f"{limit}.", state=1)
 
 
+def rpc_name_invalid() -> SqlError:
+    return SqlError(8004, f"{_RPC_STREAM} The RPC name is invalid.", state=1)
+
+
 def stream_ended() -> SqlError:
     return SqlError(4002, "The incoming tabular data stream (TDS) protocol stream is incorrect. The stream ended "
                     "unexpectedly.", state=1)

@@ -111,6 +111,10 @@ class TooManyParameters(tds.ProtocolError):
     """More parameters in one request than SQL Server takes (8003)."""
 
 
+class InvalidName(tds.ProtocolError):
+    """An RPC request that names no procedure (8004)."""
+
+
 @dataclass
 class RpcParam:
     name: str
@@ -158,6 +162,8 @@ def parse_rpc(payload: bytes) -> list[RpcCall]:
         else:
             proc_id = None
             name = reader.take(name_length * 2).decode("utf-16-le", "replace")
+        if not name and proc_id is None:
+            raise InvalidName("an RPC without a procedure name")
         reader.u16()  # option flags
         params: list[RpcParam] = []
         while reader.remaining > 0 and reader.data[reader.pos] not in (0xFF, 0x80, 0xFE):
@@ -176,6 +182,8 @@ def parse_rpc(payload: bytes) -> list[RpcCall]:
         calls.append(RpcCall(name, proc_id, params))
         if reader.remaining > 0:
             reader.u8()  # batch separator
+    if not calls:
+        raise InvalidName("an RPC request without a procedure")
     return calls
 
 

@@ -311,6 +311,8 @@ class Session:
             failure = errors.rpc_parameter(exc.problem, exc.ordinal, exc.name, exc.type_id, exc.type_name)
         except rpc.TooManyParameters:
             failure = errors.too_many_parameters(rpc.MAX_PARAMETERS)
+        except rpc.InvalidName:
+            failure = errors.rpc_name_invalid()
         except tds.ProtocolError as exc:
             log.debug("sql: unreadable request: %s", exc)
             failure = errors.stream_ended()
