@@ -20,3 +20,4 @@ emulator-reset:
 bench:              ## print performance figures (not part of the tests)
 	.venv/bin/python bench/bench_imds.py
 	.venv/bin/python bench/sql_bench.py
+	.venv/bin/python bench/sql_memory.py
