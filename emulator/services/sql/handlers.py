@@ -15,28 +15,20 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from . import errors, rpc, tds
+from . import encoding, errors, rpc, tds
+from .batches import split_top_level
+from .dialect import load_sqlglot
+from .engine import Engine
 from .errors import SqlError
-from .models import (
-    Engine,
-    Info,
-    Prepared,
-    ResultSet,
-    RowCount,
-    SessionState,
-    SqlServer,
-    TransactionEvent,
-    infer_type,
-    load_sqlglot,
-    sql_type,
-)
-from .tds import SqlType
+from .models import Prepared, SessionState, SqlServer
+from .results import Info, ResultSet, RowCount, TransactionEvent
+from .sqltypes import BIGINT, BIT, INT, NVARCHAR_4000, SqlType, infer_type, sql_type
 
 log = logging.getLogger(__name__)
 
 # A response is a list of parts: token bytes, or a result set's tokens made while they are sent.
 Part = bytes | Iterator[bytes]
-_ENCODING_FAILURES = (*tds.ENCODING_ERRORS, ArithmeticError)  # ArithmeticError: decimal.InvalidOperation
+_ENCODING_FAILURES = (*encoding.ENCODING_ERRORS, ArithmeticError)  # ArithmeticError: decimal.InvalidOperation
 
 
 @dataclass
@@ -103,10 +95,10 @@ class Handlers:
             return body
         body.append(tds.returnstatus(0))
         for ordinal, param, value in outcome.outputs:
-            declared = param.sql_type or tds.INT
+            declared = param.sql_type or INT
             if declared.name == "int" and isinstance(value, int) and not -(2**31) <= value < 2**31:
-                declared = tds.BIGINT
-            body.append(tds.returnvalue(ordinal, param.name, declared, value))
+                declared = BIGINT
+            body.append(encoding.returnvalue(ordinal, param.name, declared, value))
         body.append(tds.done(tds.DONE_FINAL | more | self._xact(state), tds.CMD_EXECUTE, 0,
                              token=tds.TOKEN_DONEPROC))
         return body
@@ -267,13 +259,13 @@ class Handlers:
             first = next(chunks, [])
             columns = list(result.columns)
             try:
-                encode = partial(tds.encode_columns, [t for _, t in columns])
+                encode = partial(encoding.encode_columns, [t for _, t in columns])
                 encoded = encode(first)
             except _ENCODING_FAILURES:
                 columns = [(name, infer_type([r[i] for r in result.rows])) for i, (name, _) in enumerate(columns)]
-                encode = partial(tds.encode_rows, [tds.column_encoder(t) for _, t in columns])
+                encode = partial(encoding.encode_rows, [encoding.column_encoder(t) for _, t in columns])
                 encoded = encode(first)
-            yield tds.colmetadata(columns) + encoded
+            yield encoding.colmetadata(columns) + encoded
             sent = len(first)
             for chunk in chunks:
                 yield encode(chunk)
@@ -307,8 +299,6 @@ _DECLARED = re.compile(r"^\s*@(\w+)\s+(.+?)(\s+(?:OUTPUT|OUT))?\s*$", re.I | re.
 
 def _bind(declaration: str, values: Sequence[rpc.RpcParam]) -> tuple[dict[str, Any], dict[int, str]]:
     """Parameter values by name (positional ones take the declaration's names)."""
-    from .models import split_top_level
-
     declared = [m.group(1) for part in split_top_level(declaration) if (m := _DECLARED.match(part))]
     bound: dict[str, Any] = {}
     outputs: dict[int, str] = {}
@@ -325,13 +315,13 @@ _SMALLINT = SqlType("smallint")
 _SYSNAME = SqlType("nvarchar", 128)
 
 _TYPE_INFO_COLUMNS = [
-    ("TYPE_NAME", _SYSNAME), ("DATA_TYPE", _SMALLINT), ("COLUMN_SIZE", tds.INT),
+    ("TYPE_NAME", _SYSNAME), ("DATA_TYPE", _SMALLINT), ("COLUMN_SIZE", INT),
     ("LITERAL_PREFIX", SqlType("nvarchar", 32)), ("LITERAL_SUFFIX", SqlType("nvarchar", 32)),
     ("CREATE_PARAMS", SqlType("nvarchar", 32)), ("NULLABLE", _SMALLINT), ("CASE_SENSITIVE", _SMALLINT),
     ("SEARCHABLE", _SMALLINT), ("UNSIGNED_ATTRIBUTE", _SMALLINT), ("MONEY", _SMALLINT),
     ("AUTO_INCREMENT", _SMALLINT), ("LOCAL_TYPE_NAME", _SYSNAME), ("MINIMUM_SCALE", _SMALLINT),
     ("MAXIMUM_SCALE", _SMALLINT), ("SQL_DATA_TYPE", _SMALLINT), ("SQL_DATETIME_SUB", _SMALLINT),
-    ("NUM_PREC_RADIX", tds.INT), ("INTERVAL_PRECISION", _SMALLINT), ("USERTYPE", _SMALLINT),
+    ("NUM_PREC_RADIX", INT), ("INTERVAL_PRECISION", _SMALLINT), ("USERTYPE", _SMALLINT),
 ]
 # name, ODBC type, size, prefix, suffix, create params, case sensitive, searchable, unsigned, money, min/max scale,
 # SQL data type, datetime sub, radix
@@ -367,18 +357,18 @@ def _datatype_info(wanted: int | None) -> ResultSet:
 
 
 _DESCRIBE_COLUMNS = [
-    ("parameter_ordinal", tds.INT), ("name", _SYSNAME), ("suggested_system_type_id", tds.INT),
+    ("parameter_ordinal", INT), ("name", _SYSNAME), ("suggested_system_type_id", INT),
     ("suggested_system_type_name", SqlType("nvarchar", 256)), ("suggested_max_length", _SMALLINT),
     ("suggested_precision", SqlType("tinyint")), ("suggested_scale", SqlType("tinyint")),
-    ("suggested_user_type_id", tds.INT), ("suggested_user_type_database", _SYSNAME),
+    ("suggested_user_type_id", INT), ("suggested_user_type_database", _SYSNAME),
     ("suggested_user_type_schema", _SYSNAME), ("suggested_user_type_name", _SYSNAME),
     ("suggested_assembly_qualified_type_name", SqlType("nvarchar", 4000)),
-    ("suggested_xml_collection_id", tds.INT), ("suggested_xml_collection_database", _SYSNAME),
+    ("suggested_xml_collection_id", INT), ("suggested_xml_collection_database", _SYSNAME),
     ("suggested_xml_collection_schema", _SYSNAME), ("suggested_xml_collection_name", _SYSNAME),
-    ("suggested_is_xml_document", tds.BIT), ("suggested_is_case_sensitive", tds.BIT),
-    ("suggested_is_fixed_length_type", tds.BIT), ("suggested_is_input", tds.BIT),
-    ("suggested_is_output", tds.BIT), ("formal_parameter_name", _SYSNAME),
-    ("suggested_tds_type_id", tds.INT), ("suggested_tds_length", tds.INT),
+    ("suggested_is_xml_document", BIT), ("suggested_is_case_sensitive", BIT),
+    ("suggested_is_fixed_length_type", BIT), ("suggested_is_input", BIT),
+    ("suggested_is_output", BIT), ("formal_parameter_name", _SYSNAME),
+    ("suggested_tds_type_id", INT), ("suggested_tds_length", INT),
 ]
 # type name -> (system type id, tds type id, max length, fixed)
 _SYSTEM_TYPES = {"int": (56, 38, 4, 1), "bigint": (127, 38, 8, 1), "smallint": (52, 38, 2, 1),
@@ -399,7 +389,7 @@ def _describe_parameters(state: SessionState, statement: str, declaration: str) 
     suggestions = _suggest_types(state, statement)
     rows = []
     for ordinal, name in enumerate(names, start=1):
-        chosen = suggestions.get(name.lower(), tds.NVARCHAR_4000)
+        chosen = suggestions.get(name.lower(), NVARCHAR_4000)
         system_id, tds_id, length, fixed = _SYSTEM_TYPES.get(chosen.name, _SYSTEM_TYPES["nvarchar"])
         if chosen.name in ("nvarchar", "varbinary"):
             length = -1 if chosen.length < 0 else chosen.length * (2 if chosen.name == "nvarchar" else 1)

@@ -16,13 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from . import tds
+from .sqltypes import BIGINT, BIT, FLOAT, GUID, INT, NVARCHAR_MAX, VARBINARY_MAX, SqlType
 from .tds import (
-    BIGINT,
-    BIT,
-    FLOAT,
-    GUID,
-    INT,
-    NVARCHAR_MAX,
     T_BIGBINARY,
     T_BIGCHAR,
     T_BIGVARBINARY,
@@ -63,9 +58,7 @@ from .tds import (
     T_VARBINARY,
     T_VARCHAR,
     T_XML,
-    VARBINARY_MAX,
     Reader,
-    SqlType,
 )
 
 PROC_IDS = {1: "sp_cursor", 2: "sp_cursoropen", 3: "sp_cursorprepare", 4: "sp_cursorexecute",
