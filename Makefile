@@ -4,7 +4,7 @@
 workbook:           ## JupyterLab with the emulator started
 	bash scripts/workbook.sh
 
-workbook-headless:  ## execute every notebook with papermill into output/
+workbook-headless:  ## execute every notebook with papermill into output/ (+ HTML, summary); TARGET=azure on a VM
 	bash scripts/workbook.sh --headless
 
 test:               ## set up and run all tests

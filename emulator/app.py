@@ -8,7 +8,9 @@ line uses. Either way the profile (endpoints, CA bundle, ids) is written to the 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import secrets
 import threading
 import time
 from typing import Any
@@ -16,8 +18,9 @@ from typing import Any
 from .core.context import EmulatorContext
 from .core.directory import Directory
 from .core.faults import FaultInjector
+from .core.files import DataDirError, StartError, describe_os_error, ensure_private_dir
 from .core.http import Listener
-from .core.rbac import ROLE_ASSIGNMENT_TYPE, Rbac, role_definition_id
+from .core.rbac import ROLE_ASSIGNMENT_TYPE, Rbac, assignment_document, role_definition_id
 from .core.settings import Settings
 from .core.store import Store
 from .core.tls import ensure_certificates
@@ -30,14 +33,18 @@ log = logging.getLogger(__name__)
 
 def build_context(settings: Settings) -> EmulatorContext:
     world = World.load(settings.world_file)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(None if settings.in_memory else settings.data_dir)
-    key = SigningKey.load_or_create(settings.data_dir)
+    try:
+        ensure_private_dir(settings.data_dir)
+        store = Store(None if settings.in_memory else settings.data_dir)
+        key = SigningKey.load_or_create(settings.data_dir)
+        certificates = ensure_certificates(settings.data_dir)
+    except OSError as exc:
+        raise DataDirError(describe_os_error(exc, settings.data_dir)) from None
     return EmulatorContext(
         settings=settings,
         world=world,
         store=store,
-        certificates=ensure_certificates(settings.data_dir),
+        certificates=certificates,
         issuer=TokenIssuer(key, world.tenant_id),
         verifier=TokenVerifier([key], world.tenant_id),
         directory=Directory(world, store),
@@ -56,18 +63,10 @@ def seed_world(context: EmulatorContext) -> None:
         seed(context)
     for grant in world.admin.get("roleAssignments", []):
         role = context.rbac.role_by_name(grant["role"])
-        assignment_id = f"{grant['scope']}/providers/Microsoft.Authorization/roleAssignments/{grant['name']}"
-        store.put(assignment_id, ROLE_ASSIGNMENT_TYPE, {
-            "properties": {
-                "roleDefinitionId": role_definition_id(world.subscription_id, role.id),
-                "principalId": world.admin["objectId"],
-                "principalType": "ServicePrincipal",
-                "scope": grant["scope"],
-            },
-            "id": assignment_id,
-            "type": ROLE_ASSIGNMENT_TYPE,
-            "name": grant["name"],
-        })
+        definition_id = role_definition_id(world.subscription_id, role.id)
+        document = assignment_document(grant["scope"], grant["name"], definition_id, world.admin["objectId"],
+                                       created_by=None)
+        store.put(document["id"], ROLE_ASSIGNMENT_TYPE, document)
     with store.transaction() as db:
         db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('seeded', ?)", (str(time.time()),))
 
@@ -85,6 +84,7 @@ class Emulator:
             seed_world(self.context)
         self.listeners: list[Listener] = []
         self.ports: dict[str, int] = {}
+        self.control_secret = secrets.token_urlsafe(32)  # new at every start; only the private profile has it
         self.profile: Profile | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -97,9 +97,22 @@ class Emulator:
         self.listeners = create_listeners(self.context, self)
         for listener in self.listeners:
             port = self.settings.ports.get(listener.name, 0)
-            self.ports[listener.name] = await listener.start(self.settings.host, port)
-        self.profile = Profile.build(self.context, self.ports, host=self.settings.host)
-        write_profile(self.profile, self.settings.data_dir)
+            try:
+                self.ports[listener.name] = await listener.start(self.settings.host, port)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                raise StartError(f"Port {port} ({listener.name}) is in use: is an emulator already running "
+                                 f"(`azure-emulator status`)? Stop it, or pick another port with "
+                                 f"--{listener.name}-port.") from None
+        self.profile = Profile.build(self.context, self.ports, host=self.settings.host,
+                                     control_secret=self.control_secret)
+        self.context.endpoints.clear()
+        self.context.endpoints.update(self.profile.endpoints)
+        try:
+            write_profile(self.profile, self.settings.data_dir)
+        except OSError as exc:
+            raise DataDirError(describe_os_error(exc, self.settings.data_dir)) from None
 
     async def _stop_listeners(self) -> None:
         for listener in reversed(self.listeners):
@@ -120,6 +133,10 @@ class Emulator:
             ready.set()
         await self._stopped.wait()
         await self._stop_listeners()
+
+    @property
+    def pid(self) -> int | None:
+        return self.profile.pid if self.profile else None
 
     def request_shutdown(self) -> None:
         """Ask the loop to stop (safe from any thread, and from inside a handler)."""

@@ -9,36 +9,44 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from .core.files import DataDirError, StartError, describe_os_error, ensure_private_dir
 from .core.settings import DEFAULT_PORTS, Settings, default_data_dir
 from .core.world import DEFAULT_WORLD_FILE
 from .profile import PROFILE_FILE, Profile, env_lines, read_profile
 
 LOG_FILE = "emulator.log"
+_CANNOT_START = "azure-emulator: "
+# What the emulator keeps in its data dir (removed by `reset --hard`; the log stays).
+_STATE_FILES = ("profile.json", "state.sqlite3", "state.sqlite3-wal", "state.sqlite3-shm", "token-signing-key.pem",
+                "ca.pem", "server.pem", "server-key.pem", "sql", "blob", "datalake", "keyvault", "az")
 
 
-def _control(profile: Profile, method: str, path: str, timeout: float = 2.0) -> dict[str, Any] | None:
-    import urllib.error  # imported here: `serve` never needs it, and start-up time counts
-    import urllib.request
+def _control(profile: Profile, method: str, operation: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    """The control plane's answer, or None when nothing (or not our emulator) answers."""
+    from lib.emulator import EmulatorControl, EmulatorControlError  # imported here: `serve` never needs it
 
-    request = urllib.request.Request(f"{profile.control}{path}", method=method, data=b"" if method == "POST" else None)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback URL from our profile
-            return json.loads(response.read() or b"{}")
-    except (urllib.error.URLError, OSError, ValueError):
+        return EmulatorControl.from_profile(profile, timeout=timeout).call(method, operation)
+    except EmulatorControlError:
         return None
 
 
 def _running_profile(data_dir: Path) -> Profile | None:
-    profile = read_profile(data_dir)
-    if profile is not None and _control(profile, "GET", "/health", timeout=0.5) is not None:
+    try:
+        profile = read_profile(data_dir)
+    except DataDirError:
+        return None  # an unreadable profile names no running emulator; `start` rewrites it
+    if profile is not None and _control(profile, "GET", "health", timeout=0.5) is not None:
         return profile
     return None
 
@@ -72,6 +80,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _last_reason(log_file: Path) -> str:
+    """The one-line reason a background start printed before it exited (see main)."""
+    try:
+        lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    reasons = [line.removeprefix(_CANNOT_START) for line in lines if line.startswith(_CANNOT_START)]
+    return reasons[-1] if reasons else ""
+
+
 def cmd_start(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     running = _running_profile(data_dir)
@@ -81,15 +99,19 @@ def cmd_start(args: argparse.Namespace) -> int:
         return 0
     if args.foreground:
         return cmd_serve(args)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / PROFILE_FILE).unlink(missing_ok=True)
+    try:
+        ensure_private_dir(data_dir)
+        (data_dir / PROFILE_FILE).unlink(missing_ok=True)
+        log = open(data_dir / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child, closed below
+    except OSError as exc:
+        raise DataDirError(describe_os_error(exc, data_dir)) from None
     command = [sys.executable, "-m", "emulator", "serve", *_forwarded(args)]
     options: dict[str, Any] = {}
     if os.name == "nt":
         options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
     else:
         options["start_new_session"] = True
-    with open(data_dir / LOG_FILE, "ab") as log:
+    with log:
         child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, **options)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
@@ -101,7 +123,8 @@ def cmd_start(args: argparse.Namespace) -> int:
         if child.poll() is not None:
             break
         time.sleep(0.02)
-    print(f"The emulator did not start; see {data_dir / LOG_FILE}", file=sys.stderr)
+    reason = _last_reason(data_dir / LOG_FILE)
+    print(reason or f"The emulator did not start; see {data_dir / LOG_FILE}", file=sys.stderr)
     return 1
 
 
@@ -121,7 +144,7 @@ def _forwarded(args: argparse.Namespace) -> list[str]:
 def cmd_status(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     profile = read_profile(data_dir)
-    health = _control(profile, "GET", "/health") if profile else None
+    health = _control(profile, "GET", "health") if profile else None
     if health is None:
         print(f"The emulator is not running (data dir {data_dir}).")
         return 3
@@ -141,19 +164,43 @@ def _with_running(args: argparse.Namespace, method: str, path: str, done: str) -
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    code = _with_running(args, "POST", "/shutdown", "Stopping the emulator.")
+    code = _with_running(args, "POST", "shutdown", "Stopping the emulator.")
     if code == 0:
         profile = read_profile(Path(args.data_dir))
         deadline = time.monotonic() + 5
         while profile is not None and time.monotonic() < deadline:
-            if _control(profile, "GET", "/health", timeout=0.3) is None:
+            if _control(profile, "GET", "health", timeout=0.3) is None:
                 break
             time.sleep(0.05)
     return code
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
-    return _with_running(args, "POST", "/reset", "The emulator's world is reset: no grants, no ID1.")
+    if args.hard:
+        return _hard_reset(Path(args.data_dir))
+    return _with_running(args, "POST", "reset", "The emulator's world is reset: no grants, no ID1.")
+
+
+def _hard_reset(data_dir: Path) -> int:
+    """Stop the emulator if it runs, then delete everything it keeps in the data dir (a new CA too)."""
+    profile = _running_profile(data_dir)
+    if profile is not None:
+        _control(profile, "POST", "shutdown")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _control(profile, "GET", "health", timeout=0.3) is not None:
+            time.sleep(0.05)
+    removed = 0
+    for name in _STATE_FILES:
+        path = data_dir / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+            removed += 1
+    print(f"Removed the emulator's state in {data_dir} ({removed} entries). The next start creates a new world, "
+          "keys and CA.")
+    return 0
 
 
 def cmd_env(args: argparse.Namespace) -> int:
@@ -163,6 +210,37 @@ def cmd_env(args: argparse.Namespace) -> int:
         print(f"The emulator is not running (data dir {data_dir}); start it first.", file=sys.stderr)
         return 3
     _print_env(profile, data_dir, args.shell)
+    return 0
+
+
+def cmd_az_profile(args: argparse.Namespace) -> int:
+    """What `az` needs to use the emulator: printed as shell lines, or applied (--apply) to its config dir."""
+    from lib.azcli import AzCli, AzCliError, default_config_dir, shell_profile  # `serve` never needs it
+
+    data_dir = Path(args.data_dir)
+    profile = _running_profile(data_dir)
+    if profile is None:
+        print(f"The emulator is not running (data dir {data_dir}); start it first.", file=sys.stderr)
+        return 3
+    as_dict = dataclasses.asdict(profile)
+    config_dir = default_config_dir(as_dict)
+    if not args.apply:
+        for line in shell_profile(as_dict, config_dir, args.shell):
+            print(line)
+        return 0
+    az = AzCli.for_emulator(as_dict, az=args.az)
+    if not az.available:
+        print("The Azure CLI (az) is not on PATH; install it (https://aka.ms/azure-cli) or name it with --az.",
+              file=sys.stderr)
+        return 4
+    try:
+        az.use_emulator_cloud()
+    except AzCliError as exc:
+        print(f"{_CANNOT_START}{exc}", file=sys.stderr)
+        return 2
+    print(f"# The emulator is az's active cloud in {config_dir}; your own az profile is untouched.", file=sys.stderr)
+    for line in shell_profile(as_dict, config_dir, args.shell, register=False):
+        print(line)
     return 0
 
 
@@ -194,15 +272,31 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", parents=[common, server], help="run in the foreground").set_defaults(func=cmd_serve)
     commands.add_parser("status", parents=[common], help="is it running, and where").set_defaults(func=cmd_status)
     commands.add_parser("stop", parents=[common], help="stop the running emulator").set_defaults(func=cmd_stop)
-    commands.add_parser("reset", parents=[common], help="restore the declared world").set_defaults(func=cmd_reset)
+    reset = commands.add_parser("reset", parents=[common], help="restore the declared world")
+    reset.add_argument("--hard", action="store_true",
+                       help="stop the emulator and delete its state, keys, certificates and profile")
+    reset.set_defaults(func=cmd_reset)
     commands.add_parser("env", parents=[common], help="print the profile as environment variables").set_defaults(
         func=cmd_env)
+    az_profile = commands.add_parser(
+        "az-profile", parents=[common],
+        help="what the Azure CLI needs to use the emulator as a registered cloud (its own config dir, the CA "
+             "for az only, instance discovery off): print it, or --apply it")
+    az_profile.add_argument("--apply", action="store_true",
+                            help="register the emulator as az's active cloud now, then print the az function")
+    az_profile.add_argument("--az", default=None, help="the az executable (default: az on PATH)")
+    az_profile.set_defaults(func=cmd_az_profile)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except StartError as exc:
+        # One line, no traceback: what is wrong and the fix. A background start reads it from the log.
+        print(f"{_CANNOT_START}{exc}", file=sys.stderr, flush=True)
+        return 2
 
 
 if __name__ == "__main__":

@@ -8,11 +8,14 @@ IDENTITY_ENDPOINT / IMDS_ENDPOINT / MSI_ENDPOINT: they switch azure-identity to 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .core.files import HARD_RESET_HINT, DataDirError, write_private
 
 if TYPE_CHECKING:
     from .core.context import EmulatorContext
@@ -36,10 +39,12 @@ class Profile:
     pid: int
     # What the ODBC driver's ServerCertificate= needs: the server's certificate itself, not the CA.
     server_certificate: str = ""
+    # Per start: the control plane answers only callers that send it (the file is 0600).
+    control_secret: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, context: EmulatorContext, ports: dict[str, int], host: str) -> Profile:
+    def build(cls, context: EmulatorContext, ports: dict[str, int], host: str, control_secret: str) -> Profile:
         world = context.world
         endpoints: dict[str, str] = {}
         for name, port in ports.items():
@@ -68,6 +73,7 @@ class Profile:
             },
             pid=os.getpid(),
             server_certificate=str(context.certificates.cert),
+            control_secret=control_secret,
             extra=dict(world.extra),
         )
 
@@ -81,17 +87,31 @@ class Profile:
 
 def write_profile(profile: Profile, directory: Path) -> Path:
     path = directory / PROFILE_FILE
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(asdict(profile), indent=2), encoding="utf-8")
-    temporary.replace(path)
+    write_private(path, json.dumps(asdict(profile), indent=2).encode("utf-8"))
     return path
 
 
 def read_profile(directory: Path) -> Profile | None:
+    """The profile of the emulator last started on ``directory``; None if there is none.
+
+    Fields this version does not know (a newer emulator wrote the file) are ignored; a file that
+    is not a profile raises :class:`DataDirError` with the fix.
+    """
     path = directory / PROFILE_FILE
-    if not path.exists():
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return None
-    return Profile(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise DataDirError(f"The profile {path} cannot be read ({exc}); start the emulator again to rewrite "
+                           f"it, or {HARD_RESET_HINT}.") from None
+    known = {f.name for f in dataclasses.fields(Profile)}
+    required = {f.name for f in dataclasses.fields(Profile)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    if not isinstance(data, dict) or not required <= set(data):
+        raise DataDirError(f"The file {path} is not an emulator profile; start the emulator again to rewrite "
+                           f"it, or {HARD_RESET_HINT}.")
+    return Profile(**{k: v for k, v in data.items() if k in known})
 
 
 def env_lines(profile: Profile, profile_path: Path, shell: str = "sh") -> list[str]:

@@ -29,6 +29,24 @@ IDENTITY_API = "2023-01-31"
 VM_API = "2024-07-01"
 
 
+def detach_identity_body(vm_identity: dict[str, Any] | None, identity_id: str) -> dict[str, Any]:
+    """The VM PATCH body that detaches one user-assigned identity and nothing else.
+
+    ``{"identity": {"type": "SystemAssigned"}}`` would drop *every* user-assigned identity of the VM; a
+    ``null`` for the one identity keeps the others. When it is the last one, the type loses
+    ``UserAssigned`` instead, and the system-assigned identity, if on, stays on with its principal: what
+    ``az vm identity remove`` sends (azure-cli's vm module, ``_remove_identities_by_aaz``: "if all emsis are
+    gone, we need to update the type"), and what aad-pod-identity learned against Compute (PR #695).
+    """
+    identity = vm_identity or {}
+    kinds = {k.strip() for k in str(identity.get("type", "None")).split(",")}
+    others = [i for i in (identity.get("userAssignedIdentities") or {}) if i.lower() != identity_id.lower()]
+    if others:
+        return {"identity": {"type": "SystemAssigned, UserAssigned" if "SystemAssigned" in kinds else "UserAssigned",
+                             "userAssignedIdentities": {identity_id: None}}}
+    return {"identity": {"type": "SystemAssigned" if "SystemAssigned" in kinds else "None"}}
+
+
 class ArmError(Exception):
     """A Resource Manager error answer: HTTP status plus ARM's ``code`` and ``message``."""
 

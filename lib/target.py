@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
+from .emulator import EmulatorControl
 
 AZURE_IMDS = "http://169.254.169.254"
 AZURE_ENDPOINTS = {
@@ -46,10 +46,7 @@ def read_profile(path: Path | None = None) -> dict[str, Any] | None:
 
 
 def emulator_is_up(profile: dict[str, Any], timeout: float = 1.0) -> bool:
-    try:
-        return requests.get(f"{profile['control']}/health", timeout=timeout).status_code == 200
-    except requests.RequestException:
-        return False
+    return EmulatorControl.from_profile(profile).is_up(timeout)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# One-time (and idempotent) set-up: system libraries the ODBC driver needs, a virtual environment,
-# and the project installed editable with everything for notebooks and tests.
+# Set-up (idempotent): the system libraries the ODBC driver needs, a virtual environment, and the
+# project installed editable with everything for notebooks and tests. Skipped when nothing it
+# depends on changed since the last successful run; the installers' own output goes to a log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
+STAMP="$VENV/.setup-stamp"
+LOG="$VENV/setup.log"
+
+stamp_of() {  # what the set-up depends on: this script and the project's requirements
+    cat scripts/setup.sh pyproject.toml | "$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'
+}
 
 # pyodbc needs libodbc.so.2; the Microsoft ODBC Driver 18 (from the mssql-python-odbc wheel) needs
 # libltdl.so.7 and the Kerberos libraries. Install them from Debian/Ubuntu packages when missing.
@@ -18,7 +25,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1; then
         sudo=""
         if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-        echo "Installing system libraries: ${missing[*]}"
+        echo "Set-up: installing system libraries ${missing[*]} (apt-get) ..."
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
     else
@@ -26,9 +33,20 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
+if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_of)" ]; then
+    echo "Set-up: up to date ($VENV)."
+    exit 0
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
+    echo "Set-up: creating the virtual environment $VENV ..."
     "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -e ".[test]"
-echo "Set-up done: $VENV"
+echo "Set-up: installing Python packages into $VENV (the first time takes a minute or two; log: $LOG) ..."
+if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e ".[test]"; } >"$LOG" 2>&1; then
+    echo "Set-up failed; the end of $LOG:" >&2
+    tail -n 30 "$LOG" >&2
+    exit 1
+fi
+stamp_of >"$STAMP"
+echo "Set-up: done ($VENV)."

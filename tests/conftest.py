@@ -17,6 +17,15 @@ from emulator.core.settings import Settings
 from emulator.profile import PROFILE_FILE, Profile
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The browser tests go last: their run starts in the background now and overlaps the others."""
+    browser = [item for item in items if "tests/browser/" in item.nodeid.replace("\\", "/")]
+    if not browser:
+        return
+    items[:] = [item for item in items if item not in browser] + browser
+    browser[0].module.start_driver()  # the module object pytest imported (it holds the running process)
+
+
 def _is_loopback(address: Any) -> bool:
     if not isinstance(address, tuple):  # AF_UNIX and friends never leave the machine
         return True

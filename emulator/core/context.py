@@ -28,3 +28,6 @@ class EmulatorContext:
     faults: FaultInjector
     # What services forget on reset besides the store (caches, throttling windows).
     reset_hooks: list[Callable[[], None]] = field(default_factory=list)
+    # Where each listener answers ("login": "https://127.0.0.1:42401" …), filled once they are bound:
+    # Resource Manager's /metadata/endpoints points clients at the emulator's own hosts.
+    endpoints: dict[str, str] = field(default_factory=dict)

@@ -1,13 +1,23 @@
-"""Shared HTTP plumbing: routing tables as data, listeners, and never-a-500 error handling.
+"""Shared HTTP plumbing: routing tables as data, listeners with limits, never-a-500 error handling.
 
-Each HTTP service declares ``ROUTES`` (a list of :class:`Route`) and a handlers module; this
-module turns them into one aiohttp application behind one catch-all route, so that matching can be
+Each HTTP service declares ``ROUTES`` (a list of :class:`Route`), a handlers module and an
+:class:`ErrorCatalogue` (its own wire errors for what this module refuses); :func:`build_app` turns
+them into one aiohttp application behind one catch-all route, so that matching can be
 case-insensitive where Azure's is (Resource Manager) and a method that exists for a path but not
 for the verb gets that service's own 405.
+
+What every listener gets here, whatever the service (DESIGN.md §2):
+- a body limit per route, checked against ``Content-Length`` before anything is read and enforced
+  while reading a chunked body; routes with ``streamed=True`` read ``request.content`` themselves
+  (large blobs), everything else is read whole, bounded, before the handler runs;
+- a header-read timeout (aiohttp's keep-alive timer also runs before the first request, so a
+  client that trickles its headers is cut off), a TLS handshake timeout and a connection cap;
+- any unexpected exception answered with the service's own 500-class error after being logged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import ssl
@@ -20,6 +30,13 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
+
+KIB = 1024
+MIB = 1024 * KIB
+JSON_BODY_LIMIT = 4 * MIB  # Resource Manager's own request limit; data planes set their own per route
+HEADER_TIMEOUT_SECONDS = 15.0  # a request's headers must arrive within this (and idle keep-alive ends)
+TLS_HANDSHAKE_TIMEOUT_SECONDS = 10.0
+MAX_CONNECTIONS = 128  # per listener: the workbook needs a handful; the SDKs' pools stay well under
 
 
 class Listener(Protocol):
@@ -37,10 +54,12 @@ class Listener(Protocol):
 class Route:
     method: str
     pattern: str  # "/subscriptions/{subscription}/resourceGroups/{resource_group}"; {x:path} spans "/"
-    handler: str  # name of the function in the service's handlers module
+    handler: str | Handler  # a function of the service's handlers module (by name), or the function itself
     action: str | None = None  # RBAC action the route needs, when the service checks RBAC
     resource_type: str = ""  # e.g. "Microsoft.Resources/resourceGroups", for messages
-    api_versions: tuple[str, ...] = ()  # versions the route accepts, when the service versions by query
+    api_versions: tuple[str, ...] = ()  # versions the route accepts (the first is the oldest)
+    max_body: int | None = None  # bytes; None: the app's body limit
+    streamed: bool = False  # the handler reads request.content itself, within max_body
 
 
 @dataclass
@@ -78,42 +97,74 @@ class RouteTable:
         return allowed or None
 
 
+@dataclass(frozen=True)
+class ErrorCatalogue:
+    """A service's answers to what the shared plumbing refuses, each built by its errors.py."""
+
+    wire_error: type[Exception]  # what handlers raise; rendered by ``render``
+    render: Callable[[web.Request, Any], web.StreamResponse]
+    not_found: Callable[[web.Request], Exception]
+    method_not_allowed: Callable[[web.Request, list[str]], Exception]
+    body_too_large: Callable[[int], Exception]  # argument: the limit in bytes
+    internal: Callable[[], Exception]
+
+
+def declared_length(request: web.Request) -> int | None:
+    try:
+        return request.content_length
+    except ValueError:  # a Content-Length that is not a number; aiohttp's parser refuses most earlier
+        return None
+
+
 def build_app(
     table: RouteTable,
     handlers: Any,
+    errors: ErrorCatalogue,
     *,
-    not_found: Callable[[web.Request], web.StreamResponse],
-    method_not_allowed: Callable[[web.Request, list[str]], web.StreamResponse],
-    wire_error: type[Exception],
-    render_error: Callable[[web.Request, Any], web.StreamResponse],
     before: Callable[[web.Request, Match], Awaitable[web.StreamResponse | None]] | None = None,
     state: dict[str, Any] | None = None,
     subapps: dict[str, web.Application] | None = None,
-    client_max_size: int = 256 * 1024 * 1024,
+    body_limit: int = JSON_BODY_LIMIT,
 ) -> web.Application:
-    """One aiohttp app: match the table, call ``handlers.<route.handler>(request, **params)``.
+    """One aiohttp app: match the table, call the route's handler with the path parameters.
 
-    ``wire_error`` exceptions raised by handlers are rendered by the service; anything else is a bug
-    in the emulator and is answered 500 with the service's renderer after being logged.
+    ``errors.wire_error`` exceptions raised by ``before`` or a handler are rendered by the service;
+    anything else is a bug in the emulator and is answered with ``errors.internal()`` after being
+    logged, so a client always gets the service's own error shape and never a bare 500 page.
     """
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
-        found = table.match(request.method, request.path)
-        if found is None:
-            return not_found(request)
-        if isinstance(found, list):
-            return method_not_allowed(request, found)
         try:
+            found = table.match(request.method, request.path)
+            if found is None:
+                raise errors.not_found(request)
+            if isinstance(found, list):
+                raise errors.method_not_allowed(request, found)
+            limit = found.route.max_body if found.route.max_body is not None else body_limit
+            length = declared_length(request)
+            if length is not None and length > limit:
+                raise errors.body_too_large(limit)
+            if not found.route.streamed and request.body_exists:
+                request = await _read_bounded(request, limit, errors)
             if before is not None:
                 early = await before(request, found)
                 if early is not None:
                     return early
-            handler: Handler = getattr(handlers, found.route.handler)
+            route_handler = found.route.handler
+            handler: Handler = getattr(handlers, route_handler) if isinstance(route_handler, str) else route_handler
             return await handler(request, **found.params)
-        except wire_error as exc:
-            return render_error(request, exc)
+        except errors.wire_error as exc:
+            response = errors.render(request, exc)
+        except (asyncio.CancelledError, ConnectionResetError):
+            raise  # the client went away: nobody to answer
+        except Exception:
+            log.exception("unexpected error in %s %s", request.method, request.path)
+            response = errors.render(request, errors.internal())
+        if not request.content.at_eof():
+            response.force_close()  # the unread body of a refused request is not worth reading
+        return response
 
-    app = web.Application(client_max_size=client_max_size)
+    app = web.Application(client_max_size=body_limit)
     for key, value in (state or {}).items():
         app[key] = value
     for prefix, subapp in (subapps or {}).items():
@@ -122,25 +173,83 @@ def build_app(
     return app
 
 
+async def _read_bounded(request: web.Request, limit: int, errors: ErrorCatalogue) -> web.Request:
+    """Read the whole body (aiohttp caches it for ``request.read()``), refusing past ``limit``."""
+    if request.client_max_size != limit:
+        request = request.clone(client_max_size=limit)
+    try:
+        await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise errors.body_too_large(limit) from None
+    return request
+
+
+async def read_stream(request: web.Request, limit: int, sink: Callable[[bytes], Any],
+                      errors: ErrorCatalogue, chunk_size: int = 256 * KIB) -> int:
+    """Feed a streamed body to ``sink`` chunk by chunk; raise the service's too-large error past ``limit``.
+
+    Returns the number of bytes read. Memory stays at one chunk whatever the body's size.
+    """
+    total = 0
+    while True:
+        chunk = await request.content.read(chunk_size)
+        if not chunk:
+            return total
+        total += len(chunk)
+        if total > limit:
+            raise errors.body_too_large(limit)
+        result = sink(chunk)
+        if asyncio.iscoroutine(result):
+            await result
+
+
+class _Refuse(asyncio.Protocol):
+    """Answers a connection over the listener's cap with 503 and closes it."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        transport.close()
+
+
 class HttpListener:
     """An aiohttp application on one port, with TLS unless ``ssl_context`` is None."""
 
-    def __init__(self, name: str, app: web.Application, ssl_context: ssl.SSLContext | None) -> None:
+    def __init__(self, name: str, app: web.Application, ssl_context: ssl.SSLContext | None, *,
+                 max_connections: int = MAX_CONNECTIONS, header_timeout: float = HEADER_TIMEOUT_SECONDS) -> None:
         self.name = name
         self.app = app
         self.ssl_context = ssl_context
+        self.max_connections = max_connections
+        self.header_timeout = header_timeout
         self._runner: web.AppRunner | None = None
+        self._server: asyncio.AbstractServer | None = None
 
     async def start(self, host: str, port: int) -> int:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        # keepalive_timeout is also armed before a connection's first request: it is the header timeout.
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
+                                     keepalive_timeout=self.header_timeout)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, ssl_context=self.ssl_context, reuse_address=True)
-        await site.start()
-        server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
-        assert server is not None
-        return int(server.sockets[0].getsockname()[1])
+        requests = self._runner.server
+        assert requests is not None
+
+        def protocol() -> asyncio.Protocol:
+            if len(requests.connections) >= self.max_connections:
+                return _Refuse()
+            return requests()
+
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            protocol, host, port, ssl=self.ssl_context, reuse_address=True,
+            ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_SECONDS if self.ssl_context else None,
+        )
+        return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -7,6 +7,7 @@ minus ``notActions``; data actions are checked separately, as Azure does.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
@@ -59,6 +60,33 @@ def role_definition_id(subscription_id: str, role_id: str) -> str:
     return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
 
 
+def arm_timestamp(moment: dt.datetime | None = None) -> str:
+    """``2026-12-03T07:53:58.1234560Z``: seven fraction digits and ``Z``, as ARM writes times."""
+    moment = moment or dt.datetime.now(dt.timezone.utc)
+    return f"{moment.astimezone(dt.timezone.utc):%Y-%m-%dT%H:%M:%S.%f}0Z"
+
+
+def assignment_document(scope: str, name: str, definition_id: str, principal_id: str,
+                        created_by: str | None) -> dict[str, Any]:
+    """A role assignment as ARM returns it (2022-04-01's RoleAssignmentProperties).
+
+    ``createdOn``/``updatedOn``/``createdBy``/``updatedBy`` are read-only properties the service fills
+    (azure-rest-api-specs, Microsoft.Authorization stable/2022-04-01 authorization-RoleAssignmentsCalls.json);
+    ``createdBy`` is the object id of the caller who made it (null for the world's own grants).
+    """
+    now = arm_timestamp()
+    assignment_id = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+    return {
+        "properties": {
+            "roleDefinitionId": definition_id, "principalId": principal_id, "principalType": "ServicePrincipal",
+            "scope": scope, "createdOn": now, "updatedOn": now, "createdBy": created_by, "updatedBy": created_by,
+        },
+        "id": assignment_id,
+        "type": ROLE_ASSIGNMENT_TYPE,
+        "name": name,
+    }
+
+
 @lru_cache(maxsize=512)
 def _pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.IGNORECASE)
@@ -101,6 +129,14 @@ class Rbac:
         wanted = principal_id.lower()
         return [a for a in self.store.list(ROLE_ASSIGNMENT_TYPE)
                 if a["properties"]["principalId"].lower() == wanted]
+
+    def holds_any_within(self, principal_id: str, scope: str) -> bool:
+        """Whether the principal holds any role assignment at ``scope`` or below it.
+
+        What Resource Manager looks at for the reads a caller is entitled to without the action at the
+        scope itself: its subscriptions, and a list filtered down to the children it may read.
+        """
+        return any(scope_covers(scope, a["properties"]["scope"]) for a in self.assignments_for(principal_id))
 
     def is_allowed(self, principal_id: str, action: str, scope: str, *, data: bool = False) -> bool:
         for assignment in self.assignments_for(principal_id):

@@ -13,6 +13,10 @@ DEFAULT_PORTS: dict[str, int] = {
     "imds": 42400,      # plain http, stands in for 169.254.169.254
     "login": 42401,     # Entra: login.microsoftonline.com
     "arm": 42402,       # Resource Manager: management.azure.com
+    "blob": 42403,      # Blob Storage: <account>.blob.core.windows.net (path style: /<account>/…)
+    "dfs": 42404,       # Data Lake Gen2: <account>.dfs.core.windows.net (path style)
+    "datalake": 42405,  # Data Lake Gen1: <account>.azuredatalakestore.net (WebHDFS)
+    "keyvault": 42406,  # Key Vault: <vault>.vault.azure.net
     "sql": 42407,       # Azure SQL: <server>.database.windows.net,1433
 }
 

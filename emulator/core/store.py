@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .files import HARD_RESET_HINT, DataDirError, ensure_private_dir, make_private
+
 DATABASE_FILE = "state.sqlite3"
 
 _SCHEMA = """
@@ -33,12 +35,18 @@ class Store:
     def __init__(self, directory: Path | None) -> None:
         target = ":memory:" if directory is None else str(directory / DATABASE_FILE)
         if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
-        # One connection shared by the listeners' threads, serialised by a lock.
-        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL" if directory is not None else "PRAGMA journal_mode=MEMORY")
+            ensure_private_dir(directory)
+        try:
+            # One connection shared by the listeners' threads, serialised by a lock.
+            self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL" if directory is not None else "PRAGMA journal_mode=MEMORY")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise DataDirError(f"The emulator's state {target} cannot be opened ({exc}); {HARD_RESET_HINT}.") from None
+        if directory is not None:
+            for suffix in ("", "-wal", "-shm"):
+                make_private(directory / (DATABASE_FILE + suffix))
         self._lock = threading.RLock()
-        self._db.executescript(_SCHEMA)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -86,6 +94,19 @@ class Store:
                 (resource_type, prefix, _like_prefix(prefix + "/")),
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+    def next_number(self, name: str) -> int:
+        """0, then 1, 2 … for each ``name``: a counter kept with the state (and cleared with it on reset).
+
+        Ids the emulator makes up (a re-enabled identity's new principal) come from it, so they are the
+        same in every run that takes the same steps from a reset world.
+        """
+        key = f"counter:{name}"
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE name = ?", (key,)).fetchone()
+            number = int(row[0]) + 1 if row else 0
+            db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", (key, str(number)))
+        return number
 
     def clear(self) -> None:
         with self._lock:

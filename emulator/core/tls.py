@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .files import HARD_RESET_HINT, DataDirError, write_private, write_public
 
 CA_FILE = "ca.pem"
 CERT_FILE = "server.pem"
@@ -104,18 +107,25 @@ def _generate(directory: Path) -> None:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    directory.mkdir(parents=True, exist_ok=True)
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
     server_pem = server_cert.public_bytes(serialization.Encoding.PEM)
-    _write_atomic(directory / KEY_FILE, _pem_key(server_key))
-    _write_atomic(directory / CERT_FILE, server_pem + ca_pem)
-    _write_atomic(directory / CA_FILE, ca_pem)
+    write_private(directory / KEY_FILE, _pem_key(server_key))
+    write_public(directory / CERT_FILE, server_pem + ca_pem)
+    write_public(directory / CA_FILE, ca_pem)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
+def _check(files: CertificateFiles) -> None:
+    """Refuse a CA, certificate or key that is not what we generated, before publishing it to clients."""
+    try:
+        ca = x509.load_pem_x509_certificate(files.ca.read_bytes())
+        server = x509.load_pem_x509_certificate(files.cert.read_bytes())
+        key = serialization.load_pem_private_key(files.key.read_bytes(), password=None)
+        server.verify_directly_issued_by(ca)
+        if key.public_key().public_numbers() != server.public_key().public_numbers():
+            raise ValueError("the server key does not belong to the server certificate")
+    except (ValueError, TypeError, OSError, InvalidSignature) as exc:
+        raise DataDirError(f"The emulator's certificates in {files.ca.parent} are damaged ({exc}); "
+                           f"{HARD_RESET_HINT}.") from None
 
 
 def ensure_certificates(directory: Path) -> CertificateFiles:
@@ -123,4 +133,6 @@ def ensure_certificates(directory: Path) -> CertificateFiles:
     files = CertificateFiles(directory / CA_FILE, directory / CERT_FILE, directory / KEY_FILE)
     if not (files.ca.exists() and files.cert.exists() and files.key.exists()):
         _generate(directory)
+    else:
+        _check(files)
     return files

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from .files import HARD_RESET_HINT, DataDirError, write_private
+
 SIGNING_KEY_FILE = "token-signing-key.pem"
 TOKEN_LIFETIME_SECONDS = 86399  # what IMDS hands out: about 24 hours
 CLOCK_SKEW_SECONDS = 300  # Entra-protected services tolerate five minutes of skew
@@ -58,23 +60,19 @@ class SigningKey:
         path = directory / SIGNING_KEY_FILE if directory is not None else None
         if path is not None and path.exists():
             # We generated this key ourselves: skip cryptography's slow RSA consistency check (~50 ms
-            # of the emulator's start-up).
-            key = serialization.load_pem_private_key(
-                path.read_bytes(), password=None, unsafe_skip_rsa_key_validation=True)
-            assert isinstance(key, rsa.RSAPrivateKey)
+            # of the emulator's start-up). A damaged file still fails to parse.
+            try:
+                key = serialization.load_pem_private_key(
+                    path.read_bytes(), password=None, unsafe_skip_rsa_key_validation=True)
+            except (ValueError, TypeError) as exc:
+                raise DataDirError(f"The token-signing key {path} is damaged ({exc}); {HARD_RESET_HINT}.") from None
+            if not isinstance(key, rsa.RSAPrivateKey):
+                raise DataDirError(f"The token-signing key {path} is not an RSA key; {HARD_RESET_HINT}.")
             return cls(key)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".tmp")
-            temporary.write_bytes(
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
-            temporary.replace(path)
+            write_private(path, key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
         return cls(key)
 
     def jwk(self) -> dict[str, Any]:

@@ -68,6 +68,10 @@ class World:
     # -- principals that exist whatever the state ---------------------------------------------
     @property
     def vm_system_identity(self) -> Principal:
+        """The VM's system-assigned identity as the world first switches it on (world.json's ids).
+
+        Switched off and on again it is a new principal: core.directory.Directory has the current one.
+        """
         ids = self.vm["systemAssignedIdentity"]
         return Principal(
             object_id=ids["principalId"], client_id=ids["clientId"],

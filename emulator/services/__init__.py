@@ -7,14 +7,16 @@ below (and its port in core/settings.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from emulator.core.context import EmulatorContext
 from emulator.core.http import Listener
 from emulator.profile import CONTROL_PREFIX
 
+from .control.models import ControlledEmulator
 
-def create_listeners(context: EmulatorContext, emulator: Any) -> list[Listener]:
+
+def create_listeners(context: EmulatorContext, emulator: ControlledEmulator) -> list[Listener]:
+    """Every listener; the control plane gets the running emulator as a small interface, not the app."""
     from . import arm, control, imds, login, sql
 
     listeners: list[Listener] = [

@@ -9,6 +9,7 @@ from typing import Any
 import requests
 
 from emulator.profile import Profile
+from lib.emulator import SECRET_HEADER
 
 ARM = "https://management.azure.com/"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
@@ -66,4 +67,5 @@ class World:
         assert patched.status_code == 200, patched.text
 
     def control(self, method: str, path: str, body: Any = None) -> requests.Response:
-        return self.http.request(method, self.profile.control + path, json=body, timeout=10)
+        return self.http.request(method, self.profile.control + path, json=body, timeout=10,
+                                 headers={SECRET_HEADER: self.profile.control_secret})

@@ -124,7 +124,7 @@ def test_client_secret_credential_gets_the_admin_token(world: World) -> None:
     decoded = claims(token.token)
     assert decoded["appid"] == world.profile.admin["clientId"]
     assert decoded["oid"] == world.profile.admin["objectId"]
-    assert decoded["aud"] == "https://management.azure.com/"
+    assert decoded["aud"] == "https://management.azure.com"  # the scope's resource: all before "/.default"
 
 
 def test_client_secret_credential_with_a_wrong_secret_fails(world: World) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from emulator.profile import Profile
+from lib.emulator import SECRET_HEADER
 
 ARM = "https://management.azure.com/"
 RA_API = "2022-04-01"
@@ -126,8 +127,17 @@ class Azure:
         return response.json()["access_token"]
 
     # -- control plane -----------------------------------------------------------------------------
-    def control(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> requests.Response:
-        return self.http.request(method, self.control_url + path, json=body, data=raw, timeout=10)
+    def control(self, method: str, path: str, body: Any = None, raw: bytes | None = None,
+                headers: dict[str, str] | None = None) -> requests.Response:
+        """A raw control-plane call with the per-start secret (lib.emulator.EmulatorControl wraps the same).
+
+        ``raw`` bodies go as ``application/json`` unless ``headers`` say otherwise.
+        """
+        sent = {SECRET_HEADER: self.profile.control_secret}
+        if raw is not None:
+            sent["Content-Type"] = "application/json"
+        sent.update(headers or {})
+        return self.http.request(method, self.control_url + path, json=body, data=raw, timeout=10, headers=sent)
 
     # -- Resource Manager --------------------------------------------------------------------------
     def arm(self, method: str, path: str, token: str | None = "admin", api_version: str | None = RG_API,

@@ -32,8 +32,9 @@ def test_health(world: Azure, emulator: Emulator) -> None:
 
 def test_reset_restores_the_world(world: Azure) -> None:
     world.create_identity("ID1")
+    assignment = world.grant(SYSTEM_PRINCIPAL_ID, "Reader")  # before it is switched off: then it is gone
     world.set_vm_identity("UserAssigned", "ID1")
-    assignment = world.grant(SYSTEM_PRINCIPAL_ID, "Reader")
+    world.set_vm_identity("SystemAssigned, UserAssigned", "ID1")  # on again: a new principal
     world.grant(ID1_PRINCIPAL_ID, "Reader")
     world.control("POST", "/faults", {"service": "imds", "status": 500, "count": 10})
     seeded = {"0b0ae7a4-8f5d-4a8e-9d6f-6a9a2f3c1d01"}  # the admin's Owner, declared in world.json
@@ -47,6 +48,7 @@ def test_reset_restores_the_world(world: Azure) -> None:
     assert world.arm("GET", world.identity_id("ID1"), api_version=MI_API).status_code == 404
     vm = world.arm("GET", world.vm_id, api_version="2024-03-01").json()
     assert vm["identity"]["type"] == "SystemAssigned" and "userAssignedIdentities" not in vm["identity"]
+    assert vm["identity"]["principalId"] == SYSTEM_PRINCIPAL_ID  # the world's first principal again
     assert world.control("GET", "/faults").json() == {}
     token = world.token_response(ARM)  # system-assigned is the default again, and no fault is pending
     assert token.status_code == 200 and token.json()["client_id"] != ""
@@ -74,7 +76,7 @@ def test_fault_validation(world: Azure, body: dict[str, Any]) -> None:
     assert world.token_response(ARM).status_code == 200
 
 
-@pytest.mark.parametrize("raw", [b"{", b"[]", b'"x"', b"[" * 100000])
+@pytest.mark.parametrize("raw", [b"{", b"[]", b'"x"', b"[" * 10000])
 def test_fault_body_not_a_json_object(world: Azure, raw: bytes) -> None:
     assert_control_error(world.control("POST", "/faults", raw=raw), 400, "InvalidRequestBody")
 

@@ -33,16 +33,42 @@ RUNS = [
 
 
 def outputs_text(notebook: nbformat.NotebookNode) -> str:
+    """Every cell's outputs as text. A cell's stream output may arrive in pieces (one print can be split
+    between two messages when the kernel flushes in between): pieces of one stream are joined as they came."""
     chunks = []
     for cell in notebook.cells:
+        streamed = ""
         for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                streamed += output.get("text", "")
+                continue
             chunks.append(output.get("text", ""))
             chunks.extend(str(v) for v in output.get("data", {}).values())
+        chunks.append(streamed)
     return "\n".join(chunks)
 
 
+# The az commands each portal step shows beside its REST call (the notebooks run them only where az is installed).
+AZ_EQUIVALENTS = {
+    "00_welcome.ipynb": ["az login --identity", "az account get-access-token --resource"],
+    "06_resource_manager_system_assigned.ipynb": [
+        "az vm identity show", "az role assignment create", "az role assignment list", "az group show",
+        "az role assignment delete"],
+    "07_resource_manager_user_assigned.ipynb": [
+        "az identity create", "az vm identity assign", "az role assignment create", "az login --identity --",
+        "az vm identity remove", "az role assignment delete", "az identity delete"],
+}
+
+
+@pytest.fixture
+def no_az(monkeypatch):
+    """A program a test starts may only run in a loopback-only network namespace, which a notebook kernel is not
+    in: the notebooks show their az commands and run none (tests/conformance/test_azure_cli.py runs az)."""
+    monkeypatch.setenv("WORKBOOK_AZ", "none")
+
+
 @pytest.mark.parametrize(("name", "parameters"), RUNS, ids=[f"{n[:2]}-{p.get('selector', 'default')}" for n, p in RUNS])
-def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path):
+def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, tmp_path):
     output = tmp_path / name
     papermill.execute_notebook(
         str(NOTEBOOKS / name), str(output), parameters={"target": "emulator", **parameters},
@@ -61,6 +87,12 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path
         assert "appid is ID1's client id: True" in text
         assert "MultipleIdentities 400" in text
         assert "IdentityNotFound 400" in text
+        # off and on again, the system-assigned identity is a new principal; the old one is gone
+        steps = ["identity type now: UserAssigned | system-assigned principal: None", "MultipleIdentities 400",
+                 "a new principal: True", "granting the old principal: 400 PrincipalNotFound",
+                 "ID1 is gone from the VM"]
+        positions = [text.find(step) for step in steps]
+        assert min(positions) >= 0 and positions == sorted(positions), list(zip(steps, positions, strict=True))
     if name.startswith("04"):
         # refuse → grant → allow, read → refuse write → grant → write, clean up; in that order
         steps = ["refused: 18456 Login failed for user '<token-identified principal>'.",
@@ -83,9 +115,13 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, tmp_path
     if name.startswith("00"):
         assert "VM name: mi-workbook-vm" in text
         assert "InvalidResource 400 invalid_resource" in text
+    for command in AZ_EQUIVALENTS.get(name, []):  # shown even where az cannot run
+        assert f"$ {command}" in text, command
+    if name in AZ_EQUIVALENTS:
+        assert "az is not installed here" in text
 
 
-def test_nbval_reexecutes_committed_notebooks(fresh, emulator_env):
+def test_nbval_reexecutes_committed_notebooks(fresh, emulator_env, no_az):
     """nbval re-runs the committed notebooks and compares the cells marked NBVAL_CHECK_OUTPUT."""
     notebooks = sorted(str(p) for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     result = subprocess.run(
@@ -114,3 +150,12 @@ def test_committed_notebooks_carry_outputs_and_a_parameters_cell():
         assert "os.environ.get(" in tagged[0].source, f"{path.name}: parameter defaults come from the environment"
         with_output = [c for c in notebook.cells if c.cell_type == "code" and c.get("outputs")]
         assert with_output, f"{path.name}: committed without outputs from an emulator run"
+
+
+@pytest.mark.parametrize("name", sorted(AZ_EQUIVALENTS))
+def test_committed_notebooks_show_az_run_against_the_emulator(name):
+    """Committed from a run where az was installed (in a loopback-only namespace): the outputs show az at work."""
+    text = outputs_text(nbformat.read(NOTEBOOKS / name, as_version=4))
+    assert "az found: the notebook runs its az commands against the emulator" in text
+    for command in AZ_EQUIVALENTS[name]:
+        assert f"$ {command}" in text, command

@@ -207,3 +207,20 @@ def role_assignment_update_not_permitted() -> ArmError:
 
 def method_not_allowed(method: str) -> ArmError:
     return ArmError(405, "MethodNotAllowed", f"The requested resource does not support http method '{method}'.")
+
+
+def body_too_large(limit: int) -> ArmError:
+    return ArmError(413, "RequestEntityTooLarge",
+                    f"The request content size exceeds the maximum size of {limit // (1024 * 1024)} MB.")
+
+
+def unsupported_media_type(content_type: str) -> ArmError:
+    return ArmError(415, "UnsupportedMediaType",
+                    f"The content media type '{content_type}' is not supported. Only 'application/json' is "
+                    "supported.")
+
+
+def internal_error() -> ArmError:
+    return ArmError(500, "InternalServerError",
+                    "Encountered internal server error. Diagnostic information: the emulated Resource Manager "
+                    "logged the details.")

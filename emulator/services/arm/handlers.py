@@ -9,15 +9,18 @@ from typing import Any
 from aiohttp import web
 
 from emulator.core.auth import authenticate
-from emulator.core.http import Match
+from emulator.core.http import Match, Route
 from emulator.core.tokens import TokenRejected
+from emulator.core.versions import is_supported
 from emulator.core.world import mirid
 
 from . import errors
 from .models import ArmModel
+from .routes import ANONYMOUS, METADATA_LEGACY_VERSION, PARTLY_VISIBLE, READ_RESOURCE_GROUP, SIGNED_IN, merge_slashes
 
 MODEL = web.AppKey("arm_model", ArmModel)
 CLAIMS = web.RequestKey("claims", dict)  # the verified caller, set by before()
+PARTIAL = web.RequestKey("partial", bool)  # set by before(): the caller may see only some of what is listed
 _NEWER_RESOURCE_GROUP_SHAPE = "2018-05-01"  # versions from here on add "type" and "tags"
 
 
@@ -51,24 +54,42 @@ async def before(request: web.Request, match: Match) -> None:
     """Authentication → api-version → subscription → RBAC, in the order ARM applies them."""
     model = request.app[MODEL]
     world = model.world
+    route = match.route
+    handler = route.handler
+    if handler in ANONYMOUS:
+        _check_api_version(request, route)
+        return
     try:
         claims = authenticate(model.context.verifier, request.headers, errors.ARM_AUDIENCES)
     except TokenRejected as exc:
         raise _token_error(exc, world.tenant_id) from None
-    route = match.route
+    _check_api_version(request, route)
+    path = merge_slashes(request.path)
+    subscription = _subscription_of(path)
+    if subscription is not None and subscription.lower() != world.subscription_id.lower():
+        raise errors.subscription_not_found(subscription)
+    request[CLAIMS] = claims
+    if handler in SIGNED_IN:
+        return
+    scope = mirid(path.rstrip("/"))
+    assert route.action is not None
+    rbac = model.context.rbac
+    if rbac.is_allowed(claims["oid"], route.action, scope):
+        return
+    if handler in PARTLY_VISIBLE and rbac.holds_any_within(claims["oid"], scope):
+        request[PARTIAL] = True
+        return
+    raise errors.authorization_failed(claims["oid"], route.action, scope)
+
+
+def _check_api_version(request: web.Request, route: Route) -> None:
     version = request.query.get("api-version")
     if not version:
         raise errors.missing_api_version()
-    if version not in route.api_versions:
+    if route.handler == "metadata_endpoints" and version == METADATA_LEGACY_VERSION:
+        return
+    if not is_supported(version, route.api_versions):
         raise errors.invalid_api_version(version, route.resource_type, route.api_versions)
-    subscription = _subscription_of(request.path)
-    if subscription is not None and subscription.lower() != world.subscription_id.lower():
-        raise errors.subscription_not_found(subscription)
-    scope = mirid(request.path.rstrip("/"))
-    assert route.action is not None
-    if not model.context.rbac.is_allowed(claims["oid"], route.action, scope):
-        raise errors.authorization_failed(claims["oid"], route.action, scope)
-    request[CLAIMS] = claims
 
 
 def _subscription_of(path: str) -> str | None:
@@ -103,13 +124,38 @@ async def get_resource_group(request: web.Request, subscription: str, resource_g
 
 
 async def list_resource_groups(request: web.Request, subscription: str) -> web.Response:
+    """All groups for a caller that may read them at the subscription; else only those it may read."""
     version = request.query["api-version"]
-    return respond({"value": [_resource_group_shape(b, version) for b in request.app[MODEL].resource_groups()]})
+    model = request.app[MODEL]
+    groups = model.resource_groups()
+    if request.get(PARTIAL):
+        caller = request[CLAIMS]["oid"]
+        groups = [g for g in groups if model.context.rbac.is_allowed(caller, READ_RESOURCE_GROUP, mirid(g["id"]))]
+    return respond({"value": [_resource_group_shape(b, version) for b in groups]})
+
+
+# -- the cloud, its tenants and subscriptions ----------------------------------------------------------
+async def metadata_endpoints(request: web.Request) -> web.Response:
+    return respond(request.app[MODEL].cloud_metadata(request.query["api-version"]))
+
+
+async def list_tenants(request: web.Request) -> web.Response:
+    return respond({"value": [request.app[MODEL].tenant_document()]})
+
+
+async def list_subscriptions(request: web.Request) -> web.Response:
+    visible = request.app[MODEL].visible_subscriptions(request[CLAIMS]["oid"])
+    return respond({"value": visible, "count": {"type": "Total", "value": len(visible)}})
+
+
+async def get_subscription(request: web.Request, subscription: str) -> web.Response:
+    return respond(request.app[MODEL].subscription_document())
 
 
 # -- role assignments and definitions --------------------------------------------------------------
 async def put_role_assignment(request: web.Request, scope: str, name: str) -> web.Response:
-    document, created = request.app[MODEL].put_role_assignment(scope, name, await _body(request))
+    document, created = request.app[MODEL].put_role_assignment(scope, name, await _body(request),
+                                                               created_by=request[CLAIMS]["oid"])
     return respond(document, 201 if created else 200)
 
 

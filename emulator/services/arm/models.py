@@ -8,10 +8,11 @@ import uuid
 from typing import Any
 
 from emulator.core.context import EmulatorContext
-from emulator.core.rbac import ROLE_ASSIGNMENT_TYPE, role_definition_id, scope_covers
+from emulator.core.rbac import ROLE_ASSIGNMENT_TYPE, assignment_document, role_definition_id, scope_covers
+from emulator.core.versions import release_date
 
 from . import errors
-from .routes import IDENTITIES, RESOURCE_GROUPS, VMS
+from .routes import IDENTITIES, METADATA_LEGACY_VERSION, RESOURCE_GROUPS, VMS
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _IDENTITY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
@@ -19,6 +20,11 @@ _PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal", "ForeignGroup", "Device
 _IDENTITY_TYPES = {"systemassigned": "SystemAssigned", "userassigned": "UserAssigned",
                    "systemassigned,userassigned": "SystemAssigned, UserAssigned", "none": "None"}
 VM_MAX_IDENTITY_NAME = 24
+# What makes a role assignment itself (a PUT that changes any of these is an update ARM refuses).
+_ASSIGNMENT_IDENTITY = ("roleDefinitionId", "principalId", "principalType", "scope")
+CLOUD_NAME = "AzureWorkbookEmulator"
+# The token audiences Resource Manager accepts; the first is what the Azure CLI asks tokens for.
+CLOUD_AUDIENCES = ["https://management.core.windows.net/", "https://management.azure.com/"]
 
 
 def canonical_scope(scope: str) -> str:
@@ -50,6 +56,66 @@ class ArmModel:
             return True
         return self.store.get(canonical) is not None
 
+    # -- the cloud, its tenant and subscription ---------------------------------------------------
+    def cloud_metadata(self, version: str) -> Any:
+        """``GET /metadata/endpoints``: where this cloud's hosts are, so clients can be pointed at it.
+
+        The emulated hosts (login, Resource Manager) are the emulator's own endpoints from its profile;
+        resource ids and DNS suffixes stay Azure's (they name token audiences and data-plane hosts the
+        emulated services accept). Three shapes, by api-version: "1.0" and versions before 2019-05-01 the
+        flat Azure Stack document (``authentication.loginEndpoint``/``audiences``; Azure Stack Hub docs,
+        Go autorest); 2019-05-01 a list of clouds (what the Azure CLI's ARM_CLOUD_METADATA_URL reads);
+        2022-09-01 and later one cloud (what ``az cloud register --endpoint-resource-manager`` and
+        go-azure-sdk's environments package read: name, resourceManager, authentication, suffixes …).
+        """
+        login = self.context.endpoints.get("login", "")
+        arm = self.context.endpoints.get("arm", "")
+        if version == METADATA_LEGACY_VERSION or (release_date(version) or "") < "2019-05-01":
+            return {"authentication": {"loginEndpoint": f"{login}/", "audiences": list(CLOUD_AUDIENCES)}}
+        cloud = {
+            "name": CLOUD_NAME,
+            "resourceManager": f"{arm}/",
+            "authentication": {"loginEndpoint": login, "audiences": list(CLOUD_AUDIENCES), "tenant": "common",
+                               "identityProvider": "AAD"},
+            "activeDirectoryDataLake": "https://datalake.azure.net/",
+            "microsoftGraphResourceId": "https://graph.microsoft.com/",
+            "suffixes": {"storage": "core.windows.net", "keyVaultDns": "vault.azure.net",
+                         "sqlServerHostname": "database.windows.net",
+                         "azureDataLakeStoreFileSystem": "azuredatalakestore.net"},
+        }
+        return [cloud] if (release_date(version) or "") < "2022-09-01" else cloud
+
+    def tenant_document(self) -> dict[str, Any]:
+        """Tenants_List's entry for the world's tenant (azure-rest-api-specs 2022-12-01 GetTenants example)."""
+        world = self.world
+        return {"id": f"/tenants/{world.tenant_id}", "tenantId": world.tenant_id, "countryCode": "US",
+                "displayName": world.tenant_domain.split(".")[0], "domains": [world.tenant_domain],
+                "tenantCategory": "Home", "defaultDomain": world.tenant_domain, "tenantType": "AAD"}
+
+    def subscription_document(self) -> dict[str, Any]:
+        """Subscriptions_Get/List's shape (2022-12-01; the same for a managed identity's token)."""
+        world = self.world
+        return {
+            "id": world.subscription_scope, "authorizationSource": "RoleBased", "managedByTenants": [],
+            "subscriptionId": world.subscription_id, "tenantId": world.tenant_id,
+            "displayName": world.subscription_name, "state": "Enabled",
+            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01",
+                                     "spendingLimit": "Off"},
+        }
+
+    def visible_subscriptions(self, principal_id: str) -> list[dict[str, Any]]:
+        """The subscriptions where the caller holds any role assignment (at, above or below its scope).
+
+        An identity granted nothing gets an empty list: the Azure CLI then says "No access was
+        configured for the managed identity" (azure-cli-core's Profile.login_with_managed_identity).
+        """
+        scope = self.world.subscription_scope
+        for assignment in self.context.rbac.assignments_for(principal_id):
+            held = assignment["properties"]["scope"]
+            if scope_covers(scope, held) or scope_covers(held, scope):
+                return [self.subscription_document()]
+        return []
+
     # -- role definitions ----------------------------------------------------------------------
     def role_definition(self, role_id: str) -> dict[str, Any]:
         role = self.context.rbac.role(role_id)
@@ -63,7 +129,8 @@ class ArmModel:
                 if role_name is None or r.name.lower() == role_name.lower()]
 
     # -- role assignments ----------------------------------------------------------------------
-    def put_role_assignment(self, scope: str, name: str, body: Any) -> tuple[dict[str, Any], bool]:
+    def put_role_assignment(self, scope: str, name: str, body: Any,
+                            created_by: str | None = None) -> tuple[dict[str, Any], bool]:
         if not _GUID.match(name):
             raise errors.invalid_role_assignment_id(name)
         properties = body.get("properties") if isinstance(body, dict) else None
@@ -89,25 +156,20 @@ class ArmModel:
         scope = canonical_scope(scope)
         if not self.scope_exists(scope):
             raise errors.resource_group_not_found(scope.rsplit("/", 1)[-1])
-        assignment_id = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
-        wanted = {
-            "roleDefinitionId": role_definition_id(self.world.subscription_id, role.id),
-            "principalId": principal.object_id,
-            "principalType": "ServicePrincipal",
-            "scope": scope,
-        }
-        existing = self.store.get(assignment_id)
+        document = assignment_document(scope, name, role_definition_id(self.world.subscription_id, role.id),
+                                       principal.object_id, created_by)
+        wanted = {k: document["properties"][k] for k in _ASSIGNMENT_IDENTITY}
+        existing = self.store.get(document["id"])
         if existing is not None:
-            if existing["properties"] == wanted:
-                return existing, False
+            if {k: existing["properties"].get(k) for k in _ASSIGNMENT_IDENTITY} == wanted:
+                return existing, False  # the same PUT again: the assignment as it was made
             raise errors.role_assignment_update_not_permitted()
         for other in self.store.list(ROLE_ASSIGNMENT_TYPE):
             p = other["properties"]
             if (p["principalId"].lower(), p["roleDefinitionId"].lower(), p["scope"].lower()) == (
                     wanted["principalId"].lower(), wanted["roleDefinitionId"].lower(), scope.lower()):
                 raise errors.role_assignment_exists()
-        document = {"properties": wanted, "id": assignment_id, "type": ROLE_ASSIGNMENT_TYPE, "name": name}
-        self.store.put(assignment_id, ROLE_ASSIGNMENT_TYPE, document)
+        self.store.put(document["id"], ROLE_ASSIGNMENT_TYPE, document)
         return document, True
 
     def _assignment_id(self, scope: str, name: str) -> str:
@@ -244,14 +306,22 @@ class ArmModel:
         elif not current:
             raise errors.user_identities_required()
         block: dict[str, Any] = {"type": identity_type}
-        if "SystemAssigned" in identity_type:
-            system = self.world.vm_system_identity
-            block.update(principalId=system.object_id, tenantId=self.world.tenant_id)
         if current:
             block["userAssignedIdentities"] = current
         return block, added
 
     def save_vm_identity(self, vm: dict[str, Any], block: dict[str, Any]) -> dict[str, Any]:
+        """Write a planned identity block; switching the system-assigned identity on or off here.
+
+        On, it keeps its principal if it was on already; off and on again, it is a new service principal
+        (core.directory), which the VM's ``identity.principalId`` and IMDS's tokens show from now on.
+        """
+        block = dict(block)
+        if "SystemAssigned" in block["type"]:
+            system = self.context.directory.enable_vm_system_identity()
+            block = {"principalId": system.object_id, "tenantId": self.world.tenant_id, **block}
+        else:
+            self.context.directory.disable_vm_system_identity()
         updated = {**vm, "identity": block}
         self.store.put(vm["id"], VMS, updated)
         return updated
@@ -268,10 +338,10 @@ def seed(context: EmulatorContext) -> None:
             "properties": {"provisioningState": "Succeeded"},
         })
     vm = world.vm
-    system = world.vm_system_identity
+    system = context.directory.enable_vm_system_identity()  # the first one: world.json's ids
     context.store.put(world.vm_resource_id, VMS, {
         "id": world.vm_resource_id, "name": vm["name"], "type": VMS, "location": world.location,
-        "identity": {"type": "SystemAssigned", "principalId": system.object_id, "tenantId": world.tenant_id},
+        "identity": {"principalId": system.object_id, "tenantId": world.tenant_id, "type": "SystemAssigned"},
         "properties": {
             "vmId": vm["vmId"], "hardwareProfile": {"vmSize": vm["vmSize"]},
             "storageProfile": {"osDisk": {"osType": vm["osType"]}},

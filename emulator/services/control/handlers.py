@@ -1,18 +1,26 @@
-"""Control-plane handlers: health, reset, fault injection, settings, shutdown."""
+"""Control-plane handlers: health, reset, fault injection, settings, shutdown.
+
+The control plane can reset a learner's progress or stop the emulator, so ``before`` lets through
+only the workbook's own calls: the ``Host`` must be the listener's own loopback name (no DNS
+rebinding), a browser's ``Origin`` is refused (a web page the learner visits cannot reach it), the
+per-start secret from the private profile must be sent, and bodies must be JSON (so no cross-site
+"simple" request can carry one).
+"""
 
 from __future__ import annotations
 
+import hmac
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from emulator.core.http import Match
+
 from . import errors
+from .models import ControlledEmulator
 
-if TYPE_CHECKING:
-    from emulator.app import Emulator
-
-EMULATOR: web.AppKey[Any] = web.AppKey("emulator")
+EMULATOR: web.AppKey[ControlledEmulator] = web.AppKey("emulator")
 FAULT_SERVICES = ("imds",)
 FAULT_STATUSES = (404, 410, 429, 500, 502, 503, 504)
 
@@ -34,14 +42,33 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _emulator(request: web.Request) -> Emulator:
+SECRET_HEADER = "X-Emulator-Secret"
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _emulator(request: web.Request) -> ControlledEmulator:
     return request.app[EMULATOR]
+
+
+async def before(request: web.Request, _match: Match) -> None:
+    emulator = _emulator(request)
+    port = emulator.ports.get("imds")
+    own_hosts = {f"{name}:{port}" for name in _LOOPBACK_NAMES}
+    if (request.headers.get("Host") or "").lower() not in own_hosts:
+        raise errors.forbidden_origin("Host header")
+    if "Origin" in request.headers:
+        raise errors.forbidden_origin("Origin header (browser pages may not call it)")
+    sent = request.headers.get(SECRET_HEADER, "")
+    if not hmac.compare_digest(sent.encode("utf-8", "replace"), emulator.control_secret.encode()):
+        raise errors.unauthorized()
+    if request.body_exists and await request.read() and request.content_type != "application/json":
+        raise errors.unsupported_media_type()
 
 
 async def health(request: web.Request) -> web.Response:
     emulator = _emulator(request)
     return web.json_response({
-        "status": "ok", "ports": emulator.ports, "pid": emulator.profile.pid if emulator.profile else None,
+        "status": "ok", "ports": emulator.ports, "pid": emulator.pid,
         "inMemory": emulator.settings.in_memory, "dataDir": str(emulator.settings.data_dir),
     })
 

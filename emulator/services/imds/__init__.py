@@ -5,26 +5,25 @@ from __future__ import annotations
 from aiohttp import web
 
 from emulator.core.context import EmulatorContext
-from emulator.core.http import HttpListener, RouteTable, build_app
+from emulator.core.http import KIB, ErrorCatalogue, HttpListener, RouteTable, build_app
 
 from . import errors, handlers
 from .models import ImdsModel
 from .routes import ROUTES
 
 TABLE = RouteTable(ROUTES)
+IMDS_BODY_LIMIT = 64 * KIB  # IMDS takes no bodies; anything sent is read and ignored up to this
+ERRORS = ErrorCatalogue(
+    wire_error=errors.ImdsWireError, render=handlers.render_error,
+    not_found=lambda _request: errors.not_found(),
+    method_not_allowed=lambda _request, allowed: errors.method_not_allowed(allowed),
+    body_too_large=errors.body_too_large, internal=errors.internal_error,
+)
 
 
 def create(context: EmulatorContext, subapps: dict[str, web.Application] | None = None) -> HttpListener:
     """IMDS is plain http, like the real 169.254.169.254; the control plane rides along on it."""
     model = ImdsModel(context)
-    app = build_app(
-        TABLE, handlers,
-        not_found=lambda request: handlers.render_error(request, errors.not_found()),
-        method_not_allowed=lambda request, allowed: handlers.render_error(
-            request, errors.method_not_allowed(allowed)),
-        wire_error=errors.ImdsWireError,
-        render_error=handlers.render_error,
-        subapps=subapps,
-    )
+    app = build_app(TABLE, handlers, ERRORS, subapps=subapps, body_limit=IMDS_BODY_LIMIT)
     app[handlers.MODEL] = model
     return HttpListener("imds", app, ssl_context=None)

@@ -120,3 +120,14 @@ def injected(status: int, retry_after: int | None) -> ImdsWireError:
     })
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     return ImdsWireError(status, body, headers)
+
+
+def body_too_large(limit: int) -> ImdsWireError:
+    return ImdsWireError(413, {"error": "invalid_request",
+                               "error_description": f"The request body is larger than {limit} bytes"})
+
+
+def internal_error() -> ImdsWireError:
+    return ImdsWireError(500, {"error": "unknown",
+                               "error_description": "Failed to retrieve token from the Active directory. "
+                                                    "For details see logs"})

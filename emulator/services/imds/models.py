@@ -71,7 +71,8 @@ class ImdsModel:
         """(system-assigned or None, user-assigned identities assigned to the VM)."""
         identity = self._vm().get("identity") or {}
         kinds = {k.strip().lower() for k in str(identity.get("type", "None")).split(",")}
-        system = self.context.world.vm_system_identity if "systemassigned" in kinds else None
+        # The current principal: switched off and on again, the VM's identity is a new one (core.directory).
+        system = self.context.directory.vm_system_identity() if "systemassigned" in kinds else None
         assigned = {rid.lower() for rid in (identity.get("userAssignedIdentities") or {})}
         users = [p for p in self.context.directory.user_assigned()
                  if p.resource_id and p.resource_id.lower() in assigned]

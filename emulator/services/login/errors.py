@@ -78,3 +78,11 @@ def not_found() -> EntraError:
 
 def method_not_allowed() -> EntraError:
     return EntraError(405, "invalid_request", 900561, "The endpoint only accepts POST requests.")
+
+
+def body_too_large(limit: int) -> EntraError:
+    return EntraError(413, "invalid_request", 900144, f"The request body is larger than {limit} bytes.")
+
+
+def internal_error() -> EntraError:
+    return EntraError(500, "server_error", 90033, "A transient error has occurred. Please try again.")

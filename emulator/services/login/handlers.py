@@ -89,7 +89,11 @@ async def token_v2(request: web.Request, tenant: str) -> web.Response:
     resources = [s for s in scope.split() if s not in ("openid", "profile", "offline_access")]
     if len(resources) != 1 or not resources[0].endswith("/.default"):
         raise errors.invalid_scope(scope)
-    issued = model.issue(principal, resources[0].removesuffix(".default"))
+    # Entra takes everything before "/.default" as the resource, so "X//.default" is resource "X/": the
+    # documented way to get a token whose audience keeps its trailing slash (Microsoft identity platform,
+    # "Scopes and permissions", trailing slash and /.default). The Azure CLI asks for
+    # "https://management.core.windows.net//.default"; SQL clients for "https://database.windows.net//.default".
+    issued = model.issue(principal, resources[0].removesuffix("/.default"))
     lifetime = issued.expires_on - issued.issued_at
     return web.json_response({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
                               "access_token": issued.access_token})

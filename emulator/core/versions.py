@@ -1,0 +1,42 @@
+"""One api-version rule for every versioned service (DESIGN.md §2).
+
+Shipping clients pin versions newer than any list we could keep (the Azure CLI, azure-mgmt-compute,
+Node's SDKs each moved past ours within months), and Azure itself accepts them. So a service
+accepts any *well-formed* version (``YYYY-MM-DD`` with an optional ``-preview``-style suffix) that
+is not older than the first version it supports and not dated after today, and refuses malformed,
+older or future ones with its own error. A route's ``api_versions`` tuple names the versions known
+to work; the oldest of them is the floor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_VERSION = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})(?:-(?:preview|privatepreview|alpha|beta))?")
+
+
+def release_date(version: str) -> str | None:
+    """``"2024-07-01"`` for ``"2024-07-01-preview"``; None for anything malformed (incl. impossible dates)."""
+    found = _VERSION.fullmatch(version or "")
+    if found is None:
+        return None
+    try:
+        dt.date.fromisoformat(found["date"])
+    except ValueError:
+        return None
+    return found["date"]
+
+
+def is_supported(version: str, known: tuple[str, ...]) -> bool:
+    """Well-formed, not older than the oldest known version and not from the future (no such release yet).
+
+    ``known`` empty: any well-formed version up to today.
+    """
+    date = release_date(version)
+    if date is None:
+        return False
+    tomorrow = (dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1)).isoformat()
+    if date > tomorrow:
+        return False
+    return not known or date >= min(release_date(v) or v for v in known)

@@ -1,0 +1,165 @@
+"""Drive JupyterLab in a real Chromium the way a learner does, inside a loopback-only namespace.
+
+Run by tests/browser/test_jupyterlab.py as ``unshare --net … python drive_jupyterlab.py <out>``:
+starts the emulator (default ports: the namespace has its own), copies the notebooks to a scratch
+folder (JupyterLab saves what it runs; the committed notebooks must stay as they are), starts
+JupyterLab on it, and for every notebook: open it, *Restart Kernel and Run All Cells*, wait until
+no cell is running, save, screenshot, and record what the saved notebook holds (error outputs,
+cells never run, widgets shown as text). Results go to ``<out>/results.json``; the test asserts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium")
+NOTEBOOK_TIMEOUT = float(os.environ.get("WORKBOOK_BROWSER_NOTEBOOK_TIMEOUT", "240"))
+# Flags a root, headless, offline Chromium needs (no sandbox as root; no background calls home).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+_KERNEL_IDLE = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!(kernel && kernel.status === 'idle' && w.content && w.content.widgets.length);
+}"""
+_STILL_RUNNING = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const kernel = w.sessionContext.session && w.sessionContext.session.kernel;
+  const prompts = [...document.querySelectorAll('.jp-InputArea-prompt')].map(p => p.textContent);
+  return prompts.some(t => t.includes('*')) || !kernel || kernel.status !== 'idle';
+}"""
+
+
+def start_emulator(data_dir: Path) -> dict[str, str]:
+    started = subprocess.run(
+        [sys.executable, "-m", "emulator", "start", "--data-dir", str(data_dir), "--in-memory", "--no-throttling"],
+        capture_output=True, text=True, timeout=60, check=True)
+    variables = {}
+    for line in started.stdout.splitlines():
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").partition("=")
+            variables[name] = value.strip("'")
+    return variables
+
+
+def lab_config(folder: Path) -> Path:
+    """A Jupyter config dir of our own: no news pop-up over the screenshots, nothing from the user's."""
+    config = folder / "jupyter-config"
+    (config / "labconfig").mkdir(parents=True, exist_ok=True)
+    (config / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}), encoding="utf-8")
+    return config
+
+
+def start_jupyterlab(folder: Path, env: dict[str, str], token: str, log: Path) -> tuple[subprocess.Popen, str]:
+    port = 8888  # the namespace is ours alone
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               "--ServerApp.port_retries=0", f"--notebook-dir={folder}", "--LabApp.expose_app_in_browser=True",
+               "--allow-root"]
+    process = subprocess.Popen(command, env={**env, "JUPYTER_TOKEN": token}, stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/api/status", params={"token": token}, timeout=2).status_code == 200:
+                return process, base
+        except requests.RequestException:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.3)
+    raise RuntimeError(f"JupyterLab did not start; see {log}")
+
+
+def saved_notebook_findings(path: Path) -> dict[str, Any]:
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    errors, not_run, widget_as_text = [], 0, []
+    for index, cell in enumerate(notebook["cells"]):
+        if cell["cell_type"] != "code" or not "".join(cell["source"]).strip():
+            continue
+        if cell.get("execution_count") is None:
+            not_run += 1
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                errors.append(f"cell {index}: {output.get('ename')}: {str(output.get('evalue'))[:200]}")
+            text = "".join(output.get("data", {}).get("text/plain", ""))
+            has_view = "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+            if not has_view and any(text.startswith(w + "(") for w in ("Dropdown", "VBox", "HBox", "Output")):
+                widget_as_text.append(f"cell {index}: {text[:60]}")
+    return {"errors": errors, "cells_not_run": not_run, "widgets_as_text": widget_as_text}
+
+
+def run_notebook(page: Any, base: str, token: str, name: str, shots: Path) -> dict[str, Any]:
+    started = time.monotonic()
+    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    page.wait_for_function(_KERNEL_IDLE, timeout=60_000)
+    # Not awaited: the command's promise settles only once its dialog is answered.
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-run-all'); }")
+    page.locator(".jp-Dialog .jp-mod-accept").click(timeout=15_000)  # "Restart kernel?" → Restart
+    page.wait_for_function("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
+                           ".some(p => p.textContent.includes('*'))", timeout=30_000, polling=100)
+    timed_out = False
+    try:
+        page.wait_for_function(f"() => !({_STILL_RUNNING})()", timeout=NOTEBOOK_TIMEOUT * 1000, polling=500)
+    except Exception:  # playwright's TimeoutError: record it, keep the screenshot
+        timed_out = True
+    rendered_widgets = page.locator(".jp-OutputArea-output .jupyter-widgets").count()
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.screenshot(path=str(shots / f"{Path(name).stem}.png"), full_page=False)
+    for session in requests.get(f"{base}/api/sessions", params={"token": token}, timeout=10).json():
+        requests.delete(f"{base}/api/sessions/{session['id']}", params={"token": token}, timeout=30)
+    page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+    page.wait_for_timeout(300)
+    return {"seconds": round(time.monotonic() - started, 1), "timed_out": timed_out,
+            "rendered_widgets": rendered_widgets}
+
+
+def main(out: Path) -> int:
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="workbook-browser-"))
+    folder = scratch / "notebooks"
+    shutil.copytree(ROOT / "notebooks", folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    env = {**os.environ, "WORKBOOK_EMULATOR_HOME": str(scratch / "emulator"),
+           "JUPYTER_CONFIG_DIR": str(lab_config(scratch))}
+    env.update(start_emulator(scratch / "emulator"))
+    token = secrets.token_urlsafe(16)
+    lab, base = start_jupyterlab(folder, env, token, out / "jupyterlab.log")
+    results: dict[str, Any] = {}
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for notebook in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
+                outcome = run_notebook(page, base, token, notebook.name, out)
+                outcome.update(saved_notebook_findings(notebook))
+                results[notebook.name] = outcome
+                print(notebook.name, outcome, flush=True)
+            browser.close()
+    finally:
+        lab.terminate()
+        lab.wait(timeout=20)
+        subprocess.run([sys.executable, "-m", "emulator", "stop", "--data-dir", str(scratch / "emulator")],
+                       capture_output=True, timeout=30)
+        (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
