@@ -12,6 +12,7 @@ import raw_tds
 from sql_helpers import SqlTarget
 
 from emulator.app import Emulator
+from emulator.core.files import StartError
 from emulator.core.settings import Settings
 
 
@@ -33,7 +34,7 @@ def test_a_port_taken_on_ipv6_loopback_stops_the_start_with_a_clear_error(tmp_pa
         settings.ports["sql"] = port
         emulator = Emulator(settings)
         try:
-            with pytest.raises(OSError, match=rf"SQL port {port} is taken on \[::1\] \(IPv6 loopback\)"):
+            with pytest.raises(StartError, match=rf"SQL port {port} is taken on \[::1\] \(IPv6 loopback\)"):
                 emulator.start_in_thread()
         finally:
             emulator.stop()

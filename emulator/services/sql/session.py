@@ -18,6 +18,7 @@ import ssl
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
+from emulator.core.files import StartError
 from emulator.core.tokens import TokenRejected
 
 from . import errors, rpc, tds
@@ -387,8 +388,9 @@ class SqlListener:
                 await primary.wait_closed()
                 if port == 0 and exc.errno == errno.EADDRINUSE and attempt < attempts - 1:
                     continue  # the free port chosen on 127.0.0.1 is taken on ::1: choose another
-                raise OSError(exc.errno, f"SQL port {bound} is taken on [::1] (IPv6 loopback), where clients "
-                              f"of 'localhost' may connect: free it, or start with another --sql-port") from exc
+                # StartError: the CLI shows its one line (an OSError would read as "port in use" on 127.0.0.1)
+                raise StartError(f"SQL port {bound} is taken on [::1] (IPv6 loopback), where clients of "
+                                 f"'localhost' may connect: free it, or start with another --sql-port.") from exc
             self._servers += [primary, second]
             return bound
         raise AssertionError("unreachable: the last attempt returns or raises")
