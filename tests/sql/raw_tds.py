@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-PRELOGIN, LOGIN7, SQL_BATCH, RPC, REPLY, ATTENTION = 0x12, 0x10, 0x01, 0x03, 0x04, 0x06
+PRELOGIN, LOGIN7, SQL_BATCH, RPC, REPLY, ATTENTION, FEDAUTH_TOKEN = 0x12, 0x10, 0x01, 0x03, 0x04, 0x06, 0x08
 HEADER = struct.Struct(">BBHHBB")
 
 
@@ -61,7 +61,8 @@ def prelogin_payload(encryption: int = 0x01, fedauth: bool = True) -> bytes:
     return head + b"\xff" + body
 
 
-def login7_payload(token: str, database: str = "workbookdb", library: int = 0x01, echo: int = 0) -> bytes:
+def login7_payload(token: str, database: str = "workbookdb", library: int = 0x01, echo: int = 0,
+                   workflow: int = 0x01) -> bytes:
     """LOGIN7 with a FEDAUTH feature extension: library 1 (security token) carries the JWT; library 2
     (the ADAL workflow, a driver that fetches its own token) carries a workflow byte instead."""
     fields = ["raw-tds-test", "", "", "raw_tds", "localhost", "", "raw-tds", "", database]
@@ -82,7 +83,7 @@ def login7_payload(token: str, database: str = "workbookdb", library: int = 0x01
     if library == 0x01:
         feature_data = bytes([(library << 1) | echo]) + struct.pack("<I", len(token) * 2) + token.encode("utf-16-le")
     else:
-        feature_data = bytes([(library << 1) | echo, 0x01])  # workflow: ActiveDirectoryPassword-like
+        feature_data = bytes([(library << 1) | echo, workflow])  # 0x01: what ODBC sends for ServicePrincipal
     features = bytes([0x02]) + struct.pack("<I", len(feature_data)) + feature_data + b"\xff"
     feature_offset = position
     extension_at = offsets[5][0] - fixed
@@ -104,6 +105,26 @@ def login7_payload(token: str, database: str = "workbookdb", library: int = 0x01
     payload = header + layout
     assert len(payload) == fixed, len(payload)
     return payload + data
+
+
+def fedauth_token_payload(token: str) -> bytes:
+    """A Federated Authentication Token message (packet type 0x08): DataLen, then the token (no nonce)."""
+    encoded = token.encode("utf-16-le")
+    body = struct.pack("<I", len(encoded)) + encoded
+    return struct.pack("<I", len(body)) + body
+
+
+def parse_fedauthinfo(data: bytes) -> dict[int, str]:
+    """The options of a FEDAUTHINFO token (0xEE) at the start of ``data``: {1: STS URL, 2: SPN}."""
+    assert data[0] == 0xEE, f"not FEDAUTHINFO: {data[:1].hex()}"
+    (length,) = struct.unpack_from("<I", data, 1)
+    body = data[5:5 + length]
+    (count,) = struct.unpack_from("<I", body, 0)
+    found = {}
+    for index in range(count):
+        info_id, size, offset = struct.unpack_from("<BII", body, 4 + 9 * index)
+        found[info_id] = body[offset:offset + size].decode("utf-16-le")
+    return found
 
 
 def all_headers() -> bytes:
@@ -358,7 +379,7 @@ def parse_tokens(data: bytes) -> Reply:
                 (length,) = struct.unpack_from("<I", data, at + 1)
                 at += 5 + length
             at += 1
-        elif token == 0xEE:  # FEDAUTHINFO
+        elif token == 0xEE:  # FEDAUTHINFO (read by parse_fedauthinfo)
             (length,) = struct.unpack_from("<I", data, at)
             at += 4 + length
         elif token in (0xFD, 0xFE, 0xFF):  # DONE, DONEPROC, DONEINPROC

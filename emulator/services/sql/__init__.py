@@ -32,7 +32,9 @@ __all__ = ["create", "seed", "SqlServer"]
 
 
 def create(context: EmulatorContext) -> SqlListener:
-    return SqlListener(context, server_for(context))
+    """The SQL listener. FEDAUTHINFO, for drivers that get their own token, names the Entra login endpoint
+    the emulator publishes once every listener is up (``context.endpoints``)."""
+    return SqlListener(context, server_for(context), lambda: context.endpoints.get("login"))
 
 
 def seed(context: EmulatorContext) -> None:

@@ -36,8 +36,16 @@ def cannot_open_database(database: str) -> SqlError:
 
 def fedauth_library_not_supported() -> SqlError:
     return SqlError(18456, "Login failed for user '<token-identified principal>'. The emulator accepts an "
-                    "access token (SQL_COPT_SS_ACCESS_TOKEN / access_token_callable) only; get one from IMDS "
-                    "for https://database.windows.net/.", state=2, severity=14, fatal=True)
+                    "access token (SQL_COPT_SS_ACCESS_TOKEN / access_token_callable) or a driver that gets one "
+                    "from its login endpoint (Authentication=ActiveDirectoryServicePrincipal).",
+                    state=2, severity=14, fatal=True)
+
+
+def fedauth_integrated_not_supported() -> SqlError:
+    """ActiveDirectoryIntegrated needs a Windows (Kerberos) identity federated with Entra: none here."""
+    return SqlError(18456, "Login failed for user '<token-identified principal>'. The emulator has no Windows "
+                    "identity to federate (Authentication=ActiveDirectoryIntegrated): pass an access token, or "
+                    "use Authentication=ActiveDirectoryServicePrincipal.", state=2, severity=14, fatal=True)
 
 
 def prelogin_invalid() -> SqlError:

@@ -15,7 +15,7 @@ import errno
 import logging
 import os
 import ssl
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 from emulator.core.files import StartError
@@ -150,15 +150,20 @@ class Session:
             if payload is None:
                 return False
             login = tds.parse_login7(payload)
-            _ = login.fedauth_token  # a FEDAUTH feature whose token runs past its data is a bad LOGIN7 too
+            _ = login.fedauth_token, login.fedauth_workflow  # a FEDAUTH feature cut short is a bad LOGIN7 too
         except tds.ProtocolError as exc:
             log.info("sql: refused a structurally invalid LOGIN7 (%s)", exc)
             await self._refuse(errors.login_invalid())
             return False
         try:
-            self.state = self._authenticate(login)
+            token = await self._token(login)
+            self.state = self._authenticate(login, token)
             if len(self.listener.logged_in) >= self.listener.session_limit:
                 raise errors.session_limit_reached(self.listener.session_limit)
+        except tds.ProtocolError as exc:
+            log.info("sql: refused a structurally invalid Federated Authentication Token message (%s)", exc)
+            await self._refuse(errors.login_invalid())
+            return False
         except SqlError as exc:
             if self.state is not None:
                 self.handlers.engine.end_session(self.state)
@@ -187,11 +192,34 @@ class Session:
         await self.transport.drain()
         return True
 
-    def _authenticate(self, login: tds.Login7) -> SessionState:
-        token = login.fedauth_token
+    async def _token(self, login: tds.Login7) -> str | None:
+        """The access token of the login: in LOGIN7 itself (library "security token": the client got it,
+        e.g. from IMDS), or — library ADAL: a driver that gets its own token (ActiveDirectoryServicePrincipal
+        …) — asked for with FEDAUTHINFO, as Azure SQL asks: the STS URL (the emulator's login endpoint for
+        the tenant) and the SPN, then the token in a Federated Authentication Token message (measured with
+        ODBC Driver 18: it gets the token from the STS URL with its client credentials, then sends it). ODBC's
+        ActiveDirectoryMsi sends the same workflow byte as ActiveDirectoryServicePrincipal, so it gets
+        FEDAUTHINFO too and then calls IMDS itself, at 169.254.169.254, which the emulator is not."""
+        library = login.fedauth_library
+        if library is None or library == tds.FEDAUTH_LIBRARY_SECURITYTOKEN:
+            return login.fedauth_token
+        if library != tds.FEDAUTH_LIBRARY_ADAL:
+            raise errors.fedauth_library_not_supported()
+        if login.fedauth_workflow == tds.FEDAUTH_WORKFLOW_INTEGRATED:
+            raise errors.fedauth_integrated_not_supported()
+        sts_url = self.listener.sts_url()
+        if sts_url is None:
+            raise errors.fedauth_library_not_supported()
+        # as Azure SQL sends it: FEDAUTHINFO alone in its message (SPN, then STS URL)
+        self.transport.send_message(tds.REPLY, tds.fedauthinfo(sts_url, SQL_AUDIENCES[0]))
+        await self.transport.drain()
+        payload = await self._read_expected(tds.FEDAUTH_TOKEN, "a Federated Authentication Token message")
+        if payload is None:
+            raise ConnectionResetError("the client left before sending its token")
+        return tds.parse_fedauth_token(payload)
+
+    def _authenticate(self, login: tds.Login7, token: str | None) -> SessionState:
         if token is None:
-            if login.fedauth_library is not None:
-                raise errors.fedauth_library_not_supported()
             raise errors.login_failed(login.user_name or "")
         context = self.listener.context
         try:
@@ -348,9 +376,11 @@ class SqlListener:
 
     name = "sql"
 
-    def __init__(self, context: EmulatorContext, server: SqlServer) -> None:
+    def __init__(self, context: EmulatorContext, server: SqlServer,
+                 login_endpoint: Callable[[], str | None] = lambda: None) -> None:
         self.context = context
         self.server = server
+        self.login_endpoint = login_endpoint  # where drivers that get their own token get it
         self.handlers = Handlers(server)
         self.strict_context = context.certificates.server_context()
         self.strict_context.set_alpn_protocols(["tds/8.0"])
@@ -360,6 +390,12 @@ class SqlListener:
         self.logged_in: set[Session] = set()
         self.session_limit = SESSION_LIMIT
         self.connection_limit = CONNECTION_LIMIT
+
+    def sts_url(self) -> str | None:
+        """The STS URL FEDAUTHINFO names: the emulator's Entra login endpoint for the tenant (Azure SQL
+        names https://login.windows.net/<tenant>)."""
+        endpoint = self.login_endpoint()
+        return f"{endpoint}/{self.context.world.tenant_id}" if endpoint else None
 
     @property
     def connections(self) -> int:

@@ -50,6 +50,11 @@ FEATURE_SESSIONRECOVERY = 0x01
 FEATURE_FEDAUTH = 0x02
 FEATURE_TERMINATOR = 0xFF
 FEDAUTH_LIBRARY_SECURITYTOKEN = 0x01
+FEDAUTH_LIBRARY_ADAL = 0x02  # the driver gets the token itself, from where the server's FEDAUTHINFO says
+# ADAL workflows (2.2.6.4): ODBC Driver 18 sends 0x01 for ActiveDirectoryServicePrincipal, Password, Msi and
+# Interactive alike (measured), 0x02 for ActiveDirectoryIntegrated (Kerberos)
+FEDAUTH_WORKFLOW_PASSWORD, FEDAUTH_WORKFLOW_INTEGRATED = 0x01, 0x02
+FEDAUTHINFO_STSURL, FEDAUTHINFO_SPN = 0x01, 0x02
 
 # Tokens (2.2.7)
 TOKEN_COLMETADATA = 0x81
@@ -65,6 +70,7 @@ TOKEN_DONE = 0xFD
 TOKEN_DONEPROC = 0xFE
 TOKEN_DONEINPROC = 0xFF
 TOKEN_RETURNSTATUS = 0x79
+TOKEN_FEDAUTHINFO = 0xEE
 
 DONE_FINAL = 0x00
 DONE_MORE = 0x01
@@ -292,6 +298,30 @@ class Login7:
         data = self.features.get(FEATURE_FEDAUTH)
         return data[0] >> 1 if data else None
 
+    @property
+    def fedauth_workflow(self) -> int | None:
+        """The ADAL workflow byte (after the options byte) of a FEDAUTH feature with library ADAL."""
+        data = self.features.get(FEATURE_FEDAUTH)
+        if not data or data[0] >> 1 != FEDAUTH_LIBRARY_ADAL:
+            return None
+        if len(data) < 2:
+            raise ProtocolError("FEDAUTH ADAL feature without its workflow")
+        return data[1]
+
+
+def parse_fedauth_token(data: bytes) -> str:
+    """The token of a Federated Authentication Token message (packet type 0x08, 2.2.6.3): DataLen, then
+    FedAuthToken as a length-prefixed UTF-16 string (a nonce would follow; the emulator sends none).
+    ODBC Driver 18 counts the string's terminating NUL in the token (measured): it is not part of it."""
+    reader = Reader(data)
+    total = reader.u32()
+    if total > reader.remaining:
+        raise Truncated("FEDAUTH message shorter than its DataLen")
+    token = reader.take(reader.u32())
+    if not token:
+        raise ProtocolError("FEDAUTH message without a token")
+    return token.decode("utf-16-le", "replace").rstrip("\x00")
+
 
 def parse_login7(data: bytes) -> Login7:
     if len(data) < 94:
@@ -382,6 +412,18 @@ def loginack(program: str, version: tuple[int, int, int, int]) -> bytes:
 def featureextack(acks: dict[int, bytes]) -> bytes:
     body = b"".join(bytes([feature]) + _U32.pack(len(data)) + data for feature, data in acks.items())
     return bytes([TOKEN_FEATUREEXTACK]) + body + bytes([FEATURE_TERMINATOR])
+
+
+def fedauthinfo(sts_url: str, spn: str) -> bytes:
+    """FEDAUTHINFO (2.2.7.12): where a driver that gets its own token gets it (STSURL) and for what (SPN)."""
+    options = [(FEDAUTHINFO_SPN, spn.encode("utf-16-le")), (FEDAUTHINFO_STSURL, sts_url.encode("utf-16-le"))]
+    offset = 4 + 9 * len(options)  # data offsets count from CountOfInfoIDs
+    head, body = bytearray(_U32.pack(len(options))), bytearray()
+    for info_id, value in options:
+        head += struct.pack("<BII", info_id, len(value), offset + len(body))
+        body += value
+    payload = bytes(head + body)
+    return bytes([TOKEN_FEDAUTHINFO]) + _U32.pack(len(payload)) + payload
 
 
 def done(status: int = DONE_FINAL, command: int = CMD_OTHER, rowcount: int = 0, token: int = TOKEN_DONE) -> bytes:
