@@ -22,6 +22,21 @@ class Closed(Exception):
     """The server closed the connection (or sent nothing) before a whole reply arrived."""
 
 
+@dataclass(frozen=True)
+class Column:
+    """A COLMETADATA column: its name, flags and TYPE_INFO (type id, length, scale)."""
+
+    name: str
+    flags: int
+    type_id: int
+    size: int
+    scale: int
+
+    @property
+    def nullable(self) -> bool:
+        return bool(self.flags & 0x0001)
+
+
 @dataclass
 class Reply:
     """What one reply message carried: errors and infos (number, message), the DONE statuses, rows."""
@@ -30,6 +45,7 @@ class Reply:
     infos: list[tuple[int, str]] = field(default_factory=list)
     done: list[int] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
+    columns: list[Column] = field(default_factory=list)  # of the last COLMETADATA
     loginack: bool = False
     payload: bytes = b""
 
@@ -319,7 +335,9 @@ def _type_info(data: bytes, at: int) -> tuple[tuple[int, int, int], int]:
 
 def _value(data: bytes, at: int, info: tuple[int, int, int]) -> tuple[Any, int]:
     kind, size, _scale = info
-    if kind in (0x30, 0x32, 0x34, 0x38, 0x7F):
+    if kind == 0x32:  # BIT
+        return bool(data[at]), at + 1
+    if kind in (0x30, 0x34, 0x38, 0x7F):
         return int.from_bytes(data[at:at + size], "little", signed=kind != 0x30), at + size
     if kind in (0x3B, 0x3E, 0x3D, 0x3A, 0x3C, 0x7A):
         return data[at:at + size], at + size
@@ -400,11 +418,14 @@ def parse_tokens(data: bytes) -> Reply:
             columns = []
             if count == 0xFFFF:
                 continue
+            reply.columns = []
             for _ in range(count):
+                (flags,) = struct.unpack_from("<H", data, at + 4)
                 at += 6
                 info, at = _type_info(data, at)
-                _name, at = _b_varchar(data, at)
+                name, at = _b_varchar(data, at)
                 columns.append(info)
+                reply.columns.append(Column(name, flags, *info))
         elif token == 0xD1:  # ROW
             row = []
             for info in columns:

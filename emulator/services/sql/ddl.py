@@ -9,6 +9,7 @@ import threading
 from typing import Protocol
 
 from . import errors
+from .dialect import sqlite_dialect
 from .sqltypes import NVARCHAR_4000, TYPE_RE, affinity, sql_type
 from .translate import Translation, parenthesize_default, sqlite_error
 
@@ -69,8 +70,15 @@ def create_table(database: TableHost, translation: Translation) -> None:
             raise errors.unsupported(f"column type {declared_text}")
         constraints = item.args.get("constraints") or []
         identity = any(isinstance(c.args.get("kind"), exp.GeneratedAsIdentityColumnConstraint) for c in constraints)
-        not_null = any(isinstance(c.args.get("kind"), (exp.NotNullColumnConstraint, exp.PrimaryKeyColumnConstraint))
-                       for c in constraints) or item.name.lower() in primary_columns
+        # sqlglot reads an explicit NULL as NotNullColumnConstraint(allow_null=True)
+        explicit_not_null = any(isinstance(c.args.get("kind"), exp.NotNullColumnConstraint)
+                                and not c.args["kind"].args.get("allow_null") for c in constraints)
+        not_null = explicit_not_null or item.name.lower() in primary_columns or any(
+            isinstance(c.args.get("kind"), exp.PrimaryKeyColumnConstraint) for c in constraints)
+        if not_null and not explicit_not_null:
+            # a key column is NOT NULL in SQL Server; SQLite lets NULL into a key that is not an INTEGER one.
+            # First: AUTOINCREMENT must follow PRIMARY KEY directly.
+            constraints.insert(0, exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
         for constraint in list(constraints):
             if isinstance(constraint.args.get("kind"), exp.CollateColumnConstraint):
                 constraints.remove(constraint)
@@ -102,7 +110,7 @@ def create_table(database: TableHost, translation: Translation) -> None:
                 continue
             keep.append(item)
         schema.set("expressions", keep)
-    sqlite_ddl = tree.sql(dialect="sqlite")
+    sqlite_ddl = tree.sql(dialect=sqlite_dialect())
     now = timestamp()
     with database.lock:
         try:

@@ -10,6 +10,7 @@ import datetime as dt
 import struct
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from itertools import accumulate, chain, repeat
 from operator import itemgetter, mul, sub
@@ -20,12 +21,19 @@ from .tds import (
     COLLATION,
     PLP_NULL,
     T_BIGVARBINARY,
+    T_BIT,
     T_BITN,
     T_DATEN,
     T_DATETIME2N,
     T_DECIMALN,
+    T_FLT4,
+    T_FLT8,
     T_FLTN,
     T_GUID,
+    T_INT1,
+    T_INT2,
+    T_INT4,
+    T_INT8,
     T_INTN,
     T_NVARCHAR,
     T_TIMEN,
@@ -44,9 +52,21 @@ _INT_SIZES = {"tinyint": 1, "smallint": 2, "int": 4, "bigint": 8}
 _INT_PACK = {1: struct.Struct("<B"), 2: struct.Struct("<h"), 4: _I32, 8: _I64}
 
 
+# A NOT NULL column of these types goes as SQL Server sends it: a fixed-length type, each value without
+# a length byte ([MS-TDS] 2.2.5.4.1, FIXEDLENTYPE); the nullable form is INTN/BITN/FLTN
+_FIXED_TYPES = {"tinyint": T_INT1, "smallint": T_INT2, "int": T_INT4, "bigint": T_INT8, "bit": T_BIT,
+                "float": T_FLT8, "real": T_FLT4}
+
+
+def fixed_length(sql_type: SqlType) -> bool:
+    return not sql_type.nullable and sql_type.name in _FIXED_TYPES
+
+
 def type_info(sql_type: SqlType) -> bytes:
     """TYPE_INFO for COLMETADATA / RETURNVALUE."""
     name = sql_type.name
+    if fixed_length(sql_type):
+        return bytes([_FIXED_TYPES[name]])
     if name in _INT_SIZES:
         return bytes([T_INTN, _INT_SIZES[name]])
     if name == "bit":
@@ -87,8 +107,9 @@ def _decimal_size(precision: int) -> int:
 def colmetadata(columns: Sequence[tuple[str, SqlType]]) -> bytes:
     parts = [bytes([TOKEN_COLMETADATA]), _U16.pack(len(columns))]
     for name, sql_type in columns:
-        # UserType 0; Flags: nullable (0x0001) | updateable unknown (0x0010 bit pattern 0x0008)
-        parts.append(b"\x00\x00\x00\x00\x09\x00" + type_info(sql_type) + b_varchar(name))
+        # UserType 0; Flags: nullable (0x0001) where it may be NULL | updateable unknown (0x0008)
+        flags = b"\x09\x00" if sql_type.nullable else b"\x08\x00"
+        parts.append(b"\x00\x00\x00\x00" + flags + type_info(sql_type) + b_varchar(name))
     return b"".join(parts)
 
 
@@ -102,6 +123,9 @@ ColumnEncoder = Callable[[Sequence[Any]], list[bytes]]
 
 def column_encoder(sql_type: SqlType) -> ColumnEncoder:
     name = sql_type.name
+    if fixed_length(sql_type):
+        nullable = column_encoder(replace(sql_type, nullable=True))
+        return lambda values: _without_length(nullable(values))
     if name in _INT_SIZES:
         size = _INT_SIZES[name]
         pack = _INT_PACK[size].pack
@@ -258,6 +282,13 @@ def encode_columns(types: Sequence[SqlType], rows: Sequence[Sequence[Any]]) -> b
 
 def column_parts(sql_type: SqlType, values: Sequence[Any]) -> list[RowPart]:
     """One column's parts: whole-column where possible, else per value (fast, then converting)."""
+    if fixed_length(sql_type):  # the nullable form's parts without the length byte
+        if None in values:
+            raise ValueError("NULL in a NOT NULL column")
+        parts = column_parts(replace(sql_type, nullable=True), values)
+        if len(parts) == 1 and isinstance(parts[0], list):
+            return [_without_length(parts[0])]
+        return parts[1:]  # the whole-column forms start with the length byte as a constant part
     try:
         found = _whole_column(sql_type, values)
         if found is not None:
@@ -268,6 +299,12 @@ def column_parts(sql_type: SqlType, values: Sequence[Any]) -> list[RowPart]:
         return [fast_column_encoder(sql_type)(values)]
     except ENCODING_ERRORS:
         return [column_encoder(sql_type)(values)]
+
+
+def _without_length(values: list[bytes]) -> list[bytes]:
+    if b"\x00" in values:  # a NULL (length 0) has no fixed-length form
+        raise ValueError("NULL in a NOT NULL column")
+    return [value[1:] for value in values]
 
 
 def _constant(byte: int, count: int) -> FixedPart:

@@ -32,8 +32,10 @@ from .results import (
     RowStream,
     TransactionEvent,
     all_declared,
+    declared_types,
     result_columns,
 )
+from .sqltypes import SqlType, sql_type
 from .translate import Translation, sqlite_error, translate
 
 LOCK_TIMEOUT_SECONDS = 10.0  # a writer waits this long for another session's transaction, then gets 1222
@@ -65,10 +67,11 @@ class Engine:
     def __init__(self, server: SqlServer) -> None:
         self.server = server
 
-    async def run_batch(self, state: SessionState, text: str,
-                        parameters: dict[str, Any] | None = None) -> BatchResult:
+    async def run_batch(self, state: SessionState, text: str, parameters: dict[str, Any] | None = None,
+                        parameter_types: dict[str, SqlType] | None = None) -> BatchResult:
         result = BatchResult([])
         state.variables = {k.lower(): v for k, v in (parameters or {}).items()}  # variables live for a batch
+        state.variable_types = {k.lower(): t for k, t in (parameter_types or {}).items()}
         state.last_identity = None  # SCOPE_IDENTITY() is per scope: a new batch starts with none
         try:
             await self._run_statements(state, split_batch(text), result.outcomes)
@@ -263,7 +266,8 @@ class Engine:
                 rest = None
                 if translation.returns_rows:
                     description = cursor.description or ()
-                    if state.streaming and translation.kind == "select" and all_declared(translation, description):
+                    types = declared_types(translation, state.variable_types)
+                    if state.streaming and translation.kind == "select" and all_declared(types, description):
                         rows = cursor.fetchmany(CHUNK_ROWS)
                         if len(rows) == CHUNK_ROWS:
                             rest = RowStream(database, state, cursor, translation, len(rows))
@@ -283,7 +287,8 @@ class Engine:
                 database.current = None
         if translation.kind == "select" or translation.returns_rows:
             state.rowcount = len(rows)
-            columns = result_columns(translation, description, rows)
+            columns = result_columns(translation, declared_types(translation, state.variable_types), description,
+                                     rows)
             command = tds.CMD_SELECT if translation.kind == "select" else _COMMANDS[translation.kind]
             return ResultSet(columns, rows, command, rest)
         state.rowcount = max(count, 0)
@@ -317,6 +322,8 @@ class Engine:
                 raise errors.unsupported("DECLARE @table TABLE")
             value = self._evaluate(state, initial) if initial else None
             state.variables[name.lower()] = value
+            if (declared_type := sql_type(declared)) is not None:
+                state.variable_types[name.lower()] = declared_type
 
     # -- permissions -----------------------------------------------------------------------------------
     @staticmethod

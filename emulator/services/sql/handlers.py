@@ -171,7 +171,7 @@ class Handlers:
         """Run a parameterized statement; OUTPUT parameters come back at their ordinal (``offset`` is the
         ordinal of the first value)."""
         bound, declared_outputs = _bind(declaration, values)
-        result = await self.engine.run_batch(state, statement, bound)
+        result = await self.engine.run_batch(state, statement, bound, _declared_types(declaration))
         called = Called(self._outcomes(state, result.outcomes, tds.TOKEN_DONEINPROC), result.error)
         for position, param in enumerate(values):
             if param.output:
@@ -295,6 +295,15 @@ def _text(params: Sequence[rpc.RpcParam], index: int) -> str:
 
 
 _DECLARED = re.compile(r"^\s*@(\w+)\s+(.+?)(\s+(?:OUTPUT|OUT))?\s*$", re.I | re.S)
+
+
+def _declared_types(declaration: str) -> dict[str, SqlType]:
+    """The parameters' declared types by name ("@p decimal(10,2), @q bit OUTPUT"), those the emulator has."""
+    found = {}
+    for part in split_top_level(declaration):
+        if (declared := _DECLARED.match(part)) and (parameter_type := sql_type(declared.group(2))) is not None:
+            found[declared.group(1)] = parameter_type
+    return found
 
 
 def _bind(declaration: str, values: Sequence[rpc.RpcParam]) -> tuple[dict[str, Any], dict[int, str]]:

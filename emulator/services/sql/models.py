@@ -62,6 +62,7 @@ class SessionState:
     is_admin: bool
     spid: int = field(default_factory=lambda: next(_SPIDS))
     variables: dict[str, Any] = field(default_factory=dict)
+    variable_types: dict[str, SqlType] = field(default_factory=dict)  # declared: DECLARE, sp_executesql
     last_identity: int | None = None
     rowcount: int = 0
     nocount: bool = False
@@ -94,6 +95,7 @@ class Database:
         self.translations: dict[str, Translation] = {}
         self._schema: dict[str, dict[str, str]] | None = None
         self._columns: dict[str, list[tuple[str, SqlType]]] | None = None
+        self._not_null: dict[str, frozenset[str]] | None = None
         # results being sent while read (weak: a stream dropped by a closed session just goes away)
         self.streams: weakref.WeakSet[RowStream] = weakref.WeakSet()
         self._conn = self._open()
@@ -275,6 +277,7 @@ class Database:
         self.translations.clear()
         self._schema = None
         self._columns = None
+        self._not_null = None
 
     # -- metadata --------------------------------------------------------------------------------
     def columns(self) -> dict[str, list[tuple[str, SqlType]]]:
@@ -289,6 +292,18 @@ class Database:
                 found.setdefault(table.lower(), []).append((name, sql_type(declared) or NVARCHAR_4000))
             self._columns = found
         return self._columns
+
+    def not_null(self) -> dict[str, frozenset[str]]:
+        """The NOT NULL columns (lower-case names) of every user table, keyed by lower-case table name."""
+        if self._not_null is None:
+            found: dict[str, set[str]] = {}
+            with self.lock:
+                rows = self.conn.execute(
+                    "SELECT table_name, name FROM __emulator_columns WHERE nullable = 0").fetchall()
+            for table, name in rows:
+                found.setdefault(table.lower(), set()).add(name.lower())
+            self._not_null = {table: frozenset(names) for table, names in found.items()}
+        return self._not_null
 
     def table_name(self, name: str) -> str | None:
         """The table's name as created, or None."""

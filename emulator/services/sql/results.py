@@ -149,18 +149,28 @@ class BatchResult:
     error: SqlError | None = None
 
 
-def all_declared(translation: Translation, description: Sequence[Any]) -> bool:
-    """Every result column has a declared type (a result typed from its values needs them all first)."""
+def declared_types(translation: Translation, variable_types: dict[str, SqlType]) -> list[SqlType | None] | None:
+    """The result's column types known before its rows: the statement's, and a ``SELECT @p``'s from the
+    variable's declaration (as SQL Server types it: decimal(10,2), not what its value looks like)."""
     types = translation.types
+    variables = translation.variables
+    if not variables or not variable_types or types is None or len(variables) != len(types):
+        return types
+    return [variable_types.get(variable) if found is None and variable else found
+            for found, variable in zip(types, variables, strict=True)]
+
+
+def all_declared(types: list[SqlType | None] | None, description: Sequence[Any]) -> bool:
+    """Every result column has a declared type (a result typed from its values needs them all first)."""
     return bool(types) and len(types) == len(description) and all(t is not None for t in types)
 
 
-def result_columns(translation: Translation, description: Sequence[Any],
-                    rows: list[tuple[Any, ...]]) -> list[tuple[str, SqlType]]:
+def result_columns(translation: Translation, types: list[SqlType | None] | None, description: Sequence[Any],
+                   rows: list[tuple[Any, ...]]) -> list[tuple[str, SqlType]]:
     names = [d[0] for d in description]
     if translation.names is not None and len(translation.names) == len(names):
         names = translation.names
-    declared = translation.types if translation.types and len(translation.types) == len(names) else None
+    declared = types if types and len(types) == len(names) else None
     columns = []
     for index, name in enumerate(names):
         chosen = declared[index] if declared else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -18,6 +18,9 @@ class SqlType:
     length: int = 0        # characters for nvarchar, bytes for varbinary; -1 = max
     precision: int = 0
     scale: int = 0
+    # False only for a result column read straight from a NOT NULL column (sent as SQL Server sends it:
+    # INT4 rather than INTN …); not part of the type's identity
+    nullable: bool = field(default=True, compare=False)
 
     def declaration(self) -> str:
         if self.name in ("nvarchar", "varbinary"):

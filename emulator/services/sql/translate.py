@@ -11,14 +11,14 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from . import errors
 from .batches import keyword
 from .builtins import pending_function_error
 from .catalog import CATALOG_NAMES
-from .dialect import emulator_dialect, load_sqlglot, tsql_dialect
+from .dialect import emulator_dialect, load_sqlglot, sqlite_dialect, tsql_dialect
 from .errors import SqlError
 from .rewrite import DML_TOP, TYPE_META, SchemaSource, ddl_functions, limit_dml, rewrite_functions, written_function
 from .sqltypes import NUMERIC_38_0, NVARCHAR_4000, SqlType, affinity, sql_type
@@ -38,6 +38,7 @@ class Translation:
     missing: str | None = None         # first referenced table that does not exist, as written
     names: list[str] | None = None     # result column names, None = take SQLite's
     types: list[SqlType | None] | None = None
+    variables: list[str | None] | None = None  # per result column: the @variable it is, if only that
     returns_rows: bool = False
     table_definition: exp.Create | None = None
     if_exists: bool = False
@@ -119,6 +120,7 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
             prefix = "##" if identifier.args.get("global_") else "#"
             raise errors.unsupported(f"temporary table {prefix}{table.name} (use a regular table, or a CTE)")
         schema = table.db.lower()
+        written = ".".join(part.name for part in table.parts)  # as error 208 quotes it: 'dbo.Orders'
         key = (schema, table.name.lower())
         if key in CATALOG_NAMES:
             _refuse_catalog_change(tree, table)
@@ -127,16 +129,16 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
             table.set("catalog", None)
             continue
         if schema not in ("", "dbo") or (table.catalog and table.catalog.lower() != database.name.lower()):
-            missing = missing or table.sql("tsql")
+            missing = missing or written
         if table.name.lower().startswith("__"):
-            missing = missing or table.sql("tsql")
+            missing = missing or written
         table.set("db", None)
         table.set("catalog", None)
         if table.name.lower() in ctes:
             continue
         referenced.append(table.name)
         if table.name.lower() not in columns and missing is None and not isinstance(tree, exp.Create):
-            missing = table.sql("tsql") if not table.alias else table.name
+            missing = written
     for column in tree.find_all(exp.Column):  # [INFORMATION_SCHEMA].[TABLES].[TABLE_NAME], dbo.T.c
         if column.args.get("db") is not None and column.table:
             key = (column.db.lower(), column.table.lower())
@@ -207,6 +209,8 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
         translation.reads = tuple(referenced)
         translation.returns_rows = True
         translation.names, translation.types = _describe(database, tree)
+        translation.variables = [_variable(projection) for projection in tree.selects] \
+            if isinstance(tree, exp.Select) else None
     elif isinstance(tree, (exp.Transaction, exp.Commit, exp.Rollback, exp.Use, exp.Set, exp.Declare)):
         raise errors.unsupported(keyword(text))
     else:
@@ -215,7 +219,7 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
     for constraint in tree.find_all(exp.DefaultColumnConstraint):
         parenthesize_default(constraint)
     try:
-        translation.sqlite = tree.sql(dialect="sqlite")
+        translation.sqlite = tree.sql(dialect=sqlite_dialect())
     except RecursionError:
         raise errors.nested_too_deeply() from None
     except Exception as exc:  # noqa: BLE001 - sqlglot refuses to generate some constructs
@@ -360,6 +364,7 @@ def _describe(database: SchemaSource, tree: exp.Expression) -> tuple[list[str] |
     except Exception:  # noqa: BLE001 - unknown shapes fall back to typing from the values
         return names, None
     types: list[SqlType | None] = []
+    not_null = _not_null_sources(database, typed)
     for projection in typed.selects if isinstance(typed, exp.Query) else []:
         declared = projection.type
         inner = projection.this if isinstance(projection, exp.Alias) else projection
@@ -372,6 +377,8 @@ def _describe(database: SchemaSource, tree: exp.Expression) -> tuple[list[str] |
             continue
         if declared is not None and not declared.is_type(exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
             found = sql_type(declared.sql("tsql"))
+        if found is not None and isinstance(inner, exp.Column) and inner.name.lower() in not_null.get(inner.table, ()):
+            found = replace(found, nullable=False)
         if found is not None and not isinstance(inner, exp.Column):
             if found.name == "decimal":
                 found = SqlType("decimal", precision=38, scale=found.scale)
@@ -381,6 +388,41 @@ def _describe(database: SchemaSource, tree: exp.Expression) -> tuple[list[str] |
                 found = None
         types.append(found)
     return names, types
+
+
+def _variable(projection: exp.Expression) -> str | None:
+    """The variable a result column is (``SELECT @p``, ``SELECT @p AS v``), lower-case; None otherwise."""
+    from sqlglot import exp
+
+    inner = projection.this if isinstance(projection, exp.Alias) else projection
+    return inner.name.lower() if isinstance(inner, exp.Parameter) and inner.name else None
+
+
+def _not_null_sources(database: SchemaSource, select: exp.Expression) -> dict[str, frozenset[str]]:
+    """The NOT NULL columns of each table a SELECT reads directly, by the alias the qualified tree gives
+    it: none for a UNION, a derived table or a CTE, nor for a table an outer join may fill with NULLs."""
+    from sqlglot import exp
+
+    if not isinstance(select, exp.Select):
+        return {}
+    source = select.args.get("from_") or select.args.get("from")
+    sources = [source.this if source is not None else None]
+    nullable: set[int] = set()
+    for join in select.args.get("joins") or []:
+        side = (join.side or "").upper()
+        if side in ("RIGHT", "FULL"):
+            nullable.update(range(len(sources)))
+        if side in ("LEFT", "FULL"):
+            nullable.add(len(sources))
+        sources.append(join.this)
+    ctes = {cte.alias_or_name.lower() for cte in select.find_all(exp.CTE)}
+    declared = database.not_null()
+    found: dict[str, frozenset[str]] = {}
+    for index, table in enumerate(sources):
+        if not isinstance(table, exp.Table) or index in nullable or table.name.lower() in ctes:
+            continue
+        found[table.alias_or_name] = declared.get(table.name.lower(), frozenset())
+    return found
 
 
 def sqlite_error(exc: sqlite3.Error, database: str, translation: Translation) -> SqlError:
