@@ -47,6 +47,13 @@ class SqlTarget:
     def vm_name(self) -> str:
         return self.profile.vm_name
 
+    @property
+    def vm_login(self) -> str:
+        """The VM identity's login name, as Azure SQL reports a managed identity's (SUSER_SNAME(),
+        SYSTEM_USER): ``<client id>@<tenant id>``."""
+        claims = jwt.decode(self.vm_token(), options={"verify_signature": False})
+        return f"{claims['appid']}@{claims['tid']}"
+
     def admin_token(self, resource: str = SQL) -> str:
         response = requests.post(
             f"{self.profile.endpoints['login']}/{self.profile.tenant_id}/oauth2/v2.0/token",

@@ -46,7 +46,7 @@ def test_principal_without_a_database_user_is_refused(client: Client, target: Sq
 def test_users_and_roles_refuse_then_allow(client: Client, target: SqlTarget) -> None:
     grant_vm(target)  # a user, no role yet
     with connected(client, target, target.vm_token()) as vm:
-        assert rows(vm, "SELECT SUSER_SNAME()") == [(target.vm_name,)]
+        assert rows(vm, "SELECT SUSER_SNAME()") == [(target.vm_login,)]
         client.check(refused(lambda: rows(vm, "SELECT COUNT(*) FROM Products")), 229,
                      "The SELECT permission was denied on the object 'Products'")
     target.run_admin(f"ALTER ROLE db_datareader ADD MEMBER [{target.vm_name}]")

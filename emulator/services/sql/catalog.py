@@ -200,10 +200,11 @@ def principal_id(conn: sqlite3.Connection, name: Any) -> int | None:
     return int(row[0]) if row else None
 
 
-def user_for_object_id(conn: sqlite3.Connection, object_id: str) -> tuple[int, str] | None:
-    """(principal id, user name) of the contained user made for an Entra principal."""
-    row = conn.execute("SELECT principal_id, name FROM __emulator_principals WHERE object_id = ? "
-                       "AND type IN ('E', 'X')", (object_id,)).fetchone()
+def user_for_sid(conn: sqlite3.Connection, sid: bytes) -> tuple[int, str] | None:
+    """(principal id, user name) of the contained user whose SID is ``sid``: for a service principal or
+    managed identity, its client (application) id (see security.create_user)."""
+    row = conn.execute("SELECT principal_id, name FROM __emulator_principals WHERE sid = ? "
+                       "AND type IN ('E', 'X')", (sid,)).fetchone()
     return (row[0], row[1]) if row else None
 
 

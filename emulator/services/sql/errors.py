@@ -274,6 +274,10 @@ def invalid_object_id(value: str) -> SqlError:
                     "not supported.", state=2, severity=16)
 
 
+def sid_not_16_bytes() -> SqlError:
+    return SqlError(15419, "Supplied parameter sid should be binary(16).", state=1)
+
+
 def user_exists(name: str) -> SqlError:
     return SqlError(15023, f"User, group, or role '{name}' already exists in the current database.", state=1)
 

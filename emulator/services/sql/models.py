@@ -57,7 +57,7 @@ class Prepared:
 class SessionState:
     database: Database
     object_id: str
-    display_name: str
+    login_name: str  # SUSER_SNAME(), SYSTEM_USER (see SqlServer.login_name)
     user_name: str
     is_admin: bool
     spid: int = field(default_factory=lambda: next(_SPIDS))
@@ -156,8 +156,8 @@ class Database:
             return self.current
 
         version = self.server.version_string
-        conn.create_function("suser_sname", -1, lambda *a: s.display_name if (s := session()) else None)
-        conn.create_function("suser_name", -1, lambda *a: s.display_name if (s := session()) else None)
+        conn.create_function("suser_sname", -1, lambda *a: s.login_name if (s := session()) else None)
+        conn.create_function("suser_name", -1, lambda *a: s.login_name if (s := session()) else None)
         conn.create_function("user_name", -1, lambda *a: s.user_name if (s := session()) else None)
         conn.create_function("current_user", 0, lambda: s.user_name if (s := session()) else None)
         conn.create_function("db_name", -1, lambda *a: self.name)
@@ -190,7 +190,7 @@ class Database:
         def session() -> SessionState | None:
             return self.current
 
-        conn.create_function("original_login", 0, lambda: s.display_name if (s := session()) else None)
+        conn.create_function("original_login", 0, lambda: s.login_name if (s := session()) else None)
         # every user's default schema is dbo; the fixed schemas have the ids of their owners
         conn.create_function("schema_name", -1, lambda *a: "dbo" if not a else catalog.SCHEMAS.get(a[0]))
         conn.create_function("schema_id", -1, lambda *a: 1 if not a else catalog.SCHEMA_IDS.get(str(a[0]).lower()))
@@ -247,9 +247,9 @@ class Database:
         with self.lock:
             return catalog.principal(self.conn, name)
 
-    def user_for_object_id(self, object_id: str) -> tuple[int, str] | None:
+    def user_for_sid(self, sid: bytes) -> tuple[int, str] | None:
         with self.lock:
-            return catalog.user_for_object_id(self.conn, object_id)
+            return catalog.user_for_sid(self.conn, sid)
 
     def security_changed(self) -> None:
         """Users, role members or permissions changed: what sessions may see is worked out again."""
@@ -433,14 +433,31 @@ class SqlServer:
         if database is None:
             raise errors.cannot_open_database(database_name)
         object_id = str(claims.get("oid", ""))
-        principal: Principal | None = self.context.directory.by_object_id(object_id) if object_id else None
-        display = principal.display_name if principal else str(claims.get("appid") or object_id)
+        login_name = self.login_name(claims)
         if object_id.lower() == self.admin_object_id.lower():
-            return SessionState(database, object_id, display, "dbo", True)
-        user = database.user_for_object_id(object_id)
+            return SessionState(database, object_id, login_name, "dbo", True)
+        # the contained user whose SID is the token's client (application) id: a user made for an identity
+        # that was deleted and made again (a new client id) no longer matches
+        try:
+            sid = uuid.UUID(str(claims.get("appid") or claims.get("azp") or "")).bytes_le
+        except ValueError:
+            raise errors.login_failed() from None
+        user = database.user_for_sid(sid)
         if user is None:
             raise errors.login_failed()
-        return SessionState(database, object_id, display, user[1], False)
+        return SessionState(database, object_id, login_name, user[1], False)
+
+    def login_name(self, claims: dict[str, Any]) -> str:
+        """The login's name (SUSER_SNAME(), SYSTEM_USER). For a managed identity Azure SQL reports
+        ``<client id>@<tenant id>``, not the identity's display name (MicrosoftDocs/sql-docs issue 9584,
+        "SYSTEM_USER - Returns guids in format of <ClientId>@<TenantId> for managed identity logins";
+        also amachanic/sp_whoisactive issue 55). Other principals: the display name, as before."""
+        client_id, tenant_id = claims.get("appid") or claims.get("azp"), claims.get("tid")
+        if claims.get("xms_mirid") and client_id and tenant_id:  # only a managed identity's token has it
+            return f"{client_id}@{tenant_id}"
+        object_id = str(claims.get("oid", ""))
+        principal: Principal | None = self.context.directory.by_object_id(object_id) if object_id else None
+        return principal.display_name if principal else str(client_id or object_id)
 
 
 _SERVERS: dict[int, tuple[Any, SqlServer]] = {}

@@ -52,16 +52,38 @@ def create_user(state: SessionState, directory: Directory, name: str, object_id:
         if len(matches) > 1:
             raise errors.duplicate_display_name(name)
         principal = matches[0]
-    if database.user_for_object_id(principal.object_id) is not None:
+    # the SID of a service principal's or managed identity's user is its client (application) id, not its
+    # object id (MicrosoftDocs/sql-docs issue 2323: "For a Service Principal / Managed Identity you should use
+    # the 'ApplicationId'"); the login matches the token's appid against it
+    sid = uuid.UUID(principal.client_id).bytes_le
+    if database.user_for_sid(sid) is not None:
         raise errors.user_exists(name)
     with database.lock:
         (next_id,) = database.conn.execute(
             "SELECT MAX(principal_id) + 1 FROM __emulator_principals WHERE principal_id < 16384").fetchone()
-        sid = uuid.UUID(principal.client_id).bytes_le if principal.client_id else None
         database.conn.execute(
             "INSERT INTO __emulator_principals VALUES (?, ?, 'E', 'EXTERNAL_USER', ?, ?, ?)",
             (max(next_id or FIRST_USER_ID, FIRST_USER_ID), name, principal.object_id, sid, timestamp()))
     database.security_changed()
+
+def create_user_with_sid(state: SessionState, name: str, sid: bytes, kind: str) -> None:
+    """CREATE USER [name] WITH SID = 0x…, TYPE = E | X: a contained Entra user whose SID is given, taken as it
+    is (Azure SQL does not look it up either): a login matches it when the SID is the token's client id."""
+    _require(state, ALTER_ANY_USER, errors.no_permission_for_action)
+    if len(sid) != 16:
+        raise errors.sid_not_16_bytes()
+    database = state.database
+    if database.principal(name) is not None or database.user_for_sid(sid) is not None:
+        raise errors.user_exists(name)
+    type_desc = "EXTERNAL_GROUP" if kind == "X" else "EXTERNAL_USER"
+    with database.lock:
+        (next_id,) = database.conn.execute(
+            "SELECT MAX(principal_id) + 1 FROM __emulator_principals WHERE principal_id < 16384").fetchone()
+        database.conn.execute(
+            "INSERT INTO __emulator_principals VALUES (?, ?, ?, ?, NULL, ?, ?)",
+            (max(next_id or FIRST_USER_ID, FIRST_USER_ID), name, kind, type_desc, sid, timestamp()))
+    database.security_changed()
+
 
 def drop_user(state: SessionState, name: str, if_exists: bool) -> None:
     """DROP USER [IF EXISTS]: the user, its memberships and its permissions. Needs ALTER ANY USER."""
