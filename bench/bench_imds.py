@@ -3,7 +3,9 @@
 1. emulator start → first answer (a new process running ``python -m emulator serve``), median of runs;
 2. IMDS token latency p50/p99 and throughput, throttling off;
 3. ``lib.imds`` vs azure-identity ``ManagedIdentityCredential`` on the same emulator, same run:
-   cached ``get_token`` and cold (new client each time) ``get_token``, with the ratio.
+   cached ``get_token`` and cold (new client each time) ``get_token``, with the ratio;
+4. IMDS token latency with ID1 assigned among 40 user-assigned identities that carry the most tags ARM
+   allows (a token request reads the VM's own identities only, so the others cost nothing).
 
 Run: ``.venv/bin/python bench/bench_imds.py`` (or ``make bench``).
 """
@@ -22,6 +24,8 @@ from pathlib import Path
 
 import requests
 
+from emulator.core.settings import DEFAULT_PORTS
+
 RESOURCE = "https://management.azure.com/"
 START_RUNS = 5
 LATENCY_REQUESTS = 2000
@@ -36,7 +40,7 @@ def spawn(data_dir: Path, *extra: str, in_memory: bool = True,
     """Start ``<launcher> serve`` on free ports; return the process and seconds until IMDS answered a token."""
     profile = data_dir / "profile.json"
     profile.unlink(missing_ok=True)
-    ports = [arg for name in ("imds", "login", "arm", "sql") for arg in (f"--{name}-port", "0")]
+    ports = [arg for name in DEFAULT_PORTS for arg in (f"--{name}-port", "0")]  # every listener on a free port
     started = time.perf_counter()
     process = subprocess.Popen(
         [*launcher, "serve", "--data-dir", str(data_dir),
@@ -146,6 +150,36 @@ def bench_clients(imds: str) -> None:
           f"azure-identity {theirs_cold * 1000:.2f} ms → ratio {theirs_cold / ours_cold:.1f}×")
 
 
+def bench_many_identities(profile: dict) -> None:
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = profile["ca_bundle"]
+    login, arm, imds = profile["endpoints"]["login"], profile["endpoints"]["arm"], profile["endpoints"]["imds"]
+    token = session.post(f"{login}/{profile['tenant_id']}/oauth2/v2.0/token", timeout=30, data={
+        "grant_type": "client_credentials", "client_id": profile["admin"]["clientId"],
+        "client_secret": profile["admin"]["clientSecret"], "scope": RESOURCE + ".default"}).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    group = f"/subscriptions/{profile['subscription_id']}/resourceGroups/{profile['resource_group']}"
+    identities = f"{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+    most = {f"{n:02d}" + "n" * 510: "v" * 256 for n in range(50)}
+    for name in ["ID1", *(f"Other{n}" for n in range(40))]:
+        answer = session.put(f"{arm}{identities}/{name}?api-version=2023-01-31", headers=headers, timeout=30,
+                             json={"location": profile["location"], "tags": most})
+        assert answer.status_code in (200, 201), answer.text[:200]
+    vm = f"{group}/providers/Microsoft.Compute/virtualMachines/{profile['vm_name']}"
+    session.patch(f"{arm}{vm}?api-version=2024-03-01", headers=headers, timeout=30, json={"identity": {
+        "type": "UserAssigned", "userAssignedIdentities": {f"{identities}/ID1": {}}}}).raise_for_status()
+    url, latencies = f"{imds}/metadata/identity/oauth2/token", []
+    for _ in range(LATENCY_REQUESTS // 2):
+        began = time.perf_counter()
+        answer = session.get(url, params={"api-version": "2018-02-01", "resource": RESOURCE},
+                             headers={"Metadata": "true"}, timeout=5)
+        latencies.append(time.perf_counter() - began)
+        assert answer.status_code == 200, answer.text
+    print(f"IMDS token latency, ID1 among 41 identities with 50 tags of 512+256 characters each: "
+          f"p50 {percentile(latencies, 0.5) * 1000:.2f} ms, p99 {percentile(latencies, 0.99) * 1000:.2f} ms")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
@@ -155,9 +189,11 @@ def main() -> None:
         bench_start(data_dir)
         process, _ = spawn(data_dir, "--no-throttling")
         try:
-            imds = json.loads((data_dir / "profile.json").read_text())["endpoints"]["imds"]
+            profile = json.loads((data_dir / "profile.json").read_text())
+            imds = profile["endpoints"]["imds"]
             bench_latency(imds)
             bench_clients(imds)
+            bench_many_identities(profile)
         finally:
             stop(process)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import logging
 import secrets
 import threading
@@ -29,6 +30,18 @@ from .core.world import World
 from .profile import Profile, write_profile
 
 log = logging.getLogger(__name__)
+
+
+def require_loopback(host: str) -> None:
+    """The emulator hands a token to whoever asks IMDS, and its admin secret is in the world file: it
+    listens on loopback only, whatever ``--host`` says."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise StartError(f"--host {host} is not a loopback address: the emulator answers anyone who can reach it, "
+                         "so it listens on loopback only (127.0.0.1, ::1 or localhost).")
 
 
 def build_context(settings: Settings) -> EmulatorContext:
@@ -79,6 +92,7 @@ def _is_seeded(store: Store) -> bool:
 class Emulator:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
+        require_loopback(self.settings.host)
         self.context = build_context(self.settings)
         if not _is_seeded(self.context.store):
             seed_world(self.context)

@@ -74,7 +74,7 @@ class Profile:
             pid=os.getpid(),
             server_certificate=str(context.certificates.cert),
             control_secret=control_secret,
-            extra=dict(world.extra),
+            extra=_extra_with_endpoints(world.extra, endpoints),
         )
 
     def env(self, profile_path: Path) -> dict[str, str]:
@@ -83,6 +83,16 @@ class Profile:
             "WORKBOOK_PROFILE": str(profile_path),
             "AZURE_POD_IDENTITY_AUTHORITY_HOST": self.endpoints["imds"],
         }
+
+
+def _extra_with_endpoints(extra: dict[str, Any], endpoints: dict[str, str]) -> dict[str, Any]:
+    """World sections for the notebooks, each Gen1 account with the URL that stands in for its host."""
+    sections = dict(extra)
+    gen1 = sections.get("dataLakeGen1")
+    if isinstance(gen1, dict) and "datalake" in endpoints:
+        accounts = [{**a, "endpoint": endpoints["datalake"]} for a in gen1.get("accounts", [])]
+        sections["dataLakeGen1"] = {**gen1, "accounts": accounts}
+    return sections
 
 
 def write_profile(profile: Profile, directory: Path) -> Path:

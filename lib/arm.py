@@ -23,7 +23,12 @@ ROLE_IDS = {
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     "Storage Account Contributor": "17d1049b-9a84-46fb-8f53-869881c3d3ab",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+    "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+    "Key Vault Reader": "21090545-7ca7-4776-b22c-e363652d74d2",
+    "Key Vault Contributor": "f25e0fa2-a7c8-4377-a976-54943a77a395",
 }
+KEYVAULT_API = "2023-07-01"  # Microsoft.KeyVault/vaults on Resource Manager
 ROLE_ASSIGNMENTS_API = "2022-04-01"
 IDENTITY_API = "2023-01-31"
 VM_API = "2024-07-01"

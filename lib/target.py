@@ -22,6 +22,7 @@ AZURE_ENDPOINTS = {
     "arm": "https://management.azure.com",
 }
 TARGETS = ("auto", "azure", "emulator")
+AZURE_VAULT_DNS_SUFFIX = "vault.azure.net"  # public cloud; sovereign clouds use others (vault.usgovcloudapi.net …)
 
 
 class TargetError(RuntimeError):
@@ -73,6 +74,28 @@ class Target:
         """Keyword arguments for Azure SDK clients: trust the emulator's CA, nothing on Azure."""
         return {"connection_verify": self.ca_bundle} if self.ca_bundle else {}
 
+    def vault_url(self, vault_name: str) -> str:
+        """The vault's data-plane URL: ``https://<vault>.vault.azure.net/`` on Azure.
+
+        The emulator serves its one vault at the root of its Key Vault listener (``https://127.0.0.1:<port>/``):
+        azure-keyvault-secrets rebuilds a vault URL from a secret id's scheme, host and port only, so a
+        path prefix per vault could not survive a round trip through the SDK.
+        """
+        if self.is_emulator:
+            return self.endpoints["keyvault"].rstrip("/") + "/"
+        return f"https://{vault_name}.{AZURE_VAULT_DNS_SUFFIX}/"
+
+    def keyvault_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for azure-keyvault-* clients.
+
+        On the emulator, besides its CA: ``verify_challenge_resource=False``. The SDK checks that the vault's
+        host ends with the challenge resource's domain (``vault.azure.net``); a vault on 127.0.0.1 cannot.
+        On Azure nothing: keep the check.
+        """
+        if not self.is_emulator:
+            return {}
+        return {**self.sdk_kwargs(), "verify_challenge_resource": False}
+
     @property
     def imds(self) -> str:
         return self.endpoints["imds"]
@@ -88,6 +111,16 @@ class Target:
     @property
     def vm_id(self) -> str:
         return f"{self.resource_group_id}/providers/Microsoft.Compute/virtualMachines/{self.vm_name}"
+
+    def datalake_gen1_url(self, account: str) -> str:
+        """Where a Data Lake Storage Gen1 account's WebHDFS API is (``…/webhdfs/v1/<path>?op=…``).
+
+        Emulator: its Gen1 listener. Azure: ``https://<account>.azuredatalakestore.net`` — a service
+        retired on 2024-02-29, so on a real VM nothing answers there any more.
+        """
+        if self.is_emulator:
+            return self.endpoints["datalake"]
+        return f"https://{account}.azuredatalakestore.net"
 
     def admin_credential(self) -> Any:
         """The credential of whoever does the portal's steps (an Owner of the resource group).

@@ -29,5 +29,6 @@ class EmulatorContext:
     # What services forget on reset besides the store (caches, throttling windows).
     reset_hooks: list[Callable[[], None]] = field(default_factory=list)
     # Where each listener answers ("login": "https://127.0.0.1:42401" …), filled once they are bound:
-    # Resource Manager's /metadata/endpoints points clients at the emulator's own hosts.
+    # what a service names itself by (OIDC discovery, Resource Manager's /metadata/endpoints), never
+    # the caller's Host header.
     endpoints: dict[str, str] = field(default_factory=dict)

@@ -16,6 +16,7 @@ that takes the same steps from a reset world sees the same ids.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from .store import Store
 from .tokens import Principal
@@ -37,16 +38,14 @@ class Directory:
         self.store = store
 
     def user_assigned(self) -> list[Principal]:
-        return [
-            Principal(
-                object_id=body["properties"]["principalId"],
-                client_id=body["properties"]["clientId"],
-                display_name=body["name"],
-                kind="UserAssigned",
-                resource_id=mirid(body["id"]),
-            )
-            for body in self.store.list(USER_ASSIGNED_TYPE)
-        ]
+        return [_user_assigned_principal(body) for body in self.store.list(USER_ASSIGNED_TYPE)]
+
+    def user_assigned_identity(self, resource_id: str) -> Principal | None:
+        """One user-assigned identity by its ARM id (IMDS's hot path reads only the VM's own)."""
+        body = self.store.get(resource_id)
+        if body is None or body.get("type") != USER_ASSIGNED_TYPE:
+            return None
+        return _user_assigned_principal(body)
 
     # -- the VM's system-assigned identity ---------------------------------------------------------
     def vm_system_identity(self) -> Principal | None:
@@ -97,3 +96,13 @@ class Directory:
     def by_display_name(self, name: str) -> list[Principal]:
         wanted = name.lower()
         return [p for p in self.principals() if p.display_name.lower() == wanted]
+
+
+def _user_assigned_principal(body: dict[str, Any]) -> Principal:
+    return Principal(
+        object_id=body["properties"]["principalId"],
+        client_id=body["properties"]["clientId"],
+        display_name=body["name"],
+        kind="UserAssigned",
+        resource_id=mirid(body["id"]),
+    )

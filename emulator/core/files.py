@@ -1,12 +1,24 @@
-"""Private files: the data directory and what in it must stay the learner's own.
+r"""Private files: the data directory and what in it must stay the learner's own.
 
 The token-signing key lets whoever reads it mint tokens every service accepts; the TLS key, the
 profile (the admin app's secret, the control plane's secret) and the databases are the learner's
 state. So the data directory is 0700 and those files 0600, created with that mode rather than
 narrowed afterwards (no window in which another local user can open them).
 
-On Windows ``os.chmod`` can only toggle read-only: there the data directory's privacy comes from
-the user profile's own ACLs (``%USERPROFILE%`` is private to its owner by default). Not tested here.
+Windows (the workbook is opened there too; none of this is tested here: no Windows machine, CI is
+Linux):
+- What applies: the same files in the same places, written atomically (``os.replace`` is atomic on
+  NTFS too), in binary mode (``O_BINARY``, no newline translation); the per-start control-plane secret
+  and the loopback-only listeners work the same.
+- What does not: POSIX modes. ``os.chmod`` and the ``mode`` of ``os.open``/``mkdir`` only set or clear
+  the read-only flag, so the 0700/0600 calls are skipped (``_POSIX``). Privacy then comes from the
+  folder's inherited ACL: the default data dir, ``%USERPROFILE%\.mi-workbook\emulator``, inherits the
+  user profile's ACL (the user, SYSTEM and Administrators; no other user), so keys and profile are
+  private there. A ``WORKBOOK_EMULATOR_HOME`` or ``--data-dir`` elsewhere (``C:\temp\…``) inherits
+  that folder's ACL, which may let every local user read the signing key: the emulator does not set
+  ACLs itself (that needs pywin32 or ``icacls``): on Windows, keep the default data dir.
+- Also untested there: ``os.replace`` fails (PermissionError, reported as an unusable data dir) while
+  another process holds the target open without FILE_SHARE_DELETE, e.g. an editor showing the profile.
 """
 
 from __future__ import annotations

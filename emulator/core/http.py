@@ -9,7 +9,9 @@ for the verb gets that service's own 405.
 What every listener gets here, whatever the service (DESIGN.md §2):
 - a body limit per route, checked against ``Content-Length`` before anything is read and enforced
   while reading a chunked body; routes with ``streamed=True`` read ``request.content`` themselves
-  (large blobs), everything else is read whole, bounded, before the handler runs;
+  (large blobs), everything else is read whole, bounded, after the service's ``before`` (which sees
+  headers only: authentication first, so unauthenticated callers never get a body buffered) and
+  before the handler runs;
 - a header-read timeout (aiohttp's keep-alive timer also runs before the first request, so a
   client that trickles its headers is cut off), a TLS handshake timeout and a connection cap;
 - any unexpected exception answered with the service's own 500-class error after being logged.
@@ -109,6 +111,12 @@ class ErrorCatalogue:
     internal: Callable[[], Exception]
 
 
+# What build_app keeps on each app, so tools (the fuzz tests) can walk every service's routes.
+ROUTE_TABLE = web.AppKey("route_table", RouteTable)
+ERROR_CATALOGUE = web.AppKey("error_catalogue", ErrorCatalogue)
+SUBAPPS: web.AppKey[dict[str, web.Application]] = web.AppKey("subapps", dict)
+
+
 def declared_length(request: web.Request) -> int | None:
     try:
         return request.content_length
@@ -134,6 +142,7 @@ def build_app(
     """
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
+        limit = body_limit
         try:
             found = table.match(request.method, request.path)
             if found is None:
@@ -144,44 +153,51 @@ def build_app(
             length = declared_length(request)
             if length is not None and length > limit:
                 raise errors.body_too_large(limit)
-            if not found.route.streamed and request.body_exists:
-                request = await _read_bounded(request, limit, errors)
+            if request.client_max_size != limit:
+                request = request.clone(client_max_size=limit)
             if before is not None:
+                # Before the body is read: a caller who is refused anyway (no token, no secret) cannot make
+                # the emulator buffer megabytes on each of its connections.
                 early = await before(request, found)
                 if early is not None:
                     return early
+            if not found.route.streamed and request.body_exists:
+                await _read_bounded(request, limit, errors)
             route_handler = found.route.handler
             handler: Handler = getattr(handlers, route_handler) if isinstance(route_handler, str) else route_handler
             return await handler(request, **found.params)
         except errors.wire_error as exc:
             response = errors.render(request, exc)
+        except web.HTTPRequestEntityTooLarge:  # a before() or handler that read the body itself, past the limit
+            response = errors.render(request, errors.body_too_large(limit))
         except (asyncio.CancelledError, ConnectionResetError):
             raise  # the client went away: nobody to answer
         except Exception:
-            log.exception("unexpected error in %s %s", request.method, request.path)
+            log.exception("unexpected error in %s %s", request.method, request.path[:300])
             response = errors.render(request, errors.internal())
         if not request.content.at_eof():
             response.force_close()  # the unread body of a refused request is not worth reading
         return response
 
     app = web.Application(client_max_size=body_limit)
+    app[ROUTE_TABLE] = table
+    app[ERROR_CATALOGUE] = errors
+    app[SUBAPPS] = dict(subapps or {})
     for key, value in (state or {}).items():
         app[key] = value
     for prefix, subapp in (subapps or {}).items():
         app.add_subapp(prefix, subapp)  # registered first, so the catch-all below does not shadow it
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)  # [\s\S]: a decoded %0a is a path too
     return app
 
 
-async def _read_bounded(request: web.Request, limit: int, errors: ErrorCatalogue) -> web.Request:
-    """Read the whole body (aiohttp caches it for ``request.read()``), refusing past ``limit``."""
-    if request.client_max_size != limit:
-        request = request.clone(client_max_size=limit)
+async def _read_bounded(request: web.Request, limit: int, errors: ErrorCatalogue) -> None:
+    """Read the whole body (aiohttp caches it for ``request.read()``), refusing past ``limit``
+    (the request's ``client_max_size``)."""
     try:
         await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise errors.body_too_large(limit) from None
-    return request
 
 
 async def read_stream(request: web.Request, limit: int, sink: Callable[[bytes], Any],

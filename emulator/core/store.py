@@ -59,6 +59,12 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The shared connection for reads: under the lock, without opening a write transaction."""
+        with self._lock:
+            yield self._db
+
     def ensure_table(self, ddl: str) -> None:
         with self._lock:
             self._db.executescript(ddl)

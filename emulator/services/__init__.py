@@ -17,12 +17,14 @@ from .control.models import ControlledEmulator
 
 def create_listeners(context: EmulatorContext, emulator: ControlledEmulator) -> list[Listener]:
     """Every listener; the control plane gets the running emulator as a small interface, not the app."""
-    from . import arm, control, imds, login, sql
+    from . import arm, control, datalake, imds, keyvault, login, sql
 
     listeners: list[Listener] = [
         imds.create(context, subapps={CONTROL_PREFIX: control.create_app(emulator)}),
         login.create(context),
-        arm.create(context),
+        arm.create(context, provider_routes=[*keyvault.ARM_ROUTES]),
+        datalake.create(context),
+        keyvault.create(context),
         sql.create(context),
     ]
     return listeners
@@ -30,6 +32,6 @@ def create_listeners(context: EmulatorContext, emulator: ControlledEmulator) -> 
 
 def seeders() -> list[Callable[[EmulatorContext], None]]:
     """Functions that write each service's part of the declared world into the store."""
-    from . import arm, sql
+    from . import arm, datalake, keyvault, sql
 
-    return [arm.seed, sql.seed]
+    return [arm.seed, datalake.seed, keyvault.seed, sql.seed]

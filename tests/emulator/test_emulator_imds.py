@@ -338,8 +338,7 @@ def test_no_throttling_when_switched_off(world: Azure) -> None:
 
 
 def test_concurrency_limit_of_the_throttle() -> None:
-    """5 at once. Over HTTP this cannot be triggered deterministically: the handler never yields between
-    entering and leaving the throttle, so at most one request is ever in flight. The rule is tested here."""
+    """5 at once, the rule itself (test_hardening_imds.py triggers it over HTTP with requests held in flight)."""
     throttle = Throttle(Settings(imds_rate_per_second=1000, imds_max_concurrent=5))
     assert [throttle.enter() for _ in range(5)] == [True] * 5
     assert throttle.enter() is False

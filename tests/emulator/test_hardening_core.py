@@ -148,12 +148,30 @@ def test_chunked_bodies_are_cut_off_at_the_limit(world: Azure, service: str, lim
         "login": ("POST", f"{world.login_url}/{world.tenant}/oauth2/v2.0/token"),
         "imds": ("GET", f"{world.imds_url}/metadata/identity/oauth2/token?api-version=2018-02-01"),
     }[service]
+    headers = {"Content-Type": "application/json", "Metadata": "true"}
+    if service == "arm":  # ARM authenticates before it reads a body (an unauthenticated one: see below)
+        headers["Authorization"] = f"Bearer {world.admin_token()}"
     try:
-        response = world.http.request(method, url, data=chunks(), timeout=30,
-                                      headers={"Content-Type": "application/json", "Metadata": "true"})
+        response = world.http.request(method, url, data=chunks(), timeout=30, headers=headers)
     except requests.ConnectionError:
         pytest.fail("the connection was dropped instead of answered")
     assert response.status_code == 413, response.text[:300]
+
+
+def test_an_unauthenticated_body_is_refused_before_it_is_read(world: Azure) -> None:
+    """ARM's 4 MiB limit applies to callers it would serve: without a token the answer is 401 before any of
+    the body is buffered (else 128 connections × 4 MiB would be half a gigabyte for anyone on the machine)."""
+    def chunks() -> Iterator[bytes]:
+        for _ in range(64):
+            yield b"{" * (256 * 1024)
+
+    url = f"{world.arm_url}{world.identity_id('Chunked')}?api-version=2023-01-31"
+    try:
+        response = world.http.put(url, data=chunks(), timeout=30, headers={"Content-Type": "application/json"})
+    except requests.ConnectionError:
+        pytest.fail("the connection was dropped instead of answered")
+    assert response.status_code == 401, response.text[:300]
+    assert response.json()["error"]["code"] == "AuthenticationFailed"
 
 
 def test_arm_answers_a_large_body_with_its_own_error(world: Azure) -> None:

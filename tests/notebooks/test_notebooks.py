@@ -24,7 +24,14 @@ WHOLE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-
 
 RUNS = [
     ("00_welcome.ipynb", {}),
+    ("01_data_lake.ipynb", {}),
+    ("01_data_lake.ipynb", {"reports_permissions": "r-x"}),  # the exercise, answered right
+    ("01_data_lake.ipynb", {"reports_permissions": "r--"}),  # and wrong
+    ("01_data_lake.ipynb", {"target": "azure"}),  # Gen1 is retired: Part 1 explains, calls nothing
     ("04_azure_sql.ipynb", {}),
+    ("05_key_vault.ipynb", {}),
+    ("05_key_vault.ipynb", {"exercise_answer": 403}),
+    ("05_key_vault.ipynb", {"exercise_answer": 200}),
     ("06_resource_manager_system_assigned.ipynb", {}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "client_id"}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "object_id"}),
@@ -33,19 +40,17 @@ RUNS = [
 
 
 def outputs_text(notebook: nbformat.NotebookNode) -> str:
-    """Every cell's outputs as text. A cell's stream output may arrive in pieces (one print can be split
-    between two messages when the kernel flushes in between): pieces of one stream are joined as they came."""
+    """All outputs as one text. Stream outputs are joined as written: the kernel may cut one print()
+    into several outputs anywhere between its writes ("403", " ", "AuthorizationFailed")."""
     chunks = []
     for cell in notebook.cells:
-        streamed = ""
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
-                streamed += output.get("text", "")
-                continue
-            chunks.append(output.get("text", ""))
-            chunks.extend(str(v) for v in output.get("data", {}).values())
-        chunks.append(streamed)
-    return "\n".join(chunks)
+                chunks.append(output.get("text", ""))
+            else:
+                chunks.extend(f"\n{v}\n" for v in output.get("data", {}).values())
+        chunks.append("\n")
+    return "".join(chunks)
 
 
 # The az commands each portal step shows beside its REST call (the notebooks run them only where az is installed).
@@ -67,8 +72,15 @@ def no_az(monkeypatch):
     monkeypatch.setenv("WORKBOOK_AZ", "none")
 
 
-@pytest.mark.parametrize(("name", "parameters"), RUNS, ids=[f"{n[:2]}-{p.get('selector', 'default')}" for n, p in RUNS])
-def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, tmp_path):
+@pytest.mark.parametrize(("name", "parameters"), RUNS,
+                         ids=[f"{n[:2]}-{'-'.join(map(str, p.values())) or 'default'}" for n, p in RUNS])
+def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, tmp_path, monkeypatch):
+    if parameters.get("target") == "azure":
+        # IMDS is the emulator's (AZURE_POD_IDENTITY_AUTHORITY_HOST); any other host would go to this dead
+        # loopback proxy instead of the network: the kernel is a subprocess, outside the socket guard.
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     output = tmp_path / name
     papermill.execute_notebook(
         str(NOTEBOOKS / name), str(output), parameters={"target": "emulator", **parameters},
@@ -115,6 +127,54 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
         assert positions == sorted(positions), "the steps came out of order"
         assert "datetime64" in text and "Decimal" in text, "typed columns: datetimes and Decimals"
         assert re.search(r"SUSER_SNAME\(\): [0-9a-f-]{36}@[0-9a-f-]{36}\n", text), "the login name: clientId@tenantId"
+    if name.startswith("01") and parameters.get("target") == "azure":
+        assert "before the grant: (not called: Data Lake Storage Gen1 was retired on 2024-02-29" in text
+        assert "https://miworkbookadls.azuredatalakestore.net/webhdfs/v1/?op=MODIFYACLENTRIES" in text
+        assert "AccessControlException" not in text and "SecurityException" not in text
+    elif name.startswith("01"):
+        # Part 1 (Gen1): refuse → grant → allow, the 307, read back, exercise, clean up; in that order
+        exercise = {None: "Set your answer above", "r-x": "✓ Right: listing a folder needs read AND execute",
+                    "r--": "✗ Not this time: the VM cannot even list"}[parameters.get("reports_permissions")]
+        steps = ["before the grant: 403 AccessControlException",
+                 "aclspec=user:15a76ff3-0756-4b47-b362-9d74a68a035b:r-x\n   → 200 OK",
+                 "without the trailing slash: 401 SecurityException",
+                 "LISTSTATUS /: 200 OK ['TestFolder']",
+                 "step 1: 307 Temporary Redirect",
+                 "Location: /webhdfs/v1/TestFolder/Test1.txt?op=CREATE&write=true",
+                 "step 2: 201 Created",
+                 "read back: [307] 200 'Test file.\\n'",
+                 "hello_world.txt (older than the grant): 403 AccessControlException",
+                 "SDK read: b'Test file.\\n'",
+                 exercise,
+                 "after clean-up: 403 AccessControlException"]
+        positions = [text.find(step) for step in steps]
+        missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
+        assert not missing, f"missing from the outputs: {missing}"
+        assert positions == sorted(positions), "the steps came out of order"
+    if name.startswith("05"):
+        # policy: refuse → grant → allow; the challenge; the SDK; RBAC: refuse → grant → allow; exercise; clean up
+        answer = parameters.get("exercise_answer")
+        exercise = {None: "Set your answer above", 403: "✓ Right: 403",
+                    200: "✗ Not this time: the VM got 403"}[answer]
+        steps = ["403 Forbidden AccessDenied",
+                 "does not have secrets get permission on key vault 'mi-workbook-kv;location=westus'",
+                 "200 Hello from Key Vault: no password in my code",
+                 "401 Request is missing a Bearer or PoP token.",
+                 'WWW-Authenticate: Bearer authorization="https://login.windows.net/<tenant>", '
+                 'resource="https://vault.azure.net"',
+                 "SDK: mi-workbook-secret = Hello from Key Vault",
+                 "enableRbacAuthorization: True",
+                 "403 Forbidden ForbiddenByRbac",
+                 "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'",
+                 "RBAC: allowed: mi-workbook-secret = Hello from Key Vault",
+                 exercise,
+                 "purged: True",
+                 "access-policy mode again: True",
+                 "after clean-up: 403 Forbidden"]
+        positions = [text.find(step) for step in steps]
+        missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
+        assert not missing, f"missing from the outputs: {missing}"
+        assert positions == sorted(positions), "the steps came out of order"
     if name.startswith("00"):
         assert "VM name: mi-workbook-vm" in text
         assert "InvalidResource 400 invalid_resource" in text

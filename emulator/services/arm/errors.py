@@ -143,6 +143,45 @@ def location_required() -> ArmError:
     return ArmError(400, "LocationRequired", "The location property is required for this definition.")
 
 
+def location_not_available(location: str, resource_type: str) -> ArmError:
+    return ArmError(400, "LocationNotAvailableForResourceType",
+                    f"The provided location '{_shorten(location)}' is not available for resource type "
+                    f"'{resource_type}'.")
+
+
+# Tag limits (learn.microsoft.com, "Use tags to organize your Azure resources", Limitations): 50 tags per
+# resource, names up to 512 characters without < > % & \ ? / or control characters, values up to 256.
+# InvalidTagNameCharacters, InvalidTagName and InvalidTagValueLength are the codes ARM answers with (seen
+# in Azure PowerShell's Az.Migrate, which mirrors them, and in deployment logs); no public source shows
+# the code for a 51st tag, so InvalidTagCount is this emulator's choice.
+def too_many_tags(count: int, limit: int) -> ArmError:
+    return ArmError(400, "InvalidTagCount",
+                    f"The resource has {count} tags; a resource can have at most {limit} tags.")
+
+
+def tag_name_characters(name: str) -> ArmError:
+    return ArmError(400, "InvalidTagNameCharacters",
+                    f"The tag name '{_shorten(name)}' has reserved characters '<,>,%,&,\\,?,/' or control "
+                    "characters.")
+
+
+def tag_name_too_long(name: str, limit: int) -> ArmError:
+    return ArmError(400, "InvalidTagName",
+                    f"The tag name '{_shorten(name)}' is {len(name)} characters long; tag names can have at "
+                    f"most {limit} characters.")
+
+
+def tag_value_too_long(name: str, limit: int) -> ArmError:
+    return ArmError(400, "InvalidTagValueLength",
+                    f"The value of tag '{_shorten(name)}' is longer than {limit} characters, the most a tag "
+                    "value can have.")
+
+
+def _shorten(text: str, keep: int = 80) -> str:
+    """Quote what the caller sent, but never echo a megabyte back."""
+    return text if len(text) <= keep else text[:keep] + "…"
+
+
 def invalid_identity_type(value: str) -> ArmError:
     return ArmError(400, "InvalidParameter",
                     f"The value '{value}' of parameter 'identity.type' is not valid. Allowed values are "
@@ -214,13 +253,44 @@ def body_too_large(limit: int) -> ArmError:
                     f"The request content size exceeds the maximum size of {limit // (1024 * 1024)} MB.")
 
 
-def unsupported_media_type(content_type: str) -> ArmError:
+def unsupported_media_type(content_type: str | None) -> ArmError:
+    """ARM's answer to a body that is not JSON; a missing Content-Type is quoted as '<null>'
+    (Azure/azure-cli issues 10143 and 13056 show the real response)."""
     return ArmError(415, "UnsupportedMediaType",
-                    f"The content media type '{content_type}' is not supported. Only 'application/json' is "
-                    "supported.")
+                    f"The content media type '{_shorten(content_type) if content_type else '<null>'}' is not "
+                    "supported. Only 'application/json' is supported.")
 
 
 def internal_error() -> ArmError:
     return ArmError(500, "InternalServerError",
                     "Encountered internal server error. Diagnostic information: the emulated Resource Manager "
                     "logged the details.")
+
+
+# -- Microsoft.KeyVault resource provider ----------------------------------------------------------
+def vault_name_not_valid(name: str) -> ArmError:
+    # Key Vault's "common error codes" page (VaultNameNotValid); the rule as the RP spells it.
+    return ArmError(400, "VaultNameNotValid",
+                    f"The vault name '{name}' is invalid. A vault's name must be between 3-24 alphanumeric "
+                    "characters. The name must begin with a letter, end with a letter or digit, and not contain "
+                    "consecutive hyphens.")
+
+
+def vault_creation_not_emulated(name: str, served: str) -> ArmError:
+    # Not Azure's refusal but the emulator's limit, named as such: one vault per Key Vault listener.
+    return ArmError(400, "BadRequest",
+                    f"The emulated Key Vault resource provider serves one vault, '{served}'; creating the vault "
+                    f"'{name}' is not supported by the emulator.")
+
+
+def key_vault_bad_request(message: str) -> ArmError:
+    # The Key Vault resource provider answers invalid vault and access-policy bodies with BadRequest.
+    return ArmError(400, "BadRequest", message)
+
+
+def resource_location_fixed(name: str, location: str, resource_group: str, requested: str) -> ArmError:
+    # Resource Manager's answer to a PUT that would move an existing resource to another location.
+    return ArmError(400, "InvalidResourceLocation",
+                    f"The resource '{name}' already exists in location '{location}' in resource group "
+                    f"'{resource_group}'. A resource with the same name cannot be created in location "
+                    f"'{requested}'. Please select a new resource name.")

@@ -64,6 +64,7 @@ async def before(request: web.Request, match: Match) -> None:
     except TokenRejected as exc:
         raise _token_error(exc, world.tenant_id) from None
     _check_api_version(request, route)
+    _check_media_type(request)
     path = merge_slashes(request.path)
     subscription = _subscription_of(path)
     if subscription is not None and subscription.lower() != world.subscription_id.lower():
@@ -92,6 +93,13 @@ def _check_api_version(request: web.Request, route: Route) -> None:
         raise errors.invalid_api_version(version, route.resource_type, route.api_versions)
 
 
+def _check_media_type(request: web.Request) -> None:
+    """A body must be declared JSON (``application/json``, any parameters): ARM answers anything else,
+    a missing Content-Type included, with 415 before looking at the body."""
+    if request.body_exists and request.content_type != "application/json":
+        raise errors.unsupported_media_type(request.headers.get("Content-Type"))
+
+
 def _subscription_of(path: str) -> str | None:
     parts = path.strip("/").split("/")
     return parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else None
@@ -102,11 +110,16 @@ async def _body(request: web.Request) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise errors.invalid_request_content(str(exc)) from None
     except RecursionError:  # json.loads gives up on very deep nesting with this, not a ValueError
         raise errors.invalid_request_content("The JSON is nested too deeply.") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    """Python's json reads NaN and Infinity; JSON (and ARM's parser) does not."""
+    raise ValueError(f"Unexpected character encountered while parsing value: '{name}' is not a JSON value")
 
 
 # -- resource groups -----------------------------------------------------------------------------

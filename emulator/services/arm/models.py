@@ -25,6 +25,13 @@ _ASSIGNMENT_IDENTITY = ("roleDefinitionId", "principalId", "principalType", "sco
 CLOUD_NAME = "AzureWorkbookEmulator"
 # The token audiences Resource Manager accepts; the first is what the Azure CLI asks tokens for.
 CLOUD_AUDIENCES = ["https://management.core.windows.net/", "https://management.azure.com/"]
+MAX_TAGS = 50
+MAX_TAG_NAME = 512
+MAX_TAG_VALUE = 256
+_TAG_NAME_RESERVED = re.compile(r"[<>%&\\?/\x00-\x1f\x7f]")
+# Region names are short words ("westus", "West Europe", "germanywestcentral"); anything else is refused
+# before it is stored, so no identity carries a megabyte that every token request would then load.
+_LOCATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ]{0,63}")
 
 
 def canonical_scope(scope: str) -> str:
@@ -32,6 +39,35 @@ def canonical_scope(scope: str) -> str:
     parts = scope.rstrip("/").split("/")
     spelled = {"subscriptions": "subscriptions", "resourcegroups": "resourceGroups", "providers": "providers"}
     return "/".join(spelled.get(p.lower(), p) for p in parts)
+
+
+def check_tags(tags: Any) -> dict[str, str]:
+    """ARM's limits on a resource's tags (every resource type that takes tags calls this)."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise errors.invalid_request_content("'tags' must be an object.")
+    if len(tags) > MAX_TAGS:
+        raise errors.too_many_tags(len(tags), MAX_TAGS)
+    for name, value in tags.items():
+        if _TAG_NAME_RESERVED.search(name):
+            raise errors.tag_name_characters(name)
+        if len(name) > MAX_TAG_NAME:
+            raise errors.tag_name_too_long(name, MAX_TAG_NAME)
+        if not isinstance(value, str):
+            raise errors.invalid_request_content(f"The value of tag '{name[:80]}' must be a string.")
+        if len(value) > MAX_TAG_VALUE:
+            raise errors.tag_value_too_long(name, MAX_TAG_VALUE)
+    return tags
+
+
+def check_location(location: Any, resource_type: str) -> str:
+    """The location as ARM stores it (``"West US"`` → ``"westus"``), or ARM's refusal."""
+    if not isinstance(location, str) or not location.strip():
+        raise errors.location_required()
+    if not _LOCATION.fullmatch(location):
+        raise errors.location_not_available(location, resource_type)
+    return location.replace(" ", "").lower()
 
 
 class ArmModel:
@@ -215,12 +251,8 @@ class ArmModel:
             raise errors.invalid_resource_name(name)
         if not isinstance(body, dict):
             raise errors.invalid_request_content("The body must be a JSON object.")
-        location = body.get("location")
-        if not isinstance(location, str) or not location.strip():
-            raise errors.location_required()
-        tags = body.get("tags") or {}
-        if not isinstance(tags, dict):
-            raise errors.invalid_request_content("'tags' must be an object.")
+        location = check_location(body.get("location"), IDENTITIES)
+        tags = check_tags(body.get("tags"))
         resource_id = self.world.user_assigned_identity_id(group["name"], name)
         existing = self.store.get(resource_id)
         if existing is not None:
@@ -234,7 +266,7 @@ class ArmModel:
             "id": resource_id,
             "name": name,
             "type": IDENTITIES,
-            "location": location.replace(" ", "").lower(),
+            "location": location,
             "tags": tags,
             "properties": {"tenantId": self.world.tenant_id, "principalId": ids["principalId"],
                            "clientId": ids["clientId"]},

@@ -26,4 +26,9 @@ def create(context: EmulatorContext, subapps: dict[str, web.Application] | None 
     model = ImdsModel(context)
     app = build_app(TABLE, handlers, ERRORS, subapps=subapps, body_limit=IMDS_BODY_LIMIT)
     app[handlers.MODEL] = model
+
+    async def stop_signers(_app: web.Application) -> None:
+        model.close()
+
+    app.on_cleanup.append(stop_signers)
     return HttpListener("imds", app, ssl_context=None)

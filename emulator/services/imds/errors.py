@@ -101,10 +101,16 @@ def method_not_allowed(allowed: list[str]) -> ImdsWireError:
     return ImdsWireError(405, {"error": "Method not allowed"}, {"Allow": ", ".join(sorted(set(allowed)))})
 
 
+THROTTLE_RETRY_AFTER_SECONDS = 1  # the rate window is one second
+
+
 def throttled() -> ImdsWireError:
+    """Over the identity category's limits. ``Retry-After`` tells clients (urllib3 Retry, azure-identity's
+    retry policy both honour it) when the window has moved on."""
     return ImdsWireError(429, {"error": "too_many_requests",
                                "error_description": "Too many requests: the identity endpoint allows "
-                                                    "20 requests per second and 5 at once"})
+                                                    "20 requests per second and 5 at once"},
+                         {"Retry-After": str(THROTTLE_RETRY_AFTER_SECONDS)})
 
 
 def injected(status: int, retry_after: int | None) -> ImdsWireError:

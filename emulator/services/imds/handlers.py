@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -62,7 +63,10 @@ async def token(request: web.Request) -> web.Response:
         principal = model.select(**selectors)
         if not model.is_known_resource(resource):
             raise errors.unknown_resource(resource, model.context.world.tenant_id)
-        issued = model.token(principal, resource)
+        issued = model.cached_token(principal, resource)
+        if issued is None:  # signing takes a while: off the event loop, still counted as in flight
+            issued = await asyncio.get_running_loop().run_in_executor(
+                model.signers, model.new_token, principal, resource)
     finally:
         model.throttle.leave()
     return respond({
@@ -93,7 +97,7 @@ async def instance(request: web.Request, path: str = "") -> web.Response:
     for segment in [s for s in path.split("/") if s]:
         if isinstance(node, dict) and segment in node:
             node = node[segment]
-        elif isinstance(node, list) and segment.isascii() and segment.isdigit() and int(segment) < len(node):
+        elif isinstance(node, list) and _is_index(segment, len(node)):
             node = node[int(segment)]
         else:
             raise errors.not_found()
@@ -102,6 +106,12 @@ async def instance(request: web.Request, path: str = "") -> web.Response:
             raise errors.bad_format()
         return respond(str(node))
     return respond(node)
+
+
+def _is_index(segment: str, length: int) -> bool:
+    """An ASCII decimal index into a list of ``length``; the length check first, so that a segment of
+    thousands of digits never reaches ``int()`` (which refuses more than 4300 digits)."""
+    return segment.isascii() and segment.isdecimal() and len(segment) <= len(str(length)) and int(segment) < length
 
 
 async def versions(request: web.Request) -> web.Response:

@@ -1,11 +1,20 @@
 """IMDS state and rules: which identities the VM has, which one a request selects, token cache,
-throttling, and the instance metadata document."""
+throttling, and the instance metadata document.
+
+Memory stays bounded whatever callers send: the token cache is a least-recently-used map of
+``TOKEN_CACHE_SIZE`` entries (the wildcard resources, ``https://<anything>.vault.azure.net`` …, are
+unbounded in number), and a token request reads the VM and only the identities assigned to it.
+Signing a new token (an RSA signature, about a millisecond) runs on IMDS's own worker threads, so
+the event loop keeps serving other requests and concurrent requests really are concurrent: the
+"5 at once" limit is reachable, as on a real VM.
+"""
 
 from __future__ import annotations
 
 import collections
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from emulator.core.context import EmulatorContext
@@ -16,6 +25,8 @@ from . import errors
 
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 CACHE_MARGIN_SECONDS = 300  # hand out a fresh token once the cached one has under 5 minutes left
+TOKEN_CACHE_SIZE = 512  # (identity, resource) pairs; a VM's code uses a handful, the rest is churn
+SIGNING_WORKERS = 8  # above the 5-at-once limit, so a throttled VM never waits on a worker
 _WILDCARD_RESOURCE_SUFFIXES = (
     ".blob.core.windows.net", ".dfs.core.windows.net", ".vault.azure.net", ".database.windows.net",
     ".azuredatalakestore.net",
@@ -58,9 +69,13 @@ class ImdsModel:
     def __init__(self, context: EmulatorContext) -> None:
         self.context = context
         self.throttle = Throttle(context.settings)
-        self._cache: dict[tuple[str, str], IssuedToken] = {}
+        self._cache: collections.OrderedDict[tuple[str, str], IssuedToken] = collections.OrderedDict()
         self._cache_lock = threading.Lock()
+        self.signers = ThreadPoolExecutor(max_workers=SIGNING_WORKERS, thread_name_prefix="imds-signer")
         context.reset_hooks.append(self.forget)
+
+    def close(self) -> None:
+        self.signers.shutdown(wait=False, cancel_futures=True)
 
     # -- identities ----------------------------------------------------------------------------
     def _vm(self) -> dict[str, Any]:
@@ -73,9 +88,10 @@ class ImdsModel:
         kinds = {k.strip().lower() for k in str(identity.get("type", "None")).split(",")}
         # The current principal: switched off and on again, the VM's identity is a new one (core.directory).
         system = self.context.directory.vm_system_identity() if "systemassigned" in kinds else None
-        assigned = {rid.lower() for rid in (identity.get("userAssignedIdentities") or {})}
-        users = [p for p in self.context.directory.user_assigned()
-                 if p.resource_id and p.resource_id.lower() in assigned]
+        # Only the identities assigned to this VM are read, never every identity in the subscription.
+        found = (self.context.directory.user_assigned_identity(rid)
+                 for rid in (identity.get("userAssignedIdentities") or {}))
+        users = [principal for principal in found if principal is not None]
         return system, users
 
     def select(self, client_id: str | None, object_id: str | None, msi_res_id: str | None) -> Principal:
@@ -107,18 +123,32 @@ class ImdsModel:
         host = wanted.removeprefix("https://")
         return wanted.startswith("https://") and "/" not in host and host.endswith(_WILDCARD_RESOURCE_SUFFIXES)
 
-    def token(self, principal: Principal, resource: str) -> IssuedToken:
+    def cached_token(self, principal: Principal, resource: str) -> IssuedToken | None:
         """IMDS caches tokens too: the same token comes back until it nears expiry."""
         key = (principal.object_id, resource)
-        now = time.time()
         with self._cache_lock:
             cached = self._cache.get(key)
-            if cached is not None and cached.expires_on - now > CACHE_MARGIN_SECONDS:
-                return cached
+            if cached is None:
+                return None
+            if cached.expires_on - time.time() <= CACHE_MARGIN_SECONDS:
+                del self._cache[key]
+                return None
+            self._cache.move_to_end(key)
+            return cached
+
+    def new_token(self, principal: Principal, resource: str) -> IssuedToken:
+        """Sign a token and remember it, forgetting the least recently used one past the cache's size."""
         issued = self.context.issuer.issue(principal, resource)
         with self._cache_lock:
-            self._cache[key] = issued
+            self._cache[(principal.object_id, resource)] = issued
+            self._cache.move_to_end((principal.object_id, resource))
+            while len(self._cache) > TOKEN_CACHE_SIZE:
+                self._cache.popitem(last=False)
         return issued
+
+    def cache_size(self) -> int:
+        with self._cache_lock:
+            return len(self._cache)
 
     def forget(self) -> None:
         """On reset: tokens of identities that may be gone, and the throttling window."""

@@ -17,7 +17,15 @@ def render_error(_request: web.Request, exc: errors.EntraError) -> web.Response:
 
 
 def _base(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}"
+    """The configured login endpoint (the profile's), as Entra names login.microsoftonline.com whatever
+    the request's Host header says: a forged Host must not steer a client's token requests elsewhere."""
+    context = request.app[MODEL].context
+    configured = context.endpoints.get("login")
+    if configured:
+        return configured
+    # A listener started on its own (no profile yet): the configured host and the port it is bound to.
+    port = request.transport.get_extra_info("sockname")[1] if request.transport else 0
+    return f"{request.scheme}://{context.settings.host}:{port}"
 
 
 async def openid_configuration_v2(request: web.Request, tenant: str) -> web.Response:
@@ -65,7 +73,9 @@ async def _client_credentials(request: web.Request, tenant: str) -> tuple[EntraM
     model.check_tenant(tenant)
     try:
         form = await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
-    except (UnicodeDecodeError, ValueError):  # a body that is not a form: no parameter can be read from it
+    except (UnicodeDecodeError, ValueError, LookupError):
+        # Not a form we can read (bad bytes, or a charset= no codec has): no parameter can be read from it,
+        # so Entra's answer is the first missing parameter's.
         form = {}
     fields = {k: str(v) for k, v in form.items()}
     grant_type = fields.get("grant_type")
