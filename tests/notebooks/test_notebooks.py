@@ -123,7 +123,9 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
                  "('mi-workbook-vm', 'EXTERNAL_USER', 'db_datareader')",
                  "300 rows, 7 columns: ProductID, Name, Category, Price, InStock, AddedOn, Sku",
                  "(1, 'Classic Hose', 'Garden', Decimal('58.99'))",  # the same rows through mssql-python
-                 "SUSER_SNAME(): mi-workbook-vm",
+                 "Authentication=ActiveDirectoryMsi (mssql-python): logged in as user mi-workbook-vm",
+                 # a managed identity's login is <client id>@<tenant id> (the token's appid and tid)
+                 "  = the token's appid@tid: True",
                  "refused: 229 The INSERT permission was denied on the object 'Products'",
                  "insert ok: ('Workbook Test Kettle', 'Kitchen', Decimal('19.99'), True)",
                  "229 The SELECT permission was denied",
@@ -136,6 +138,7 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
         assert not missing, f"missing from the outputs: {missing}"
         assert positions == sorted(positions), "the steps came out of order"
         assert "datetime64" in text and "Decimal" in text, "typed columns: datetimes and Decimals"
+        assert re.search(r"SUSER_SNAME\(\): [0-9a-f-]{36}@[0-9a-f-]{36}\n", text), "the login name: clientId@tenantId"
     if name.startswith("01") and parameters.get("target") == "azure":
         assert "before the grant: (not called: Data Lake Storage Gen1 was retired on 2024-02-29" in text
         assert "https://miworkbookadls.azuredatalakestore.net/webhdfs/v1/?op=MODIFYACLENTRIES" in text

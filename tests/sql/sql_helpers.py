@@ -47,6 +47,13 @@ class SqlTarget:
     def vm_name(self) -> str:
         return self.profile.vm_name
 
+    @property
+    def vm_login(self) -> str:
+        """The VM identity's login name, as Azure SQL reports a managed identity's (SUSER_SNAME(),
+        SYSTEM_USER): ``<client id>@<tenant id>``."""
+        claims = jwt.decode(self.vm_token(), options={"verify_signature": False})
+        return f"{claims['appid']}@{claims['tid']}"
+
     def admin_token(self, resource: str = SQL) -> str:
         response = requests.post(
             f"{self.profile.endpoints['login']}/{self.profile.tenant_id}/oauth2/v2.0/token",
@@ -150,3 +157,32 @@ def recv_all(connection: socket.socket, timeout: float = 3.0) -> bytes:
     except ConnectionResetError:
         pass
     return b"".join(chunks)
+
+
+def create_identity(target: SqlTarget, name: str) -> dict[str, Any]:
+    """A user-assigned managed identity made by the admin through Resource Manager (a second principal
+    the directory knows, for tests that need another database user)."""
+    profile = target.profile
+    identity = (f"{profile.endpoints['arm']}/subscriptions/{profile.subscription_id}/resourceGroups/"
+                f"{profile.resource_group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}")
+    created = requests.put(identity, params={"api-version": "2023-01-31"}, json={"location": profile.location},
+                           headers={"Authorization": f"Bearer {target.admin_token('https://management.azure.com/')}"},
+                           verify=target.ca, timeout=10)
+    assert created.status_code in (200, 201), created.text
+    return dict(created.json())
+
+
+def error_number(exc: BaseException) -> int | None:
+    """SQL Server's error number in a pyodbc error's text, e.g. ``(229)``."""
+    import re
+
+    found = re.search(r"\((\d+)\) \(SQL\w+\)", sql_error(exc))
+    return int(found.group(1)) if found else None
+
+
+def token_for(target: SqlTarget, display_name: str, resource: str = SQL) -> str:
+    """A token for a principal of the directory, minted by the emulator's own issuer (as IMDS would
+    issue it on a VM the identity is attached to)."""
+    context = target.emulator.context
+    (principal,) = context.directory.by_display_name(display_name)
+    return str(context.issuer.issue(principal, resource).access_token)

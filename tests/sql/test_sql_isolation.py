@@ -48,7 +48,7 @@ def test_functions_answer_for_the_reader_beside_an_open_transaction(target: SqlT
         writer.execute("DELETE FROM Products WHERE ProductID <= 10")
         who, database, count = vm.execute("SELECT SUSER_SNAME(), DB_NAME(), COUNT(*) FROM Products").fetchone()
         writer.rollback()
-    assert (who, database, count) == (target.vm_name, "workbookdb", 300)
+    assert (who, database, count) == (target.vm_login, "workbookdb", 300)
 
 
 def test_a_large_result_read_beside_an_open_transaction_is_the_committed_one(target: SqlTarget) -> None:

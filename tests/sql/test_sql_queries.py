@@ -232,7 +232,11 @@ def test_cancel_leaves_the_connection_usable(target: SqlTarget) -> None:
         worker.join(timeout=10)
         assert not worker.is_alive()
         assert outcome["seconds"] < 5, outcome
-        assert outcome["result"] is None or "HY008" in str(outcome["result"]), outcome
+        # HY008: the driver saw the cancel. HY010 (unixODBC's function sequence error, in SQLNumResultCols): the
+        # execute had ended, on the server's attention acknowledgement, while SQLCancel was still running in this
+        # thread; pyodbc's next call on the statement then overlaps it (a client-side race, seen under load)
+        assert outcome["result"] is None or any(state in str(outcome["result"]) for state in ("HY008", "HY010")), \
+            outcome
         assert connection.execute("SELECT COUNT(*) FROM Products").fetchone()[0] == 300
 
 

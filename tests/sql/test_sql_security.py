@@ -26,7 +26,7 @@ def test_tutorial_grant_lets_the_vm_read(target: SqlTarget) -> None:
         rows = connection.execute("SELECT * FROM Products").fetchall()
         who = connection.execute("SELECT SUSER_SNAME(), USER_NAME()").fetchone()
     assert len(rows) == 300
-    assert tuple(who) == (target.vm_name, target.vm_name)
+    assert tuple(who) == (target.vm_login, target.vm_name)  # the login, then the database user
 
 
 def test_user_without_db_datareader_gets_229(target: SqlTarget) -> None:

@@ -91,7 +91,7 @@ def test_the_callers_name_is_kept_in_rows_read_after_another_session_ran(big: Sq
         admin_name = admin.execute("SELECT SUSER_SNAME()").fetchone()[0]
         rows = first + cursor.fetchall()
     assert len(rows) == ROWS
-    assert {row[1] for row in rows} == {big.vm_name} and admin_name != big.vm_name
+    assert {row[1] for row in rows} == {big.vm_login} and admin_name != big.vm_login
 
 
 def test_a_value_that_cannot_be_sent_ends_the_result_with_error_245(big: SqlTarget) -> None:

@@ -18,10 +18,9 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from . import errors, tds
+from . import encoding, errors
 from .errors import SqlError
-from .sqltypes import sql_type
-from .tds import SqlType
+from .sqltypes import SqlType, sql_type
 
 _FUNCTION_ERRORS = threading.local()
 WINDOW_FUNCTIONS = hasattr(sqlite3.Connection, "create_window_function")  # Python 3.11+
@@ -68,9 +67,9 @@ def _moment(value: Any) -> dt.datetime | None:
     if value is None:
         return None
     if isinstance(value, str) and len(value) <= 16 and ":" in value and "-" not in value:
-        return dt.datetime.combine(dt.date(1900, 1, 1), tds._to_time(value))  # noqa: SLF001 - a time alone
+        return dt.datetime.combine(dt.date(1900, 1, 1), encoding.to_time(value))  # a time alone
     try:
-        return tds.parse_datetime(value)
+        return encoding.parse_datetime(value)
     except (ValueError, TypeError, OverflowError):
         _raise(SqlError(241, "Conversion failed when converting date and/or time from character string.",
                         state=1, severity=16))
@@ -400,7 +399,7 @@ def _convert(value: Any, name: str, declared: SqlType | None) -> Any:  # noqa: C
     if name in ("date", "datetime2", "time"):
         if isinstance(value, (int, float)):
             return _FAILED
-        moment = tds.parse_datetime(value) if not (isinstance(value, str) and ":" in value and "-" not in value) \
+        moment = encoding.parse_datetime(value) if not (isinstance(value, str) and ":" in value and "-" not in value) \
             else dt.datetime.combine(dt.date(1900, 1, 1), dt.time.fromisoformat(value.strip()))
         kind = "datetime" if declared and declared.name == "datetime2" and declared.scale == 3 else name
         return _stored(moment, kind)
@@ -520,7 +519,7 @@ def tsql_format(value: Any, pattern: Any, culture: Any = None) -> str | None:
         result = _format_number(value, text)
     else:
         try:
-            moment = tds.parse_datetime(value)
+            moment = encoding.parse_datetime(value)
         except (ValueError, TypeError):
             return None  # SQL Server: FORMAT of a string is an error; of an unknown value, NULL
         result = _format_date(moment, text)
@@ -649,7 +648,7 @@ def tsql_text_to_date(value: Any, style: Any, target: str, strict: int) -> str |
                 clock = dt.time.fromisoformat(rest[0].strip())
                 moment = dt.datetime.combine(moment.date(), clock)
         else:
-            moment = tds.parse_datetime(value)
+            moment = encoding.parse_datetime(value)
     except (ValueError, TypeError):
         if strict:
             _raise(SqlError(241, "Conversion failed when converting date and/or time from character string.",

@@ -61,13 +61,39 @@ def emulator_dialect() -> Any:
     SYSTEM_USER (sqlglot reads it as CURRENT_USER, which is the user, not the login)."""
     load_sqlglot()
     from sqlglot.dialects.tsql import TSQL
+    from sqlglot.tokens import TokenType
 
     class EmulatorTSQL(TSQL):  # type: ignore[misc, valid-type]
         class Tokenizer(TSQL.Tokenizer):  # type: ignore[misc, name-defined]
             KEYWORDS = {k: v for k, v in TSQL.Tokenizer.KEYWORDS.items() if k != "SYSTEM_USER"}
+
+            def tokenize(self, sql: str) -> list[Any]:
+                """T-SQL's ``0x`` alone is an empty binary constant; sqlglot reads it as an identifier (as it
+                reads [0x], which stays one)."""
+                tokens: list[Any] = super().tokenize(sql)
+                for token in tokens:
+                    if token.token_type == TokenType.IDENTIFIER and sql[token.start:token.end + 1].lower() == "0x":
+                        token.token_type, token.text = TokenType.HEX_STRING, ""
+                return tokens
 
         class Parser(TSQL.Parser):  # type: ignore[misc, name-defined]
             FUNCTIONS = {k: v for k, v in TSQL.Parser.FUNCTIONS.items() if k not in OWN_FUNCTIONS}
             FUNCTION_PARSERS = {k: v for k, v in TSQL.Parser.FUNCTION_PARSERS.items() if k not in OWN_FUNCTIONS}
 
     return EmulatorTSQL()
+
+
+@functools.cache
+def sqlite_dialect() -> Any:
+    """SQLite as the emulator writes it: identifiers quoted with backticks, not double quotes. SQLite reads a
+    double-quoted name that matches no column as a string ("double-quoted string literals"), so
+    ``SELECT [NoSuchColumn]`` would answer the text 'NoSuchColumn' instead of SQL Server's 207; a
+    backticked name is always a name."""
+    load_sqlglot()
+    from sqlglot.dialects.sqlite import SQLite
+
+    class EmulatorSQLite(SQLite):  # type: ignore[misc, valid-type]
+        class Tokenizer(SQLite.Tokenizer):  # type: ignore[misc, name-defined]
+            IDENTIFIERS = ["`", '"', ("[", "]")]
+
+    return EmulatorSQLite()

@@ -36,8 +36,81 @@ def cannot_open_database(database: str) -> SqlError:
 
 def fedauth_library_not_supported() -> SqlError:
     return SqlError(18456, "Login failed for user '<token-identified principal>'. The emulator accepts an "
-                    "access token (SQL_COPT_SS_ACCESS_TOKEN / access_token_callable) only; get one from IMDS "
-                    "for https://database.windows.net/.", state=2, severity=14, fatal=True)
+                    "access token (SQL_COPT_SS_ACCESS_TOKEN / access_token_callable) or a driver that gets one "
+                    "from its login endpoint (Authentication=ActiveDirectoryServicePrincipal).",
+                    state=2, severity=14, fatal=True)
+
+
+def fedauth_integrated_not_supported() -> SqlError:
+    """ActiveDirectoryIntegrated needs a Windows (Kerberos) identity federated with Entra: none here."""
+    return SqlError(18456, "Login failed for user '<token-identified principal>'. The emulator has no Windows "
+                    "identity to federate (Authentication=ActiveDirectoryIntegrated): pass an access token, or "
+                    "use Authentication=ActiveDirectoryServicePrincipal.", state=2, severity=14, fatal=True)
+
+
+def prelogin_invalid() -> SqlError:
+    return SqlError(17828, "The prelogin packet used to open the connection is structurally invalid; the connection "
+                    "has been closed. Please contact the vendor of the client library.", severity=20, fatal=True)
+
+
+def login_invalid() -> SqlError:
+    return SqlError(17832, "The login packet used to open the connection is structurally invalid; the connection "
+                    "has been closed. Please contact the vendor of the client library.", severity=20, fatal=True)
+
+
+def session_limit_reached(limit: int) -> SqlError:
+    """Azure SQL's resource governance: Resource ID 2 is the session (connection) limit."""
+    return SqlError(10928, f"Resource ID : 2. The session limit for the database is {limit} and has been reached. "
+                    "See 'http://go.microsoft.com/fwlink/?LinkId=267637' for assistance.", state=1, severity=16,
+                    fatal=True)
+
+
+# -- requests that are not TDS as SQL Server reads it (the connection stays usable) ------------------
+_RPC_STREAM = "The incoming tabular data stream (TDS) remote procedure call (RPC) protocol stream is incorrect."
+_PARAMETER_PROBLEMS = {
+    "chunks": (8007, "The chunking format is incorrect for a large object parameter of type 0x{type_id:02X}."),
+    "unknown_type": (8009, "Data type 0x{type_id:02X} is unknown."),
+    "length": (8016, "Data type 0x{type_id:02X} has an invalid data length or metadata length."),
+    "precision": (8017, "Data type 0x{type_id:02X} has an invalid precision or scale."),
+    "value": (8023, "The supplied value is not a valid instance of data type {type_name}. Check the source data "
+                    "for invalid values. An example of an invalid value is data of numeric type with scale greater "
+                    "than precision."),
+    "odd_length": (8028, "The supplied length is not valid for data type {type_name}. Check the source data for "
+                         "invalid lengths. An example of an invalid length is data of nchar type with an odd length "
+                         "in bytes."),
+}
+
+
+def rpc_parameter(problem: str, ordinal: int, name: str, type_id: int, type_name: str) -> SqlError:
+    """An RPC parameter SQL Server refuses (8007, 8009, 8016, 8017, 8023, 8028)."""
+    number, detail = _PARAMETER_PROBLEMS[problem]
+    text = detail.format(type_id=type_id, type_name=type_name)
+    return SqlError(number, f'{_RPC_STREAM} Parameter {ordinal} ("{name}"): {text}', state=1)
+
+
+def too_many_parameters(limit: int) -> SqlError:
+    return SqlError(8003, f"{_RPC_STREAM} Too many parameters were provided in this RPC request. The maximum is "
+                    f"{limit}.", state=1)
+
+
+def rpc_name_invalid() -> SqlError:
+    return SqlError(8004, f"{_RPC_STREAM} The RPC name is invalid.", state=1)
+
+
+def stream_ended() -> SqlError:
+    return SqlError(4002, "The incoming tabular data stream (TDS) protocol stream is incorrect. The stream ended "
+                    "unexpectedly.", state=1)
+
+
+def request_too_large(limit: int) -> SqlError:
+    """A batch or RPC longer than the emulator holds in memory (SQL Server takes up to 65,536 packets)."""
+    return unsupported(f"requests larger than {limit // (1024 * 1024)} MiB (the emulator's limit)")
+
+
+def internal_error() -> SqlError:
+    """The emulator failed where SQL Server would not have (a bug): the request ends, the connection stays."""
+    return SqlError(8630, "Internal Query Processor Error: The query processor encountered an unexpected error "
+                    "during execution.", state=1, severity=16)
 
 
 # -- informational messages (INFO tokens) -----------------------------------------------------------
@@ -54,6 +127,11 @@ def print_message(text: str) -> SqlError:
 
 
 # -- statements -------------------------------------------------------------------------------------
+def nested_too_deeply() -> SqlError:
+    return SqlError(191, "Some part of your SQL statement is nested too deeply. Rewrite the query or break it up "
+                    "into smaller queries.", state=1, severity=15)
+
+
 def syntax_error(near: str) -> SqlError:
     return SqlError(102, f"Incorrect syntax near '{near}'.", state=1, severity=15)
 
@@ -77,6 +155,21 @@ def not_builtin_function(name: str) -> SqlError:
 
 def object_exists(name: str) -> SqlError:
     return SqlError(2714, f"There is already an object named '{name}' in the database.", state=6)
+
+
+def system_catalog_update() -> SqlError:
+    return SqlError(259, "Ad hoc updates to system catalogs are not allowed.", state=1)
+
+
+def cannot_drop_view(name: str) -> SqlError:
+    return SqlError(3701, f"Cannot drop the view '{name}', because it does not exist or you do not have "
+                    "permission.", state=5, severity=11)
+
+
+def reserved_name(name: str) -> SqlError:
+    """Names starting with __ or sqlite_ belong to the emulator's own tables and SQLite's: never created
+    by a user (a refusal with no SQL Server twin)."""
+    return unsupported(f"the name {name} (names starting with __ or sqlite_ are reserved by the emulator)")
 
 
 def cannot_drop_table(name: str) -> SqlError:
@@ -122,6 +215,11 @@ def use_not_supported() -> SqlError:
 
 def procedure_not_found(name: str) -> SqlError:
     return SqlError(2812, f"Could not find stored procedure '{name}'.", state=62, severity=16)
+
+
+def procedure_expects(procedure: str, parameter: str) -> SqlError:
+    return SqlError(201, f"Procedure or function '{procedure}' expects parameter '{parameter}', which was not "
+                    "supplied.", state=4, severity=16)
 
 
 def prepared_not_found(handle: int) -> SqlError:
@@ -176,6 +274,10 @@ def invalid_object_id(value: str) -> SqlError:
                     "not supported.", state=2, severity=16)
 
 
+def sid_not_16_bytes() -> SqlError:
+    return SqlError(15419, "Supplied parameter sid should be binary(16).", state=1)
+
+
 def user_exists(name: str) -> SqlError:
     return SqlError(15023, f"User, group, or role '{name}' already exists in the current database.", state=1)
 
@@ -193,6 +295,26 @@ def cannot_alter_role(role: str) -> SqlError:
 def cannot_add_principal(name: str) -> SqlError:
     return SqlError(15151, f"Cannot add the principal '{name}', because it does not exist or you do not have "
                     "permission.", state=1)
+
+
+def cannot_use_special_principal(name: str) -> SqlError:
+    """dbo, the fixed roles and the system users cannot be added to a role."""
+    return SqlError(15405, f"Cannot use the special principal '{name}'.", state=1, severity=11)
+
+
+def cannot_find_object(name: str) -> SqlError:
+    """GRANT on an object the grantor may not see (metadata visibility: it holds no permission on it)."""
+    return SqlError(15151, f"Cannot find the object '{name}', because it does not exist or you do not have "
+                    "permission.", state=1)
+
+
+def grantor_lacks_permission() -> SqlError:
+    return SqlError(4613, "Grantor does not have GRANT permission.", state=1)
+
+
+def cannot_grant_to_self() -> SqlError:
+    return SqlError(4624, "Cannot grant, deny, or revoke permissions to sa, dbo, entity owner, information_schema, "
+                    "sys, or yourself.", state=1)
 
 
 def cannot_find_user(name: str) -> SqlError:

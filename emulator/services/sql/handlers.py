@@ -10,37 +10,53 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from . import errors, tds
+from . import encoding, errors, rpc, tds
+from .batches import split_top_level
+from .dialect import load_sqlglot
+from .engine import Engine
 from .errors import SqlError
-from .models import (
-    Engine,
-    Info,
-    ResultSet,
-    RowCount,
-    SessionState,
-    SqlServer,
-    TransactionEvent,
-    infer_type,
-    load_sqlglot,
-    sql_type,
-)
-from .tds import SqlType
+from .models import Prepared, SessionState, SqlServer
+from .results import Info, ResultSet, RowCount, TransactionEvent
+from .sqltypes import BIGINT, BIT, INT, NVARCHAR_4000, SqlType, infer_type, sql_type
 
 log = logging.getLogger(__name__)
 
 # A response is a list of parts: token bytes, or a result set's tokens made while they are sent.
 Part = bytes | Iterator[bytes]
-_ENCODING_FAILURES = (*tds.ENCODING_ERRORS, ArithmeticError)  # ArithmeticError: decimal.InvalidOperation
+_ENCODING_FAILURES = (*encoding.ENCODING_ERRORS, ArithmeticError)  # ArithmeticError: decimal.InvalidOperation
+
+
+@dataclass
+class Called:
+    """What a procedure gave: its tokens, an error that ended it, its OUTPUT parameters (ordinal,
+    parameter, value)."""
+
+    body: list[Part] = field(default_factory=list)
+    error: SqlError | None = None
+    outputs: list[tuple[int, rpc.RpcParam, Any]] = field(default_factory=list)
+
+
+Procedure = Callable[[SessionState, Sequence[rpc.RpcParam]], Awaitable[Called]]
 
 
 class Handlers:
     def __init__(self, server: SqlServer) -> None:
         self.server = server
         self.engine = Engine(server)
+        # the procedures a client calls by RPC (by name, or by id for the sp_* the TDS spec numbers)
+        self._procedures: dict[str, Procedure] = {
+            "sp_executesql": self._executesql, "sp_prepexec": self._prepexec, "sp_prepare": self._prepare,
+            "sp_execute": self._execute, "sp_prepexecrpc": self._prepexecrpc, "sp_unprepare": self._unprepare,
+            "sp_datatype_info_100": self._datatype_info, "sp_datatype_info": self._datatype_info,
+            "sp_describe_undeclared_parameters": self._describe_undeclared,
+            "sp_addrolemember": partial(self._role_member, action="ADD"),
+            "sp_droprolemember": partial(self._role_member, action="DROP"),
+        }
 
     # -- SQL batch ---------------------------------------------------------------------------------
     async def sql_batch(self, state: SessionState, text: str) -> list[Part]:
@@ -55,7 +71,7 @@ class Handlers:
         return parts
 
     # -- RPC -----------------------------------------------------------------------------------------
-    async def rpc(self, state: SessionState, calls: Sequence[tds.RpcCall]) -> list[Part]:
+    async def rpc(self, state: SessionState, calls: Sequence[rpc.RpcCall]) -> list[Part]:
         parts: list[Part] = []
         for index, call in enumerate(calls):
             more = tds.DONE_MORE if index < len(calls) - 1 else 0
@@ -67,77 +83,108 @@ class Handlers:
                                       token=tds.TOKEN_DONEPROC))
         return parts
 
-    async def _call(self, state: SessionState, call: tds.RpcCall, more: int) -> list[Part]:  # noqa: C901
-        name = (call.name or "").lower().split(".")[-1]
-        params = call.params
-        outputs: list[tuple[int, tds.RpcParam, Any]] = []
-        body: list[Part] = []
-        error: SqlError | None = None
-
-        if name in ("sp_executesql", "sp_prepexec", "sp_execute", "sp_prepare"):
-            if name == "sp_executesql":
-                statement = _text(params, 0)
-                declaration = _text(params, 1) if len(params) > 1 else ""
-                values = params[2:]
-            elif name == "sp_prepexec":
-                declaration, statement, values = _text(params, 1), _text(params, 2), params[3:]
-            elif name == "sp_prepare":
-                declaration, statement, values = _text(params, 1), _text(params, 2), []
-            else:
-                handle = params[0].value if params else None
-                if not isinstance(handle, int) or handle not in state.prepared:
-                    raise errors.prepared_not_found(int(handle or 0))
-                statement, declaration = state.prepared[handle]
-                values = params[1:]
-            if name in ("sp_prepexec", "sp_prepare"):
-                handle = state.next_handle
-                state.next_handle += 1
-                state.prepared[handle] = (statement, declaration)
-                outputs.append((0, params[0], handle))
-            if name != "sp_prepare":
-                bound, declared_outputs = _bind(declaration, values)
-                result = await self.engine.run_batch(state, statement, bound)
-                body += self._outcomes(state, result.outcomes, tds.TOKEN_DONEINPROC)
-                error = result.error
-                offset = {"sp_executesql": 2, "sp_prepexec": 3, "sp_execute": 1}[name]
-                for position, param in enumerate(values):
-                    if param.output:
-                        key = declared_outputs.get(position) or param.name.lstrip("@")
-                        outputs.append((offset + position, param, state.variables.get(key.lower(), param.value)))
-        elif name == "sp_unprepare":
-            handle = params[0].value if params else None
-            state.prepared.pop(handle if isinstance(handle, int) else -1, None)
-        elif name in ("sp_datatype_info_100", "sp_datatype_info"):
-            wanted = params[0].value if params else None
-            body.append(self._result(state, _datatype_info(wanted if isinstance(wanted, int) else None),
-                                     tds.TOKEN_DONEINPROC))
-        elif name == "sp_describe_undeclared_parameters":
-            body.append(self._result(state, _describe_parameters(state, _text(params, 0),
-                                                                 _text(params, 1) if len(params) > 1 else ""),
-                                     tds.TOKEN_DONEINPROC))
-        elif name in ("sp_addrolemember", "sp_droprolemember") and len(params) >= 2:
-            verb = "ALTER ROLE [{}] {} MEMBER [{}]".format(
-                str(params[0].value).replace("]", "]]"), "ADD" if name == "sp_addrolemember" else "DROP",
-                str(params[1].value).replace("]", "]]"))
-            result = await self.engine.run_batch(state, verb)
-            error = result.error
-        else:
-            raise errors.procedure_not_found(call.name or f"#{call.proc_id}")
-
-        if error is not None:
-            body.append(self.error_token(error))
+    async def _call(self, state: SessionState, call: rpc.RpcCall, more: int) -> list[Part]:
+        """One procedure call: the procedure's own tokens, then RETURNSTATUS, the OUTPUT parameters as
+        RETURNVALUE tokens, and DONEPROC (or its error and a DONEPROC with the error bit)."""
+        outcome = await self._procedure(state, call.name or f"#{call.proc_id}", call.params)
+        body = outcome.body
+        if outcome.error is not None:
+            body.append(self.error_token(outcome.error))
             body.append(tds.done(tds.DONE_ERROR | more | self._xact(state), tds.CMD_EXECUTE, 0,
                                  token=tds.TOKEN_DONEPROC))
             return body
         body.append(tds.returnstatus(0))
-        for ordinal, param, value in outputs:
-            declared = param.sql_type or tds.INT
+        for ordinal, param, value in outcome.outputs:
+            declared = param.sql_type or INT
             if declared.name == "int" and isinstance(value, int) and not -(2**31) <= value < 2**31:
-                declared = tds.BIGINT
-            body.append(tds.returnvalue(ordinal, param.name, declared, value))
+                declared = BIGINT
+            body.append(encoding.returnvalue(ordinal, param.name, declared, value))
         body.append(tds.done(tds.DONE_FINAL | more | self._xact(state), tds.CMD_EXECUTE, 0,
                              token=tds.TOKEN_DONEPROC))
         return body
+
+    async def _procedure(self, state: SessionState, name: str, params: Sequence[rpc.RpcParam]) -> Called:
+        run = self._procedures.get(name.lower().split(".")[-1].strip("[]"))
+        if run is None:
+            raise errors.procedure_not_found(name)
+        return await run(state, params)
+
+    # -- the procedures a client calls by RPC ---------------------------------------------------------
+    async def _executesql(self, state: SessionState, params: Sequence[rpc.RpcParam]) -> Called:
+        return await self._statement(state, _text(params, 0), _text(params, 1), params[2:], 2)
+
+    async def _prepexec(self, state: SessionState, params: Sequence[rpc.RpcParam]) -> Called:
+        handle = self._prepare_handle(state, Prepared(_text(params, 2), _text(params, 1)))
+        called = await self._statement(state, _text(params, 2), _text(params, 1), params[3:], 3)
+        called.outputs.insert(0, (0, params[0], handle))
+        return called
+
+    async def _prepare(self, state: SessionState, params: Sequence[rpc.RpcParam]) -> Called:
+        handle = self._prepare_handle(state, Prepared(_text(params, 2), _text(params, 1)))
+        return Called(outputs=[(0, params[0], handle)])
+
+    async def _prepexecrpc(self, state: SessionState, params: Sequence[rpc.RpcParam]) -> Called:
+        """ODBC's ``{CALL proc (?, …)}`` with parameters: prepare a call of ``proc`` and run it."""
+        procedure = _text(params, 1)
+        handle = self._prepare_handle(state, Prepared(procedure=procedure))
+        called = await self._procedure(state, procedure, params[2:])
+        called.outputs = [(0, params[0], handle)] + [(o + 2, p, v) for o, p, v in called.outputs]
+        return called
+
+    async def _execute(self, state: SessionState, params: Sequence[rpc.RpcParam]) -> Called:
+        handle = params[0].value if params else None
+        prepared = state.prepared.get(handle) if isinstance(handle, int) else None
+        if prepared is None:
+            raise errors.prepared_not_found(int(handle or 0))
+        if prepared.procedure is not None:
+            called = await self._procedure(state, prepared.procedure, params[1:])
+            called.outputs = [(o + 1, p, v) for o, p, v in called.outputs]
+            return called
+        return await self._statement(state, prepared.statement, prepared.declaration, params[1:], 1)
+
+    async def _unprepare(self, state: SessionState, params: Sequence[rpc.RpcParam]) -> Called:
+        handle = params[0].value if params else None
+        state.prepared.pop(handle if isinstance(handle, int) else -1, None)
+        return Called()
+
+    async def _datatype_info(self, state: SessionState, params: Sequence[rpc.RpcParam]) -> Called:
+        wanted = params[0].value if params else None
+        return Called([self._result(state, _datatype_info(wanted if isinstance(wanted, int) else None),
+                                    tds.TOKEN_DONEINPROC)])
+
+    async def _describe_undeclared(self, state: SessionState, params: Sequence[rpc.RpcParam]) -> Called:
+        described = _describe_parameters(state, _text(params, 0), _text(params, 1) if len(params) > 1 else "")
+        return Called([self._result(state, described, tds.TOKEN_DONEINPROC)])
+
+    async def _role_member(self, state: SessionState, params: Sequence[rpc.RpcParam], action: str) -> Called:
+        if len(params) < 2:
+            raise errors.procedure_expects("sp_addrolemember" if action == "ADD" else "sp_droprolemember",
+                                           "@membername")
+        verb = "ALTER ROLE [{}] {} MEMBER [{}]".format(
+            str(params[0].value).replace("]", "]]"), action, str(params[1].value).replace("]", "]]"))
+        result = await self.engine.run_batch(state, verb)
+        return Called(error=result.error)
+
+    # -- helpers --------------------------------------------------------------------------------------
+    async def _statement(self, state: SessionState, statement: str, declaration: str,
+                         values: Sequence[rpc.RpcParam], offset: int) -> Called:
+        """Run a parameterized statement; OUTPUT parameters come back at their ordinal (``offset`` is the
+        ordinal of the first value)."""
+        bound, declared_outputs = _bind(declaration, values)
+        result = await self.engine.run_batch(state, statement, bound, _declared_types(declaration))
+        called = Called(self._outcomes(state, result.outcomes, tds.TOKEN_DONEINPROC), result.error)
+        for position, param in enumerate(values):
+            if param.output:
+                key = declared_outputs.get(position) or param.name.lstrip("@")
+                called.outputs.append((offset + position, param, state.variables.get(key.lower(), param.value)))
+        return called
+
+    @staticmethod
+    def _prepare_handle(state: SessionState, prepared: Prepared) -> int:
+        handle = state.next_handle
+        state.next_handle += 1
+        state.prepared[handle] = prepared
+        return handle
 
     # -- transaction manager ---------------------------------------------------------------------------
     def transaction(self, state: SessionState, payload: bytes) -> bytes:
@@ -212,13 +259,13 @@ class Handlers:
             first = next(chunks, [])
             columns = list(result.columns)
             try:
-                encode = partial(tds.encode_columns, [t for _, t in columns])
+                encode = partial(encoding.encode_columns, [t for _, t in columns])
                 encoded = encode(first)
             except _ENCODING_FAILURES:
                 columns = [(name, infer_type([r[i] for r in result.rows])) for i, (name, _) in enumerate(columns)]
-                encode = partial(tds.encode_rows, [tds.column_encoder(t) for _, t in columns])
+                encode = partial(encoding.encode_rows, [encoding.column_encoder(t) for _, t in columns])
                 encoded = encode(first)
-            yield tds.colmetadata(columns) + encoded
+            yield encoding.colmetadata(columns) + encoded
             sent = len(first)
             for chunk in chunks:
                 yield encode(chunk)
@@ -239,7 +286,7 @@ class Handlers:
         return self.error_token(error) + tds.done(status, tds.CMD_SELECT, sent, token=done_token)
 
 
-def _text(params: Sequence[tds.RpcParam], index: int) -> str:
+def _text(params: Sequence[rpc.RpcParam], index: int) -> str:
     if index >= len(params) or params[index].value is None:
         return ""
     value = params[index].value
@@ -250,10 +297,17 @@ def _text(params: Sequence[tds.RpcParam], index: int) -> str:
 _DECLARED = re.compile(r"^\s*@(\w+)\s+(.+?)(\s+(?:OUTPUT|OUT))?\s*$", re.I | re.S)
 
 
-def _bind(declaration: str, values: Sequence[tds.RpcParam]) -> tuple[dict[str, Any], dict[int, str]]:
-    """Parameter values by name (positional ones take the declaration's names)."""
-    from .models import split_top_level
+def _declared_types(declaration: str) -> dict[str, SqlType]:
+    """The parameters' declared types by name ("@p decimal(10,2), @q bit OUTPUT"), those the emulator has."""
+    found = {}
+    for part in split_top_level(declaration):
+        if (declared := _DECLARED.match(part)) and (parameter_type := sql_type(declared.group(2))) is not None:
+            found[declared.group(1)] = parameter_type
+    return found
 
+
+def _bind(declaration: str, values: Sequence[rpc.RpcParam]) -> tuple[dict[str, Any], dict[int, str]]:
+    """Parameter values by name (positional ones take the declaration's names)."""
     declared = [m.group(1) for part in split_top_level(declaration) if (m := _DECLARED.match(part))]
     bound: dict[str, Any] = {}
     outputs: dict[int, str] = {}
@@ -270,13 +324,13 @@ _SMALLINT = SqlType("smallint")
 _SYSNAME = SqlType("nvarchar", 128)
 
 _TYPE_INFO_COLUMNS = [
-    ("TYPE_NAME", _SYSNAME), ("DATA_TYPE", _SMALLINT), ("COLUMN_SIZE", tds.INT),
+    ("TYPE_NAME", _SYSNAME), ("DATA_TYPE", _SMALLINT), ("COLUMN_SIZE", INT),
     ("LITERAL_PREFIX", SqlType("nvarchar", 32)), ("LITERAL_SUFFIX", SqlType("nvarchar", 32)),
     ("CREATE_PARAMS", SqlType("nvarchar", 32)), ("NULLABLE", _SMALLINT), ("CASE_SENSITIVE", _SMALLINT),
     ("SEARCHABLE", _SMALLINT), ("UNSIGNED_ATTRIBUTE", _SMALLINT), ("MONEY", _SMALLINT),
     ("AUTO_INCREMENT", _SMALLINT), ("LOCAL_TYPE_NAME", _SYSNAME), ("MINIMUM_SCALE", _SMALLINT),
     ("MAXIMUM_SCALE", _SMALLINT), ("SQL_DATA_TYPE", _SMALLINT), ("SQL_DATETIME_SUB", _SMALLINT),
-    ("NUM_PREC_RADIX", tds.INT), ("INTERVAL_PRECISION", _SMALLINT), ("USERTYPE", _SMALLINT),
+    ("NUM_PREC_RADIX", INT), ("INTERVAL_PRECISION", _SMALLINT), ("USERTYPE", _SMALLINT),
 ]
 # name, ODBC type, size, prefix, suffix, create params, case sensitive, searchable, unsigned, money, min/max scale,
 # SQL data type, datetime sub, radix
@@ -312,18 +366,18 @@ def _datatype_info(wanted: int | None) -> ResultSet:
 
 
 _DESCRIBE_COLUMNS = [
-    ("parameter_ordinal", tds.INT), ("name", _SYSNAME), ("suggested_system_type_id", tds.INT),
+    ("parameter_ordinal", INT), ("name", _SYSNAME), ("suggested_system_type_id", INT),
     ("suggested_system_type_name", SqlType("nvarchar", 256)), ("suggested_max_length", _SMALLINT),
     ("suggested_precision", SqlType("tinyint")), ("suggested_scale", SqlType("tinyint")),
-    ("suggested_user_type_id", tds.INT), ("suggested_user_type_database", _SYSNAME),
+    ("suggested_user_type_id", INT), ("suggested_user_type_database", _SYSNAME),
     ("suggested_user_type_schema", _SYSNAME), ("suggested_user_type_name", _SYSNAME),
     ("suggested_assembly_qualified_type_name", SqlType("nvarchar", 4000)),
-    ("suggested_xml_collection_id", tds.INT), ("suggested_xml_collection_database", _SYSNAME),
+    ("suggested_xml_collection_id", INT), ("suggested_xml_collection_database", _SYSNAME),
     ("suggested_xml_collection_schema", _SYSNAME), ("suggested_xml_collection_name", _SYSNAME),
-    ("suggested_is_xml_document", tds.BIT), ("suggested_is_case_sensitive", tds.BIT),
-    ("suggested_is_fixed_length_type", tds.BIT), ("suggested_is_input", tds.BIT),
-    ("suggested_is_output", tds.BIT), ("formal_parameter_name", _SYSNAME),
-    ("suggested_tds_type_id", tds.INT), ("suggested_tds_length", tds.INT),
+    ("suggested_is_xml_document", BIT), ("suggested_is_case_sensitive", BIT),
+    ("suggested_is_fixed_length_type", BIT), ("suggested_is_input", BIT),
+    ("suggested_is_output", BIT), ("formal_parameter_name", _SYSNAME),
+    ("suggested_tds_type_id", INT), ("suggested_tds_length", INT),
 ]
 # type name -> (system type id, tds type id, max length, fixed)
 _SYSTEM_TYPES = {"int": (56, 38, 4, 1), "bigint": (127, 38, 8, 1), "smallint": (52, 38, 2, 1),
@@ -344,7 +398,7 @@ def _describe_parameters(state: SessionState, statement: str, declaration: str) 
     suggestions = _suggest_types(state, statement)
     rows = []
     for ordinal, name in enumerate(names, start=1):
-        chosen = suggestions.get(name.lower(), tds.NVARCHAR_4000)
+        chosen = suggestions.get(name.lower(), NVARCHAR_4000)
         system_id, tds_id, length, fixed = _SYSTEM_TYPES.get(chosen.name, _SYSTEM_TYPES["nvarchar"])
         if chosen.name in ("nvarchar", "varbinary"):
             length = -1 if chosen.length < 0 else chosen.length * (2 if chosen.name == "nvarchar" else 1)

@@ -7,19 +7,30 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from . import errors, tds
+from . import errors
 from .builtins import DATEPARTS, WINDOW_FUNCTIONS
 from .dialect import OWN_FUNCTIONS, emulator_dialect
 from .errors import SqlError
-from .sqltypes import sql_type
-from .tds import SqlType
+from .sqltypes import BIGINT, DATETIME2, FLOAT, INT, NVARCHAR_4000, NVARCHAR_MAX, SqlType, sql_type
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
-    from .models import Database, Translation
+
+class SchemaSource(Protocol):
+    """The tables a statement is typed against (``models.Database``): declared columns by table, and the
+    same as the schema sqlglot's optimizer reads."""
+
+    name: str
+
+    def columns(self) -> dict[str, list[tuple[str, SqlType]]]: ...
+
+    def not_null(self) -> dict[str, frozenset[str]]: ...
+
+    def schema(self) -> dict[str, dict[str, str]]: ...
+
 
 TYPE_META = "tsql_type"  # node.meta key: the SQL Server type the rewrite worked out for an expression
 DML_TOP = re.compile(r"^(\s*(?:UPDATE|DELETE)\s+)TOP\s*\(\s*([^()]+?)\s*\)\s*(PERCENT\b)?\s*", re.I)
@@ -61,9 +72,9 @@ def _rewritten_classes() -> tuple[type, ...]:
             exp.Convert, exp.CurrentTimestamp, exp.CurrentUser, exp.SessionUser, exp.Column, exp.Limit)
 
 
-def rewrite_functions(database: Database, tree: exp.Expression) -> None:
+def rewrite_functions(database: SchemaSource, tree: exp.Expression) -> None:
     """Give T-SQL functions and decimal arithmetic SQL Server's meaning (see the functions registered
-    in ``Database._register_functions``) and record result types SQL Server would send. One walk
+    in ``models.Database``) and record result types SQL Server would send. One walk
     finds nothing to do in a plain SELECT; the rest runs once per statement text (translations are
     cached)."""
     classes = _rewritten_classes()
@@ -196,7 +207,7 @@ def _rewrite_call(node: exp.Anonymous, typer: _Typer) -> exp.Expression | None: 
     if name in _NOW_FUNCTIONS:
         _arguments(node, 0, 0)
         digits = _NOW_FUNCTIONS[name]
-        return _call("__tsql_now", exp.Literal.number(digits), sql_type=_DATETIME if digits == 3 else tds.DATETIME2)
+        return _call("__tsql_now", exp.Literal.number(digits), sql_type=_DATETIME if digits == 3 else DATETIME2)
     if name in ("SUSER_SNAME", "SUSER_NAME"):
         return _call("suser_sname", *node.expressions, sql_type=SqlType("nvarchar", 128))
     if name == "SCHEMA_NAME":  # sqlglot reads it as CURRENT_SCHEMA, which SQLite answers with 'main'
@@ -214,13 +225,13 @@ def _rewrite_call(node: exp.Anonymous, typer: _Typer) -> exp.Expression | None: 
         part, start, end = _arguments(node, 3, 3)
         big = name == "DATEDIFF_BIG"
         return _call("__tsql_datediff", _datepart_literal(part, name.lower()), start, end,
-                     exp.Literal.number(int(big)), sql_type=tds.BIGINT if big else tds.INT)
+                     exp.Literal.number(int(big)), sql_type=BIGINT if big else INT)
     if name in ("YEAR", "MONTH", "DAY"):
         (value,) = _arguments(node, 1, 1)
-        return _call("__tsql_datepart", exp.Literal.string(name.lower()), value, sql_type=tds.INT)
+        return _call("__tsql_datepart", exp.Literal.string(name.lower()), value, sql_type=INT)
     if name == "DATEPART":
         part, value = _arguments(node, 2, 2)
-        return _call("__tsql_datepart", _datepart_literal(part, "datepart"), value, sql_type=tds.INT)
+        return _call("__tsql_datepart", _datepart_literal(part, "datepart"), value, sql_type=INT)
     if name == "DATENAME":
         part, value = _arguments(node, 2, 2)
         return _call("__tsql_datename", _datepart_literal(part, "datename"), value, sql_type=SqlType("nvarchar", 30))
@@ -229,7 +240,7 @@ def _rewrite_call(node: exp.Anonymous, typer: _Typer) -> exp.Expression | None: 
         return _call("__tsql_eomonth", *arguments, sql_type=_DATE)
     if name == "FORMAT":
         arguments = _arguments(node, 2, 3)
-        return _call("__tsql_format", *arguments, sql_type=tds.NVARCHAR_4000)
+        return _call("__tsql_format", *arguments, sql_type=NVARCHAR_4000)
     if name in ("LEFT", "RIGHT"):
         text, count = _arguments(node, 2, 2)
         found = typer.type_of(text)
@@ -264,7 +275,7 @@ def _rewrite_cast(node: exp.Expression, typer: _Typer) -> exp.Expression | None:
         elif style is not None:
             kind = "datetime"  # a style is for a date; the value is text SQL Server would read as datetime
         return _call("__tsql_to_text", value, exp.Literal.number(length), style or exp.Null(),
-                     exp.Literal.string(kind), sql_type=SqlType("nvarchar", length) if length > 0 else tds.NVARCHAR_MAX)
+                     exp.Literal.string(kind), sql_type=SqlType("nvarchar", length) if length > 0 else NVARCHAR_MAX)
     if style is not None and declared.name in ("date", "datetime2", "time"):
         return _call("__tsql_text_to_date", value, style, exp.Literal.string(target.sql("tsql")),
                      exp.Literal.number(int(not safe)), sql_type=declared)
@@ -324,9 +335,8 @@ def limit_dml(tree: exp.Expression, found: re.Match[str]) -> None:
     tree.set("where", exp.Where(this=exp.In(this=exp.column("rowid"), query=exp.Subquery(this=rows))))
 
 
-def written_function(translation: Translation, name: str) -> str:
-    """The name of an unknown function as the user wrote it, not as sqlglot renamed it for SQLite."""
-    source = translation.source
+def written_function(source: str, name: str) -> str:
+    """The name of an unknown function as the user wrote it in ``source``, not as sqlglot renamed it."""
     if not source:
         return name
     try:
@@ -351,10 +361,13 @@ class _Typer:
     types from sqlglot's annotator (columns of tables, subqueries, CTEs), the rest by SQL Server's
     rules ("Precision, scale, and length"), which sqlglot does not implement."""
 
-    def __init__(self, database: Database, tree: exp.Expression) -> None:
+    def __init__(self, database: SchemaSource, tree: exp.Expression) -> None:
         self.database = database
         self.tree = tree
         self._columns: dict[int, SqlType | None] | None = None
+        # arithmetic already typed, by node (the node kept beside its type, so its id is not reused): the
+        # rewrite types children before parents, and a long a+b+c+… chain is then typed once, not n times deep
+        self._arithmetic: dict[int, tuple[exp.Expression, SqlType | None]] = {}
 
     def columns(self) -> dict[int, SqlType | None]:
         if self._columns is None:
@@ -376,12 +389,12 @@ class _Typer:
                 return SqlType("nvarchar", max(1, len(node.this)))
             text = node.this
             if "e" in text.lower():
-                return tds.FLOAT
+                return FLOAT
             if "." in text:
                 return SqlType("decimal", precision=min(38, max(1, len(text.replace(".", "").lstrip("-0")),
                                                                  len(text.split(".")[1]))),
                                scale=len(text.split(".")[1]))
-            return tds.INT if -(2**31) <= int(text) < 2**31 else SqlType("decimal", precision=min(38, len(text)))
+            return INT if -(2**31) <= int(text) < 2**31 else SqlType("decimal", precision=min(38, len(text)))
         if isinstance(node, (exp.Paren, exp.Neg)):
             return self.type_of(node.this)
         if isinstance(node, (exp.Cast, exp.TryCast)):
@@ -398,7 +411,7 @@ class _Typer:
                 return SqlType("decimal", precision=38, scale=found.scale)
             return found if _kind(found) == "float" else None
         if isinstance(node, exp.Count):
-            return tds.INT
+            return INT
         if isinstance(node, (exp.Coalesce,)):
             return self.type_of(node.this)
         return None
@@ -421,6 +434,14 @@ class _Typer:
 
     def arithmetic(self, node: exp.Expression) -> SqlType | None:
         """The type of + - * / % by SQL Server's rules for decimal results; None for other results."""
+        known = self._arithmetic.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        found = self._arithmetic_type(node)
+        self._arithmetic[id(node)] = (node, found)
+        return found
+
+    def _arithmetic_type(self, node: exp.Expression) -> SqlType | None:
         from sqlglot import exp
 
         left_type, right_type = self.type_of(node.left), self.type_of(node.right)
@@ -428,7 +449,7 @@ class _Typer:
         if None in kinds:
             return None
         if "float" in kinds:
-            return tds.FLOAT
+            return FLOAT
         if "decimal" not in kinds:
             return None  # integers: sized from the values, as before
         left, right = self._facets(node.left, left_type), self._facets(node.right, right_type)
@@ -464,13 +485,13 @@ class _Typer:
             scale = max(found.scale, 6)
             return kind, scale, SqlType("decimal", precision=38, scale=scale)
         if kind == "int":
-            return kind, 0, tds.BIGINT if found is not None and found.name == "bigint" else tds.INT
+            return kind, 0, BIGINT if found is not None and found.name == "bigint" else INT
         if kind == "float":
-            return kind, 0, tds.FLOAT
+            return kind, 0, FLOAT
         return None, 0, None
 
 
-def _column_types(database: Database, tree: exp.Expression) -> dict[int, SqlType | None]:
+def _column_types(database: SchemaSource, tree: exp.Expression) -> dict[int, SqlType | None]:
     """Declared types of the statement's column references (keyed by node id), from sqlglot's annotator
     run on a copy: each column is tagged before the copy so its type can be found again after."""
     from sqlglot import exp

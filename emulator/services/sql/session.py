@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import ssl
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
+from emulator.core.files import StartError
 from emulator.core.tokens import TokenRejected
 
-from . import errors, tds
+from . import errors, rpc, tds
 from .errors import SqlError
 from .handlers import Handlers, Part
 from .models import SQL_AUDIENCES, SessionState, SqlServer
-from .transport import MessageStream, Transport
+from .transport import REQUEST_MESSAGE_LIMIT, MessageStream, MessageTooLarge, Transport
 
 if TYPE_CHECKING:
     from emulator.core.context import EmulatorContext
@@ -33,6 +35,14 @@ log = logging.getLogger(__name__)
 PRELOGIN_TIMEOUT = 30.0
 TLS_RECORD = 0x16
 PROGRAM_NAME = "Microsoft SQL Server"
+# Logged-in sessions the endpoint serves at once; one more is refused at login with Azure SQL's 10928
+# (Azure's limits by tier run from 30 to 30,000; a workbook needs a handful).
+SESSION_LIMIT = 100
+# Sockets, logged in or not: beyond, a new one is closed at once (bounds what unauthenticated peers hold:
+# each at most one pre-login message, LOGIN_MESSAGE_LIMIT, for at most PRELOGIN_TIMEOUT per step).
+CONNECTION_LIMIT = 128
+REQUEST_QUEUE = 4  # requests read ahead of the one being answered (clients send one at a time)
+_TOO_LARGE = -1    # queue marker: a request over the limit arrived and was dropped
 
 
 class Session:
@@ -42,7 +52,7 @@ class Session:
         self.handlers = listener.handlers
         self.state: SessionState | None = None
         self.strict = False
-        self._queue: asyncio.Queue[tuple[int, int, bytes] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[int, int, bytes] | None] = asyncio.Queue(REQUEST_QUEUE)
         self._current: asyncio.Task[None] | None = None
         self._stream: MessageStream | None = None
         self._attention = False
@@ -54,7 +64,10 @@ class Session:
                 return
             if not await asyncio.wait_for(self._login(), PRELOGIN_TIMEOUT):
                 return
-            await self._serve()
+            try:
+                await self._serve()
+            finally:
+                self.listener.logged_in.discard(self)
         except (tds.ProtocolError, ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, TimeoutError,
                 asyncio.TimeoutError, OSError) as exc:
             log.debug("sql connection closed: %r", exc)
@@ -79,10 +92,15 @@ class Session:
             await self.transport.start_tls_strict(self.listener.strict_context, initial)
         else:
             self.transport.buffer[:0] = first
-        payload = await self._read_expected(tds.PRELOGIN, "PRELOGIN")
-        if payload is None:
+        try:
+            payload = await self._read_expected(tds.PRELOGIN, "PRELOGIN")
+            if payload is None:
+                return None
+            prelogin = tds.parse_prelogin(payload)
+        except tds.ProtocolError as exc:
+            log.info("sql: refused a structurally invalid PRELOGIN (%s)", exc)
+            await self._refuse(errors.prelogin_invalid())
             return None
-        prelogin = tds.parse_prelogin(payload)
         client = prelogin.encryption
         if self.strict:
             answer = tds.ENCRYPT_NOT_SUP if client == tds.ENCRYPT_NOT_SUP else tds.ENCRYPT_ON
@@ -110,6 +128,11 @@ class Session:
         await self.transport.start_tls_in_prelogin(self.listener.inband_context)
         return prelogin
 
+    async def _refuse(self, error: SqlError) -> None:
+        """Answer with an error before closing (a connection that is not logged in)."""
+        self.transport.send_message(tds.REPLY, self.handlers.error_token(error) + tds.done(tds.DONE_ERROR))
+        await self.transport.drain()
+
     async def _read_expected(self, kind: int, name: str) -> bytes | None:
         """The next message's payload, which must be of ``kind``; None when the client left."""
         message = await self.transport.read_message()
@@ -122,16 +145,32 @@ class Session:
 
     # -- login ------------------------------------------------------------------------------------------
     async def _login(self) -> bool:
-        payload = await self._read_expected(tds.LOGIN7, "LOGIN7")
-        if payload is None:
-            return False
-        login = tds.parse_login7(payload)
         try:
-            self.state = self._authenticate(login)
-        except SqlError as exc:
-            self.transport.send_message(tds.REPLY, self.handlers.error_token(exc) + tds.done(tds.DONE_ERROR))
-            await self.transport.drain()
+            payload = await self._read_expected(tds.LOGIN7, "LOGIN7")
+            if payload is None:
+                return False
+            login = tds.parse_login7(payload)
+            _ = login.fedauth_token, login.fedauth_workflow  # a FEDAUTH feature cut short is a bad LOGIN7 too
+        except tds.ProtocolError as exc:
+            log.info("sql: refused a structurally invalid LOGIN7 (%s)", exc)
+            await self._refuse(errors.login_invalid())
             return False
+        try:
+            token = await self._token(login)
+            self.state = self._authenticate(login, token)
+            if len(self.listener.logged_in) >= self.listener.session_limit:
+                raise errors.session_limit_reached(self.listener.session_limit)
+        except tds.ProtocolError as exc:
+            log.info("sql: refused a structurally invalid Federated Authentication Token message (%s)", exc)
+            await self._refuse(errors.login_invalid())
+            return False
+        except SqlError as exc:
+            if self.state is not None:
+                self.handlers.engine.end_session(self.state)
+                self.state = None
+            await self._refuse(exc)
+            return False
+        self.listener.logged_in.add(self)
         state = self.state
         requested = login.packet_size or tds.DEFAULT_PACKET_SIZE
         packet_size = max(tds.MIN_PACKET_SIZE, min(tds.MAX_PACKET_SIZE, requested))
@@ -153,11 +192,34 @@ class Session:
         await self.transport.drain()
         return True
 
-    def _authenticate(self, login: tds.Login7) -> SessionState:
-        token = login.fedauth_token
+    async def _token(self, login: tds.Login7) -> str | None:
+        """The access token of the login: in LOGIN7 itself (library "security token": the client got it,
+        e.g. from IMDS), or — library ADAL: a driver that gets its own token (ActiveDirectoryServicePrincipal
+        …) — asked for with FEDAUTHINFO, as Azure SQL asks: the STS URL (the emulator's login endpoint for
+        the tenant) and the SPN, then the token in a Federated Authentication Token message (measured with
+        ODBC Driver 18: it gets the token from the STS URL with its client credentials, then sends it). ODBC's
+        ActiveDirectoryMsi sends the same workflow byte as ActiveDirectoryServicePrincipal, so it gets
+        FEDAUTHINFO too and then calls IMDS itself, at 169.254.169.254, which the emulator is not."""
+        library = login.fedauth_library
+        if library is None or library == tds.FEDAUTH_LIBRARY_SECURITYTOKEN:
+            return login.fedauth_token
+        if library != tds.FEDAUTH_LIBRARY_ADAL:
+            raise errors.fedauth_library_not_supported()
+        if login.fedauth_workflow == tds.FEDAUTH_WORKFLOW_INTEGRATED:
+            raise errors.fedauth_integrated_not_supported()
+        sts_url = self.listener.sts_url()
+        if sts_url is None:
+            raise errors.fedauth_library_not_supported()
+        # as Azure SQL sends it: FEDAUTHINFO alone in its message (SPN, then STS URL)
+        self.transport.send_message(tds.REPLY, tds.fedauthinfo(sts_url, SQL_AUDIENCES[0]))
+        await self.transport.drain()
+        payload = await self._read_expected(tds.FEDAUTH_TOKEN, "a Federated Authentication Token message")
+        if payload is None:
+            raise ConnectionResetError("the client left before sending its token")
+        return tds.parse_fedauth_token(payload)
+
+    def _authenticate(self, login: tds.Login7, token: str | None) -> SessionState:
         if token is None:
-            if login.fedauth_library is not None:
-                raise errors.fedauth_library_not_supported()
             raise errors.login_failed(login.user_name or "")
         context = self.listener.context
         try:
@@ -210,7 +272,7 @@ class Session:
     async def _respond(self, kind: int, payload: bytes, prefix: bytes) -> None:
         """Answer one request, streaming result sets: each chunk of rows goes out before the next is
         encoded, and between chunks the loop serves other sessions and notices an attention."""
-        parts = await self._request(kind, payload)
+        parts = await self._answer(kind, payload)
         if self._attention:
             return
         stream = self._stream = self.transport.message(tds.REPLY)
@@ -224,6 +286,11 @@ class Session:
                     stream.write(chunk)
                     await self.transport.drain()
                     await asyncio.sleep(0)
+        except (ConnectionError, OSError):
+            raise
+        except Exception:  # a bug while a result was made: end the response with an error, keep the connection
+            log.exception("sql: unexpected failure while sending a result")
+            stream.write(self._failure(errors.internal_error()))
         finally:  # cancelled by an attention: stop reading the rows still in SQLite
             for part in parts:
                 if isinstance(part, Generator):
@@ -233,7 +300,10 @@ class Session:
     async def _read_loop(self) -> None:
         try:
             while True:
-                message = await self.transport.read_message()
+                try:
+                    message = await self.transport.read_message(REQUEST_MESSAGE_LIMIT, drain=True)
+                except MessageTooLarge:  # dropped as it was read: answered with an error, the session goes on
+                    message = (_TOO_LARGE, 0, b"")
                 if message is None:
                     break
                 if message[0] == tds.ATTENTION and self._current is not None and not self._current.done():
@@ -259,20 +329,45 @@ class Session:
         self.state.nocount = False
         return tds.env_reset_ack()
 
+    async def _answer(self, kind: int, payload: bytes) -> list[Part]:
+        """The parts that answer one request. A request the emulator cannot read, or fails to run, is
+        answered with SQL Server's error for it; the connection is never dropped for it."""
+        try:
+            return await self._request(kind, payload)
+        except SqlError as exc:
+            failure = exc
+        except rpc.BadParameter as exc:
+            failure = errors.rpc_parameter(exc.problem, exc.ordinal, exc.name, exc.type_id, exc.type_name)
+        except rpc.TooManyParameters:
+            failure = errors.too_many_parameters(rpc.MAX_PARAMETERS)
+        except rpc.InvalidName:
+            failure = errors.rpc_name_invalid()
+        except tds.ProtocolError as exc:
+            log.debug("sql: unreadable request: %s", exc)
+            failure = errors.stream_ended()
+        except RecursionError:  # a statement deeper than the parser's stack, however it got past the splitter
+            failure = errors.nested_too_deeply()
+        except Exception:  # a bug in the emulator: the request fails, the session goes on
+            log.exception("sql: unexpected failure answering a request of type 0x%02x", kind)
+            failure = errors.internal_error()
+        return [self._failure(failure)]
+
+    def _failure(self, error: SqlError) -> bytes:
+        assert self.state is not None
+        status = tds.DONE_ERROR | (tds.DONE_INXACT if self.state.in_transaction else 0)
+        return self.handlers.error_token(error) + tds.done(status)
+
     async def _request(self, kind: int, payload: bytes) -> list[Part]:
         state = self.state
         assert state is not None
         if kind == tds.SQL_BATCH:
             return await self.handlers.sql_batch(state, tds.parse_sql_batch(payload))
         if kind == tds.RPC:
-            try:
-                calls = tds.parse_rpc(payload)
-            except tds.ProtocolError as exc:
-                error = errors.emulator_failure(f"RPC request: {exc}")
-                return [self.handlers.error_token(error) + tds.done(tds.DONE_ERROR)]
-            return await self.handlers.rpc(state, calls)
+            return await self.handlers.rpc(state, rpc.parse_rpc(payload))
         if kind == tds.TRANSACTION_MANAGER:
             return [self.handlers.transaction(state, payload)]
+        if kind == _TOO_LARGE:
+            raise errors.request_too_large(REQUEST_MESSAGE_LIMIT)
         raise tds.ProtocolError(f"unexpected packet type 0x{kind:02x} after login")
 
 
@@ -281,27 +376,66 @@ class SqlListener:
 
     name = "sql"
 
-    def __init__(self, context: EmulatorContext, server: SqlServer) -> None:
+    def __init__(self, context: EmulatorContext, server: SqlServer,
+                 login_endpoint: Callable[[], str | None] = lambda: None) -> None:
         self.context = context
         self.server = server
+        self.login_endpoint = login_endpoint  # where drivers that get their own token get it
         self.handlers = Handlers(server)
         self.strict_context = context.certificates.server_context()
         self.strict_context.set_alpn_protocols(["tds/8.0"])
         self.inband_context = context.certificates.server_context(max_version=ssl.TLSVersion.TLSv1_2)
         self._servers: list[asyncio.base_events.Server] = []
         self._sessions: set[asyncio.Task[None]] = set()
+        self.logged_in: set[Session] = set()
+        self.session_limit = SESSION_LIMIT
+        self.connection_limit = CONNECTION_LIMIT
+
+    def sts_url(self) -> str | None:
+        """The STS URL FEDAUTHINFO names: the emulator's Entra login endpoint for the tenant (Azure SQL
+        names https://login.windows.net/<tenant>)."""
+        endpoint = self.login_endpoint()
+        return f"{endpoint}/{self.context.world.tenant_id}" if endpoint else None
+
+    @property
+    def connections(self) -> int:
+        """Sockets open now, logged in or not."""
+        return len(self._sessions)
 
     async def start(self, host: str, port: int) -> int:
-        primary = await asyncio.start_server(self._accept, host, port, reuse_address=True)
-        self._servers.append(primary)
-        bound = int(primary.sockets[0].getsockname()[1])
-        if host in ("127.0.0.1", "localhost") and os.environ.get("WORKBOOK_SQL_IPV6", "1") != "0":
-            # The driver is given "localhost", which may resolve to ::1 first.
-            with contextlib.suppress(OSError):
-                self._servers.append(await asyncio.start_server(self._accept, "::1", bound, reuse_address=True))
-        return bound
+        """Listen on ``host`` and, for a loopback host, on [::1] at the same port: clients are given
+        ``localhost``, which may resolve to ::1 first. A port taken on either is an error that names it
+        (a free port, 0, is chosen again instead); only an IPv6 loopback the machine lacks is skipped."""
+        both = host in ("127.0.0.1", "localhost") and os.environ.get("WORKBOOK_SQL_IPV6", "1") != "0"
+        attempts = 5 if port == 0 and both else 1
+        for attempt in range(attempts):
+            primary = await asyncio.start_server(self._accept, host, port, reuse_address=True)
+            bound = int(primary.sockets[0].getsockname()[1])
+            if not both:
+                self._servers.append(primary)
+                return bound
+            try:
+                second = await asyncio.start_server(self._accept, "::1", bound, reuse_address=True)
+            except OSError as exc:
+                if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):  # no IPv6 loopback here
+                    self._servers.append(primary)
+                    return bound
+                primary.close()
+                await primary.wait_closed()
+                if port == 0 and exc.errno == errno.EADDRINUSE and attempt < attempts - 1:
+                    continue  # the free port chosen on 127.0.0.1 is taken on ::1: choose another
+                # StartError: the CLI shows its one line (an OSError would read as "port in use" on 127.0.0.1)
+                raise StartError(f"SQL port {bound} is taken on [::1] (IPv6 loopback), where clients of "
+                                 f"'localhost' may connect: free it, or start with another --sql-port.") from exc
+            self._servers += [primary, second]
+            return bound
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._sessions) >= self.connection_limit:
+            log.warning("sql: %d connections open, the limit: closed a new one", len(self._sessions))
+            writer.close()
+            return
         task = asyncio.current_task()
         assert task is not None
         self._sessions.add(task)

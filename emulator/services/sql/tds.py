@@ -3,22 +3,16 @@
 No library implements the *server* side of TDS with federated authentication, so this module is our
 own reading of [MS-TDS] (Microsoft Open Specifications) plus what reference/sql-tds.md measured
 against the real Microsoft ODBC Driver 18. It knows nothing about sockets, TLS or SQL: it turns bytes
-into requests and results into bytes. Everything is little-endian unless the spec says otherwise
+into requests and results into bytes. Values in results are encoded by encoding.py, RPC parameters
+decoded by rpc.py. Everything is little-endian unless the spec says otherwise
 (the packet header and PRELOGIN offsets are big-endian).
 """
 
 from __future__ import annotations
 
-import binascii
-import codecs
-import datetime as dt
 import struct
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
-from itertools import accumulate, chain, repeat
-from operator import itemgetter, mul, sub
 from typing import Any
 
 # -- packet types and status bits (2.2.3.1) ---------------------------------------------------------
@@ -56,6 +50,11 @@ FEATURE_SESSIONRECOVERY = 0x01
 FEATURE_FEDAUTH = 0x02
 FEATURE_TERMINATOR = 0xFF
 FEDAUTH_LIBRARY_SECURITYTOKEN = 0x01
+FEDAUTH_LIBRARY_ADAL = 0x02  # the driver gets the token itself, from where the server's FEDAUTHINFO says
+# ADAL workflows (2.2.6.4): ODBC Driver 18 sends 0x01 for ActiveDirectoryServicePrincipal, Password, Msi and
+# Interactive alike (measured), 0x02 for ActiveDirectoryIntegrated (Kerberos)
+FEDAUTH_WORKFLOW_PASSWORD, FEDAUTH_WORKFLOW_INTEGRATED = 0x01, 0x02
+FEDAUTHINFO_STSURL, FEDAUTHINFO_SPN = 0x01, 0x02
 
 # Tokens (2.2.7)
 TOKEN_COLMETADATA = 0x81
@@ -71,6 +70,7 @@ TOKEN_DONE = 0xFD
 TOKEN_DONEPROC = 0xFE
 TOKEN_DONEINPROC = 0xFF
 TOKEN_RETURNSTATUS = 0x79
+TOKEN_FEDAUTHINFO = 0xEE
 
 DONE_FINAL = 0x00
 DONE_MORE = 0x01
@@ -113,17 +113,17 @@ T_BIGVARBINARY, T_BIGVARCHAR, T_BIGBINARY, T_BIGCHAR = 0xA5, 0xA7, 0xAD, 0xAF
 T_NVARCHAR, T_NCHAR, T_XML, T_UDT = 0xE7, 0xEF, 0xF1, 0xF0
 T_TEXT, T_IMAGE, T_NTEXT, T_SSVARIANT = 0x23, 0x22, 0x63, 0x62
 
-_FIXED_LENGTH = {T_INT1: 1, T_BIT: 1, T_INT2: 2, T_INT4: 4, T_DATETIM4: 4, T_FLT4: 4, T_MONEY: 8,
-                 T_DATETIME: 8, T_FLT8: 8, T_MONEY4: 4, T_INT8: 8, T_NULL: 0}
-
 PLP_NULL = 0xFFFFFFFFFFFFFFFF
 PLP_UNKNOWN = 0xFFFFFFFFFFFFFFFE
-_DATE_ZERO = dt.date(1, 1, 1).toordinal()
-_DATETIME_1900 = dt.datetime(1900, 1, 1)
 
 
 class ProtocolError(Exception):
-    """The peer sent bytes that are not TDS as we understand it: the connection is dropped."""
+    """The peer sent bytes that are not TDS as we understand it. Before login the connection is closed
+    (after an error message where one can be sent); after login the request gets an error token."""
+
+
+class Truncated(ProtocolError):
+    """A message ended inside a field it announced (SQL Server: 4002, "the stream ended unexpectedly")."""
 
 
 # -- packets ----------------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ class Reader:
     def take(self, count: int) -> bytes:
         end = self.pos + count
         if count < 0 or end > len(self.data):
-            raise ProtocolError("message truncated")
+            raise Truncated("message truncated")
         chunk = self.data[self.pos:end]
         self.pos = end
         return chunk
@@ -170,7 +170,7 @@ class Reader:
         try:
             values = fmt.unpack_from(self.data, self.pos)
         except struct.error:
-            raise ProtocolError("message truncated") from None
+            raise Truncated("message truncated") from None
         self.pos += fmt.size
         return values
 
@@ -202,9 +202,6 @@ _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 _I32 = struct.Struct("<i")
 _U64 = struct.Struct("<Q")
-_I64 = struct.Struct("<q")
-_F32 = struct.Struct("<f")
-_F64 = struct.Struct("<d")
 
 
 def b_varchar(text: str) -> bytes:
@@ -301,6 +298,30 @@ class Login7:
         data = self.features.get(FEATURE_FEDAUTH)
         return data[0] >> 1 if data else None
 
+    @property
+    def fedauth_workflow(self) -> int | None:
+        """The ADAL workflow byte (after the options byte) of a FEDAUTH feature with library ADAL."""
+        data = self.features.get(FEATURE_FEDAUTH)
+        if not data or data[0] >> 1 != FEDAUTH_LIBRARY_ADAL:
+            return None
+        if len(data) < 2:
+            raise ProtocolError("FEDAUTH ADAL feature without its workflow")
+        return data[1]
+
+
+def parse_fedauth_token(data: bytes) -> str:
+    """The token of a Federated Authentication Token message (packet type 0x08, 2.2.6.3): DataLen, then
+    FedAuthToken as a length-prefixed UTF-16 string (a nonce would follow; the emulator sends none).
+    ODBC Driver 18 counts the string's terminating NUL in the token (measured): it is not part of it."""
+    reader = Reader(data)
+    total = reader.u32()
+    if total > reader.remaining:
+        raise Truncated("FEDAUTH message shorter than its DataLen")
+    token = reader.take(reader.u32())
+    if not token:
+        raise ProtocolError("FEDAUTH message without a token")
+    return token.decode("utf-16-le", "replace").rstrip("\x00")
+
 
 def parse_login7(data: bytes) -> Login7:
     if len(data) < 94:
@@ -393,565 +414,24 @@ def featureextack(acks: dict[int, bytes]) -> bytes:
     return bytes([TOKEN_FEATUREEXTACK]) + body + bytes([FEATURE_TERMINATOR])
 
 
+def fedauthinfo(sts_url: str, spn: str) -> bytes:
+    """FEDAUTHINFO (2.2.7.12): where a driver that gets its own token gets it (STSURL) and for what (SPN)."""
+    options = [(FEDAUTHINFO_SPN, spn.encode("utf-16-le")), (FEDAUTHINFO_STSURL, sts_url.encode("utf-16-le"))]
+    offset = 4 + 9 * len(options)  # data offsets count from CountOfInfoIDs
+    head, body = bytearray(_U32.pack(len(options))), bytearray()
+    for info_id, value in options:
+        head += struct.pack("<BII", info_id, len(value), offset + len(body))
+        body += value
+    payload = bytes(head + body)
+    return bytes([TOKEN_FEDAUTHINFO]) + _U32.pack(len(payload)) + payload
+
+
 def done(status: int = DONE_FINAL, command: int = CMD_OTHER, rowcount: int = 0, token: int = TOKEN_DONE) -> bytes:
     return struct.pack("<BHHQ", token, status, command, rowcount)
 
 
 def returnstatus(value: int) -> bytes:
     return bytes([TOKEN_RETURNSTATUS]) + _I32.pack(value)
-
-
-# -- SQL types: declaration, TYPE_INFO and value encoding ------------------------------------------
-@dataclass(frozen=True)
-class SqlType:
-    """A T-SQL type as the emulator sends it: ``name`` is the T-SQL spelling, the rest its facets."""
-
-    name: str              # int, bigint, smallint, tinyint, bit, float, real, decimal, nvarchar, ...
-    length: int = 0        # characters for nvarchar, bytes for varbinary; -1 = max
-    precision: int = 0
-    scale: int = 0
-
-    def declaration(self) -> str:
-        if self.name in ("nvarchar", "varbinary"):
-            return f"{self.name}({'max' if self.length < 0 else self.length})"
-        if self.name == "decimal":
-            return f"decimal({self.precision},{self.scale})"
-        if self.name in ("datetime2", "time"):
-            return f"{self.name}({self.scale})"
-        return self.name
-
-
-INT = SqlType("int")
-BIGINT = SqlType("bigint")
-BIT = SqlType("bit")
-FLOAT = SqlType("float")
-NVARCHAR_4000 = SqlType("nvarchar", 4000)
-NVARCHAR_MAX = SqlType("nvarchar", -1)
-VARBINARY_8000 = SqlType("varbinary", 8000)
-VARBINARY_MAX = SqlType("varbinary", -1)
-DATETIME2 = SqlType("datetime2", scale=7)
-GUID = SqlType("uniqueidentifier")
-NUMERIC_38_0 = SqlType("decimal", precision=38, scale=0)
-
-_INT_SIZES = {"tinyint": 1, "smallint": 2, "int": 4, "bigint": 8}
-_INT_PACK = {1: struct.Struct("<B"), 2: struct.Struct("<h"), 4: _I32, 8: _I64}
-
-
-def type_info(sql_type: SqlType) -> bytes:
-    """TYPE_INFO for COLMETADATA / RETURNVALUE."""
-    name = sql_type.name
-    if name in _INT_SIZES:
-        return bytes([T_INTN, _INT_SIZES[name]])
-    if name == "bit":
-        return bytes([T_BITN, 1])
-    if name == "float":
-        return bytes([T_FLTN, 8])
-    if name == "real":
-        return bytes([T_FLTN, 4])
-    if name == "decimal":
-        return bytes([T_DECIMALN, _decimal_size(sql_type.precision), sql_type.precision, sql_type.scale])
-    if name == "nvarchar":
-        size = 0xFFFF if sql_type.length < 0 else sql_type.length * 2
-        return bytes([T_NVARCHAR]) + _U16.pack(size) + COLLATION
-    if name == "varbinary":
-        size = 0xFFFF if sql_type.length < 0 else sql_type.length
-        return bytes([T_BIGVARBINARY]) + _U16.pack(size)
-    if name == "datetime2":
-        return bytes([T_DATETIME2N, sql_type.scale])
-    if name == "date":
-        return bytes([T_DATEN])
-    if name == "time":
-        return bytes([T_TIMEN, sql_type.scale])
-    if name == "uniqueidentifier":
-        return bytes([T_GUID, 16])
-    raise ValueError(f"no TDS encoding for {name}")
-
-
-def _decimal_size(precision: int) -> int:
-    if precision <= 9:
-        return 5
-    if precision <= 19:
-        return 9
-    if precision <= 28:
-        return 13
-    return 17
-
-
-def colmetadata(columns: Sequence[tuple[str, SqlType]]) -> bytes:
-    parts = [bytes([TOKEN_COLMETADATA]), _U16.pack(len(columns))]
-    for name, sql_type in columns:
-        # UserType 0; Flags: nullable (0x0001) | updateable unknown (0x0010 bit pattern 0x0008)
-        parts.append(b"\x00\x00\x00\x00\x09\x00" + type_info(sql_type) + b_varchar(name))
-    return b"".join(parts)
-
-
-def no_metadata() -> bytes:
-    return bytes([TOKEN_COLMETADATA]) + b"\xff\xff"
-
-
-# Column encoders: a list of stored values (as SQLite returns them) -> a list of TDS value bytes.
-ColumnEncoder = Callable[[Sequence[Any]], list[bytes]]
-
-
-def column_encoder(sql_type: SqlType) -> ColumnEncoder:
-    name = sql_type.name
-    if name in _INT_SIZES:
-        size = _INT_SIZES[name]
-        pack = _INT_PACK[size].pack
-        prefix = bytes([size])
-        return lambda values: [b"\x00" if v is None else prefix + pack(_to_int(v)) for v in values]
-    if name == "bit":
-        return lambda values: [b"\x00" if v is None else (b"\x01\x01" if _to_bool(v) else b"\x01\x00")
-                               for v in values]
-    if name in ("float", "real"):
-        fmt = _F64 if name == "float" else _F32
-        prefix = bytes([fmt.size])
-        pack = fmt.pack
-        return lambda values: [b"\x00" if v is None else prefix + pack(float(v)) for v in values]
-    if name == "decimal":
-        return _decimal_encoder(sql_type)
-    if name == "nvarchar":
-        if sql_type.length < 0:
-            return lambda values: [_plp(None if v is None else _to_text(v).encode("utf-16-le")) for v in values]
-        limit = sql_type.length * 2
-        return lambda values: [_short_bytes(None if v is None else _to_text(v).encode("utf-16-le"), limit)
-                               for v in values]
-    if name == "varbinary":
-        if sql_type.length < 0:
-            return lambda values: [_plp(None if v is None else _to_bytes(v)) for v in values]
-        return lambda values: [_short_bytes(None if v is None else _to_bytes(v), sql_type.length)
-                               for v in values]
-    if name == "datetime2":
-        return _datetime2_encoder(sql_type.scale)
-    if name == "date":
-        return lambda values: [b"\x00" if v is None else b"\x03" + _date_bytes(_to_date(v)) for v in values]
-    if name == "time":
-        scale = sql_type.scale
-        size = _time_size(scale)
-        return lambda values: [b"\x00" if v is None else bytes([size]) + _time_bytes(_to_time(v), scale)
-                               for v in values]
-    if name == "uniqueidentifier":
-        return lambda values: [b"\x00" if v is None else b"\x10" + _to_uuid(v).bytes_le for v in values]
-    raise ValueError(f"no TDS encoding for {name}")
-
-
-def fast_column_encoder(sql_type: SqlType) -> ColumnEncoder:
-    """Like ``column_encoder`` for values of the type SQLite stores for it (int for int, str for
-    datetime2 …), in one list comprehension per column; anything unexpected raises, and the caller
-    falls back to ``column_encoder``, which converts value by value."""
-    name = sql_type.name
-    if name in _INT_SIZES:
-        size = _INT_SIZES[name]
-        packer = struct.Struct("<B" + {1: "B", 2: "h", 4: "i", 8: "q"}[size]).pack
-        return lambda values: [b"\x00" if v is None else packer(size, v) for v in values]
-    if name == "bit":
-        table = {None: b"\x00", 0: b"\x01\x00", 1: b"\x01\x01"}
-        return lambda values: [table[v] for v in values]
-    if name in ("float", "real"):
-        packer = struct.Struct("<Bd" if name == "float" else "<Bf").pack
-        width = 8 if name == "float" else 4
-        return lambda values: [b"\x00" if v is None else packer(width, v) for v in values]
-    if name == "decimal" and sql_type.precision <= 19:
-        factor = 10**sql_type.scale
-        size = _decimal_size(sql_type.precision)
-        packer = struct.Struct("<BBI" if size == 5 else "<BBQ").pack
-
-        def decimals(values: Sequence[Any]) -> list[bytes]:
-            out = []
-            for v in values:
-                if v is None:
-                    out.append(b"\x00")
-                    continue
-                if type(v) is str:  # noqa: E721 - exact text: the precise (slow) path
-                    raise TypeError("text decimal")
-                unscaled = round(v * factor)
-                out.append(packer(size, 1, unscaled) if unscaled >= 0 else packer(size, 0, -unscaled))
-            return out
-
-        return decimals
-    if name == "nvarchar" and sql_type.length >= 0:
-        limit = sql_type.length * 2
-        pack_h = _U16.pack
-        utf16 = codecs.utf_16_le_encode  # no codec-registry lookup per value (4x faster than str.encode)
-
-        def texts(values: Sequence[Any]) -> list[bytes]:
-            encoded = [None if v is None else utf16(v)[0] for v in values]
-            if max(map(len, filter(None, encoded)), default=0) > limit:
-                raise ValueError("longer than the column")
-            return [b"\xff\xff" if e is None else pack_h(len(e)) + e for e in encoded]
-
-        return texts
-    if name == "datetime2" and sql_type.scale == 7:
-        parse = dt.datetime.fromisoformat
-        packer = struct.Struct("<BQ").pack
-        zero = dt.datetime(1, 1, 1)
-
-        def moments(values: Sequence[Any]) -> list[bytes]:
-            out = []
-            for v in values:
-                if v is None:
-                    out.append(b"\x00")
-                    continue
-                delta = parse(v) - zero  # TypeError for an aware datetime: the slow path handles offsets
-                out.append(packer(8, (delta.days << 40) | (delta.seconds * 1_000_000 + delta.microseconds) * 10))
-            return out
-
-        return moments
-    if name == "uniqueidentifier":
-
-        def guids(values: Sequence[Any]) -> list[bytes]:
-            count = len(values)
-            raw = bytes.fromhex("".join(values).replace("-", ""))  # TypeError on None: slow path
-            if len(raw) != 16 * count:
-                raise ValueError("not GUIDs")
-            out = bytearray(17 * count)
-            out[0::17] = b"\x10" * count
-            for target, source in enumerate((3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15), start=1):
-                out[target::17] = raw[source::16]
-            blob = bytes(out)
-            return [blob[i:i + 17] for i in range(0, 17 * count, 17)]
-
-        return guids
-    return column_encoder(sql_type)
-
-
-# -- ROW tokens for a whole result set ---------------------------------------------------------------
-# The rows are encoded a column at a time, and as much as possible a whole column in one C call
-# (struct.pack of n values, one unhexlify for n GUIDs, bytearray slice assignment) rather than value
-# by value, where the values are the plain ones SQLite stores for the column's type. A column becomes
-# "parts": a fixed part gives every row the same number of bytes — (data, stride, lanes): row i's
-# bytes are ``data[i * stride + lane]`` for each lane, in order (``lanes`` None: all ``stride``
-# bytes as they are) — and a variable part is a list of bytes, one per row (text, NULL-able values).
-# All fixed parts of a row are laid side by side in one frame (a bytearray with one stride-W slot per
-# row, filled lane by lane with strided slice assignments), and the stream is that frame cut only
-# where a variable part goes in: with no variable column the frame *is* the ROW tokens.
-FixedPart = tuple[bytes, int, tuple[int, ...] | None]
-RowPart = FixedPart | list[bytes]
-
-ENCODING_ERRORS = (TypeError, ValueError, KeyError, AttributeError, OverflowError, struct.error)
-_GUID_LANES = (3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15)  # text order -> bytes_le
-_GUID_MARKS = ((8, "-"), (13, "-"), (18, "-"), (23, "-"), (36, "|"))  # in "|".join: each value 36 long
-_INT_CODES = {1: "B", 2: "h", 4: "i", 8: "q"}
-_BIT_TABLE = bytes([0]) + bytes([1]) * 255  # any non-zero byte -> 1
-_ZERO_MOMENT = dt.datetime(1, 1, 1)
-
-
-def encode_columns(types: Sequence[SqlType], rows: Sequence[Sequence[Any]]) -> bytes:
-    """ROW tokens for all rows: whole-column encoders where the values allow, else the per-value fast
-    encoder, else the converting one (which raises what the caller turns into a typing fallback)."""
-    if not rows:
-        return b""
-    count = len(rows)
-    parts: list[RowPart] = [(bytes([TOKEN_ROW]) * count, 1, None)]
-    for index, sql_type in enumerate(types):
-        # not zip(*rows): that allocates one GC-tracked iterator per row (twice the collector's passes)
-        parts += column_parts(sql_type, list(map(itemgetter(index), rows)))
-    return assemble_rows(count, parts)
-
-
-def column_parts(sql_type: SqlType, values: Sequence[Any]) -> list[RowPart]:
-    """One column's parts: whole-column where possible, else per value (fast, then converting)."""
-    try:
-        found = _whole_column(sql_type, values)
-        if found is not None:
-            return found
-    except ENCODING_ERRORS:
-        pass
-    try:
-        return [fast_column_encoder(sql_type)(values)]
-    except ENCODING_ERRORS:
-        return [column_encoder(sql_type)(values)]
-
-
-def _constant(byte: int, count: int) -> FixedPart:
-    return (bytes([byte]) * count, 1, None)
-
-
-def _whole_column(sql_type: SqlType, values: Sequence[Any]) -> list[RowPart] | None:  # noqa: C901
-    """The column's parts built a whole column at a time; None (or an exception) where the values are
-    not the plain ones for the type, and the per-value encoders take over."""
-    name = sql_type.name
-    count = len(values)
-    if name == "nvarchar" and sql_type.length >= 0:
-        utf16 = codecs.utf_16_le_encode
-        if None in values:
-            encoded = [b"" if v is None else utf16(v)[0] for v in values]
-            lengths = [0xFFFF if v is None else len(e) for v, e in zip(values, encoded, strict=True)]
-            longest = max((n for n in lengths if n != 0xFFFF), default=0)
-        else:
-            encoded = list(map(itemgetter(0), map(utf16, values)))
-            lengths = list(map(len, encoded))
-            longest = max(lengths)
-        if longest > sql_type.length * 2:
-            raise ValueError("longer than the column")
-        return [(struct.pack(f"<{count}H", *lengths), 2, None), encoded]
-    if None in values:
-        return None
-    if name in _INT_SIZES:
-        size = _INT_SIZES[name]
-        return [_constant(size, count), (struct.pack(f"<{count}{_INT_CODES[size]}", *values), size, None)]
-    if name == "bit":
-        return [_constant(1, count), (bytes(values).translate(_BIT_TABLE), 1, None)]
-    if name in ("float", "real"):
-        size = 8 if name == "float" else 4
-        return [_constant(size, count), (struct.pack(f"<{count}{'d' if size == 8 else 'f'}", *values), size, None)]
-    if name == "decimal" and sql_type.precision <= 19:
-        if not set(map(type, values)) <= {int, float}:
-            return None  # text decimals take the exact (Decimal) path
-        size = _decimal_size(sql_type.precision)
-        unscaled = list(map(round, map(mul, values, repeat(10**sql_type.scale))))
-        if min(unscaled) >= 0:
-            signs = b"\x01" * count
-        else:
-            signs = bytes(map((0).__le__, unscaled))
-            unscaled = list(map(abs, unscaled))
-        data = struct.pack(f"<{count}{'I' if size == 5 else 'Q'}", *unscaled)
-        return [_constant(size, count), (signs, 1, None), (data, size - 1, None)]
-    if name == "datetime2" or name == "date":
-        deltas = map(sub, map(dt.datetime.fromisoformat, values), repeat(_ZERO_MOMENT))  # aware: TypeError
-        if name == "date":
-            data = struct.pack(f"<{count}I", *[d.days for d in deltas])
-            return [_constant(3, count), (data, 4, (0, 1, 2))]
-        scale = sql_type.scale
-        size = _time_size(scale)
-        shift = 8 * size
-        if scale == 7:
-            packed = [(d.days << shift) | (d.seconds * 1_000_000 + d.microseconds) * 10 for d in deltas]
-        else:
-            factor = 10**scale
-            packed = [(d.days << shift) | (d.seconds * 1_000_000 + d.microseconds) * factor // 1_000_000
-                      for d in deltas]
-        data = struct.pack(f"<{count}Q", *packed)
-        return [_constant(size + 3, count), (data, 8, tuple(range(size + 3)))]
-    if name == "uniqueidentifier":
-        text = "|".join(values)  # TypeError unless all text
-        if len(text) != 37 * count - 1 or any(text[position::37] != mark * (count - (position == 36))
-                                              for position, mark in _GUID_MARKS):
-            return None  # not all in the canonical 8-4-4-4-12 form: uuid.UUID parses them one by one
-        raw = binascii.unhexlify(text.encode("ascii").translate(None, b"-|"))  # non-hex: ValueError
-        if len(raw) != 16 * count:
-            return None
-        return [_constant(16, count), (raw, 16, _GUID_LANES)]
-    return None
-
-
-def assemble_rows(count: int, parts: Sequence[RowPart]) -> bytes:
-    """The ROW tokens of ``count`` rows from their parts, in column order (see above)."""
-    groups: list[list[FixedPart]] = [[]]
-    variables: list[list[bytes]] = []
-    for part in parts:
-        if isinstance(part, tuple):
-            groups[-1].append(part)
-        else:
-            variables.append(part)
-            groups.append([])
-    widths = [sum(stride if lanes is None else len(lanes) for _, stride, lanes in group) for group in groups]
-    row = sum(widths)
-    frame = bytearray(count * row)
-    offset = 0
-    for group in groups:
-        for data, stride, lanes in group:
-            if lanes is None and stride == row:
-                frame[:] = data
-            elif lanes is None and stride == 1:
-                frame[offset::row] = data
-            else:
-                for lane, source in enumerate(range(stride) if lanes is None else lanes):
-                    frame[offset + lane::row] = data[source::stride]
-            offset += stride if lanes is None else len(lanes)
-    if not variables:
-        return bytes(frame)
-    starts = list(accumulate(widths, initial=0))
-    last = len(variables)
-    streams: list[Sequence[bytes]] = []
-    for index, variable in enumerate(variables, start=1):
-        streams.append(variable)
-        if index < last:  # the fixed bytes between two variable parts of one row
-            streams.append(_cut(frame, starts[index], widths[index], row))
-    # the fixed bytes after a row's last variable part run on into the next row's first ones
-    wrap = _cut(memoryview(frame)[starts[last]:starts[last] + (count - 1) * row], 0, widths[last] + widths[0], row)
-    wrap.append(bytes(frame[(count - 1) * row + starts[last]:]))
-    streams.append(wrap)
-    return b"".join(chain((frame[:widths[0]],), chain.from_iterable(zip(*streams, strict=True))))
-
-
-def _cut(buffer: bytes | bytearray | memoryview, offset: int, width: int, row: int) -> list[bytes]:
-    """``width`` bytes at ``offset`` of every ``row``-byte slot of the buffer."""
-    layout = struct.Struct(f"<{offset}x{width}s{row - offset - width}x")
-    return list(map(itemgetter(0), layout.iter_unpack(buffer)))
-
-
-def encode_rows(encoders: Sequence[ColumnEncoder], rows: Sequence[Sequence[Any]]) -> bytes:
-    """ROW tokens for all rows, encoding column by column (much faster than value by value)."""
-    if not rows:
-        return b""
-    columns = list(zip(*rows, strict=True))
-    encoded = [encoder(column) for encoder, column in zip(encoders, columns, strict=True)]
-    return b"".join(chain.from_iterable(zip(repeat(b"\xd1"), *encoded)))
-
-
-def encode_value(sql_type: SqlType, value: Any) -> bytes:
-    return column_encoder(sql_type)([value])[0]
-
-
-def returnvalue(ordinal: int, name: str, sql_type: SqlType, value: Any) -> bytes:
-    return (bytes([TOKEN_RETURNVALUE]) + _U16.pack(ordinal) + b_varchar(name) + b"\x01"
-            + b"\x00\x00\x00\x00\x09\x00" + type_info(sql_type) + encode_value(sql_type, value))
-
-
-def _short_bytes(data: bytes | None, limit: int) -> bytes:
-    if data is None:
-        return b"\xff\xff"
-    if len(data) > limit:
-        data = data[:limit]
-    return _U16.pack(len(data)) + data
-
-
-def _plp(data: bytes | None) -> bytes:
-    if data is None:
-        return _U64.pack(PLP_NULL)
-    if not data:
-        return _U64.pack(0) + b"\x00\x00\x00\x00"
-    return _U64.pack(len(data)) + _U32.pack(len(data)) + data + b"\x00\x00\x00\x00"
-
-
-def _to_int(value: Any) -> int:
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        return int(Decimal(value.strip()))
-    return int(value)
-
-
-def _to_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true")
-    return bool(value)
-
-
-def _to_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, float) and value.is_integer():
-        return str(value)
-    return str(value)
-
-
-def _to_bytes(value: Any) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, int):
-        return value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big")
-    return bytes(value)
-
-
-def _to_uuid(value: Any) -> uuid.UUID:
-    if isinstance(value, bytes) and len(value) == 16:
-        return uuid.UUID(bytes_le=value)
-    return uuid.UUID(str(value))
-
-
-def parse_datetime(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, (int, float)):
-        return dt.datetime(1970, 1, 1) + dt.timedelta(seconds=value)
-    text = str(value).strip()
-    if len(text) > 26 and text[19] == "." and text[-1].isdigit():  # 7 fractional digits
-        head, _, fraction = text.partition(".")
-        text = f"{head}.{fraction[:6]}"
-    parsed = dt.datetime.fromisoformat(text)
-    return parsed.replace(tzinfo=None) if parsed.tzinfo is None else parsed.astimezone(dt.timezone.utc).replace(
-        tzinfo=None)
-
-
-def _to_date(value: Any) -> dt.date:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    return parse_datetime(value).date()
-
-
-def _to_time(value: Any) -> dt.time:
-    if isinstance(value, dt.time):
-        return value
-    text = str(value).strip()
-    try:
-        return dt.time.fromisoformat(text[:15])
-    except ValueError:
-        return parse_datetime(value).time()
-
-
-def _time_size(scale: int) -> int:
-    return 3 if scale <= 2 else 4 if scale <= 4 else 5
-
-
-def _time_bytes(moment: dt.time, scale: int) -> bytes:
-    ticks = ((moment.hour * 3600 + moment.minute * 60 + moment.second) * 1_000_000 + moment.microsecond)
-    ticks = ticks * 10**scale // 1_000_000
-    return ticks.to_bytes(_time_size(scale), "little")
-
-
-def _date_bytes(day: dt.date) -> bytes:
-    return (day.toordinal() - _DATE_ZERO).to_bytes(3, "little")
-
-
-def _datetime2_encoder(scale: int) -> ColumnEncoder:
-    size = _time_size(scale)
-    prefix = bytes([size + 3])
-    factor = 10**scale
-    cache: dict[Any, bytes] = {}
-
-    def encode_one(value: Any) -> bytes:
-        moment = parse_datetime(value)
-        micro = (moment.hour * 3600 + moment.minute * 60 + moment.second) * 1_000_000 + moment.microsecond
-        ticks = micro * factor // 1_000_000
-        days = moment.toordinal() - _DATE_ZERO
-        return prefix + ticks.to_bytes(size, "little") + days.to_bytes(3, "little")
-
-    def encode(values: Sequence[Any]) -> list[bytes]:
-        out = []
-        for v in values:
-            if v is None:
-                out.append(b"\x00")
-                continue
-            hit = cache.get(v)
-            if hit is None:
-                hit = encode_one(v)
-                if len(cache) < 65536:
-                    cache[v] = hit
-            out.append(hit)
-        return out
-
-    return encode
-
-
-def _decimal_encoder(sql_type: SqlType) -> ColumnEncoder:
-    size = _decimal_size(sql_type.precision)
-    scale = sql_type.scale
-    quantum = Decimal(1).scaleb(-scale)
-    factor = 10**scale
-    prefix_pos = bytes([size, 1])
-    prefix_neg = bytes([size, 0])
-    body = size - 1
-
-    def encode_one(value: Any) -> bytes:
-        if isinstance(value, int):
-            unscaled = value * factor
-        else:
-            number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float)
-                                                                       else str(value).strip())
-            unscaled = int(number.quantize(quantum).scaleb(scale))
-        if unscaled < 0:
-            return prefix_neg + (-unscaled).to_bytes(body, "little")
-        return prefix_pos + unscaled.to_bytes(body, "little")
-
-    return lambda values: [b"\x00" if v is None else encode_one(v) for v in values]
 
 
 # -- request parsing: ALL_HEADERS, SQL batch, RPC, transaction manager ------------------------------
@@ -977,261 +457,6 @@ def parse_sql_batch(payload: bytes) -> str:
     reader = Reader(payload)
     skip_all_headers(reader)
     return payload[reader.pos:].decode("utf-16-le", "replace")
-
-
-@dataclass
-class RpcParam:
-    name: str
-    output: bool
-    sql_type: SqlType | None
-    type_declaration: str
-    value: Any
-
-
-@dataclass
-class RpcCall:
-    name: str | None
-    proc_id: int | None
-    params: list[RpcParam]
-
-
-PROC_IDS = {1: "sp_cursor", 2: "sp_cursoropen", 3: "sp_cursorprepare", 4: "sp_cursorexecute",
-            5: "sp_cursorprepexec", 6: "sp_cursorunprepare", 7: "sp_cursorfetch", 8: "sp_cursoroption",
-            9: "sp_cursorclose", 10: "sp_executesql", 11: "sp_prepare", 12: "sp_execute",
-            13: "sp_prepexec", 14: "sp_prepexecrpc", 15: "sp_unprepare"}
-
-
-def parse_rpc(payload: bytes) -> list[RpcCall]:
-    reader = Reader(payload)
-    skip_all_headers(reader)
-    calls: list[RpcCall] = []
-    while reader.remaining > 0:
-        name_length = reader.u16()
-        if name_length == 0xFFFF:
-            proc_id = reader.u16()
-            name = PROC_IDS.get(proc_id)
-        else:
-            proc_id = None
-            name = reader.take(name_length * 2).decode("utf-16-le", "replace")
-        reader.u16()  # option flags
-        params: list[RpcParam] = []
-        while reader.remaining > 0 and reader.data[reader.pos] not in (0xFF, 0x80, 0xFE):
-            param_name = reader.b_varchar()
-            status = reader.u8()
-            parsed = read_type_info(reader)
-            value = read_value(reader, parsed)
-            params.append(RpcParam(param_name, bool(status & 0x01), parsed.sql_type, parsed.declaration, value))
-        calls.append(RpcCall(name, proc_id, params))
-        if reader.remaining > 0:
-            reader.u8()  # batch separator
-    return calls
-
-
-@dataclass
-class TypeInfo:
-    type_id: int
-    size: int = 0           # the length/max length field; 0xFFFF for (max)
-    precision: int = 0
-    scale: int = 0
-    plp: bool = False
-
-    @property
-    def sql_type(self) -> SqlType | None:
-        return _declared_type(self)
-
-    @property
-    def declaration(self) -> str:
-        declared = self.sql_type
-        return declared.declaration() if declared else "sql_variant"
-
-
-def read_type_info(reader: Reader) -> TypeInfo:
-    type_id = reader.u8()
-    if type_id in _FIXED_LENGTH:
-        return TypeInfo(type_id, _FIXED_LENGTH[type_id])
-    if type_id in (T_INTN, T_BITN, T_FLTN, T_MONEYN, T_DATETIMN, T_GUID):
-        return TypeInfo(type_id, reader.u8())
-    if type_id in (T_DECIMALN, T_NUMERICN, T_DECIMAL, T_NUMERIC):
-        size = reader.u8()
-        return TypeInfo(type_id, size, reader.u8(), reader.u8())
-    if type_id == T_DATEN:
-        return TypeInfo(type_id, 3)
-    if type_id in (T_TIMEN, T_DATETIME2N, T_DATETIMEOFFSETN):
-        return TypeInfo(type_id, 0, 0, reader.u8())
-    if type_id in (T_NVARCHAR, T_NCHAR, T_BIGVARCHAR, T_BIGCHAR):
-        size = reader.u16()
-        reader.take(5)  # collation
-        return TypeInfo(type_id, size, plp=size == 0xFFFF)
-    if type_id in (T_BIGVARBINARY, T_BIGBINARY):
-        size = reader.u16()
-        return TypeInfo(type_id, size, plp=size == 0xFFFF)
-    if type_id in (T_CHAR, T_VARCHAR, T_BINARY, T_VARBINARY):
-        return TypeInfo(type_id, reader.u8())
-    if type_id == T_XML:
-        if reader.u8():  # schema present
-            reader.b_varchar()
-            reader.b_varchar()
-            reader.us_varchar()
-        return TypeInfo(type_id, 0xFFFF, plp=True)
-    if type_id in (T_TEXT, T_NTEXT, T_IMAGE):
-        size = reader.u32()
-        if type_id != T_IMAGE:
-            reader.take(5)
-        return TypeInfo(type_id, size)
-    raise ProtocolError(f"unsupported parameter type 0x{type_id:02x}")
-
-
-def read_value(reader: Reader, info: TypeInfo) -> Any:  # noqa: C901 - one branch per wire type
-    t = info.type_id
-    if t == T_NULL:
-        return None
-    if t in _FIXED_LENGTH:
-        return _fixed_value(t, reader.take(info.size))
-    if info.plp:
-        data = _read_plp(reader)
-        if data is None:
-            return None
-        return data.decode("utf-16-le") if t in (T_NVARCHAR, T_NCHAR, T_XML) else (
-            data.decode("latin-1") if t in (T_BIGVARCHAR, T_BIGCHAR) else data)
-    if t in (T_NVARCHAR, T_NCHAR, T_BIGVARCHAR, T_BIGCHAR, T_BIGVARBINARY, T_BIGBINARY):
-        length = reader.u16()
-        if length == 0xFFFF:
-            return None
-        data = reader.take(length)
-        if t in (T_NVARCHAR, T_NCHAR):
-            return data.decode("utf-16-le", "replace")
-        if t in (T_BIGVARCHAR, T_BIGCHAR):
-            return data.decode("latin-1")
-        return data
-    if t in (T_TEXT, T_NTEXT, T_IMAGE):
-        pointer = reader.u8()
-        if pointer == 0:
-            return None
-        reader.take(pointer + 8)
-        data = reader.take(reader.u32())
-        return data.decode("utf-16-le") if t == T_NTEXT else data.decode("latin-1") if t == T_TEXT else data
-    length = reader.u8()
-    if length == 0 and t not in (T_CHAR, T_VARCHAR, T_BINARY, T_VARBINARY):
-        return None
-    data = reader.take(length)
-    if t == T_INTN:
-        return int.from_bytes(data, "little", signed=length != 1)
-    if t == T_BITN:
-        return bool(data[0])
-    if t == T_FLTN:
-        return (_F32 if length == 4 else _F64).unpack(data)[0]
-    if t == T_MONEYN:
-        return _fixed_value(T_MONEY4 if length == 4 else T_MONEY, data)
-    if t == T_DATETIMN:
-        return _fixed_value(T_DATETIM4 if length == 4 else T_DATETIME, data)
-    if t == T_GUID:
-        return uuid.UUID(bytes_le=data)
-    if t in (T_DECIMALN, T_NUMERICN, T_DECIMAL, T_NUMERIC):
-        magnitude = int.from_bytes(data[1:], "little")
-        number = Decimal(magnitude).scaleb(-info.scale)
-        return number if data[0] else -number
-    if t == T_DATEN:
-        return dt.date.fromordinal(int.from_bytes(data, "little") + _DATE_ZERO)
-    if t == T_TIMEN:
-        return _time_from(int.from_bytes(data, "little"), info.scale)
-    if t == T_DATETIME2N:
-        tsize = length - 3
-        moment = _time_from(int.from_bytes(data[:tsize], "little"), info.scale)
-        day = dt.date.fromordinal(int.from_bytes(data[tsize:], "little") + _DATE_ZERO)
-        return dt.datetime.combine(day, moment)
-    if t == T_DATETIMEOFFSETN:
-        tsize = length - 5
-        moment = _time_from(int.from_bytes(data[:tsize], "little"), info.scale)
-        day = dt.date.fromordinal(int.from_bytes(data[tsize:tsize + 3], "little") + _DATE_ZERO)
-        offset = struct.unpack("<h", data[tsize + 3:])[0]
-        utc = dt.datetime.combine(day, moment, dt.timezone.utc)
-        return utc.astimezone(dt.timezone(dt.timedelta(minutes=offset)))
-    if t in (T_CHAR, T_VARCHAR):
-        return data.decode("latin-1")
-    if t in (T_BINARY, T_VARBINARY):
-        return data
-    raise ProtocolError(f"unsupported parameter type 0x{t:02x}")
-
-
-def _time_from(ticks: int, scale: int) -> dt.time:
-    micro = ticks * 1_000_000 // 10**scale
-    seconds, micro = divmod(micro, 1_000_000)
-    minutes, second = divmod(seconds, 60)
-    hour, minute = divmod(minutes, 60)
-    return dt.time(hour % 24, minute, second, micro)
-
-
-def _fixed_value(t: int, data: bytes) -> Any:
-    if t == T_INT1:
-        return data[0]
-    if t == T_BIT:
-        return bool(data[0])
-    if t == T_INT2:
-        return struct.unpack("<h", data)[0]
-    if t == T_INT4:
-        return _I32.unpack(data)[0]
-    if t == T_INT8:
-        return _I64.unpack(data)[0]
-    if t == T_FLT4:
-        return _F32.unpack(data)[0]
-    if t == T_FLT8:
-        return _F64.unpack(data)[0]
-    if t == T_MONEY:
-        high, low = struct.unpack("<iI", data)
-        return Decimal((high << 32) + low).scaleb(-4)
-    if t == T_MONEY4:
-        return Decimal(_I32.unpack(data)[0]).scaleb(-4)
-    if t == T_DATETIME:
-        days, ticks = struct.unpack("<iI", data)
-        return _DATETIME_1900 + dt.timedelta(days=days, milliseconds=ticks * 10 / 3)
-    if t == T_DATETIM4:
-        days, minutes = struct.unpack("<HH", data)
-        return _DATETIME_1900 + dt.timedelta(days=days, minutes=minutes)
-    return None
-
-
-def _read_plp(reader: Reader) -> bytes | None:
-    total = reader.u64()
-    if total == PLP_NULL:
-        return None
-    chunks = []
-    while True:
-        length = reader.u32()
-        if length == 0:
-            break
-        chunks.append(reader.take(length))
-    return b"".join(chunks)
-
-
-def _declared_type(info: TypeInfo) -> SqlType | None:
-    t = info.type_id
-    if t in (T_INTN, T_INT1, T_INT2, T_INT4, T_INT8):
-        return {1: SqlType("tinyint"), 2: SqlType("smallint"), 4: INT, 8: BIGINT}.get(info.size, INT)
-    if t in (T_BIT, T_BITN):
-        return BIT
-    if t in (T_FLT4, T_FLT8, T_FLTN):
-        return FLOAT if info.size != 4 else SqlType("real")
-    if t in (T_DECIMALN, T_NUMERICN, T_DECIMAL, T_NUMERIC):
-        return SqlType("decimal", precision=info.precision, scale=info.scale)
-    if t in (T_MONEY, T_MONEY4, T_MONEYN):
-        return SqlType("decimal", precision=19, scale=4)
-    if t in (T_NVARCHAR, T_NCHAR, T_NTEXT, T_XML):
-        return NVARCHAR_MAX if info.plp or t in (T_NTEXT, T_XML) else SqlType("nvarchar", max(1, info.size // 2))
-    if t in (T_BIGVARCHAR, T_BIGCHAR, T_CHAR, T_VARCHAR, T_TEXT):
-        return NVARCHAR_MAX if info.plp or t == T_TEXT else SqlType("nvarchar", max(1, info.size))
-    if t in (T_BIGVARBINARY, T_BIGBINARY, T_BINARY, T_VARBINARY, T_IMAGE):
-        return VARBINARY_MAX if info.plp or t == T_IMAGE else SqlType("varbinary", max(1, info.size))
-    if t in (T_DATETIME2N, T_DATETIMEOFFSETN):
-        return SqlType("datetime2", scale=info.scale)
-    if t in (T_DATETIME, T_DATETIM4, T_DATETIMN):
-        return SqlType("datetime2", scale=3)
-    if t == T_DATEN:
-        return SqlType("date")
-    if t == T_TIMEN:
-        return SqlType("time", scale=info.scale)
-    if t == T_GUID:
-        return GUID
-    return None
 
 
 def parse_transaction_request(payload: bytes) -> tuple[int, bool]:

@@ -1,0 +1,144 @@
+"""CREATE TABLE and ALTER TABLE … ADD, as the emulator keeps them: the SQLite table and, beside it, the
+declared T-SQL type of every column in the catalog (SQLite keeps only an affinity)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from typing import Protocol
+
+from . import errors
+from .dialect import sqlite_dialect
+from .sqltypes import NVARCHAR_4000, TYPE_RE, affinity, sql_type
+from .translate import Translation, parenthesize_default, sqlite_error
+
+
+class TableHost(Protocol):
+    """The database a table is made in (``models.Database``)."""
+
+    name: str
+    lock: threading.RLock
+
+    @property
+    def conn(self) -> sqlite3.Connection: ...
+
+    def table_name(self, name: str) -> str | None: ...
+
+    def changed(self) -> None: ...
+
+
+def timestamp() -> str:
+    """Now, as the catalog records creation and modification times (UTC, as Azure SQL Database's clock)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def create_table(database: TableHost, translation: Translation) -> None:
+    """CREATE TABLE: the SQLite table (affinities for the declared types, IDENTITY as AUTOINCREMENT, text
+    columns case-insensitive as SQL Server's default collation) and its columns' declared types in the
+    catalog, from which results are typed."""
+    from sqlglot import exp
+
+    tree = translation.table_definition
+    assert tree is not None and isinstance(tree.this, exp.Schema)
+    tree = tree.copy()
+    schema = tree.this
+    table = schema.this
+    name = table.name
+    if name.startswith("#"):
+        raise errors.unsupported("temporary tables")
+    if database.table_name(name) is not None:
+        raise errors.object_exists(name)
+    table.set("db", None)
+    table.set("catalog", None)
+    primary_columns: set[str] = set()
+    for item in schema.expressions:
+        if isinstance(item, (exp.PrimaryKey, exp.Constraint)):
+            for key in item.find_all(exp.PrimaryKey):
+                primary_columns |= {c.name.lower() for c in key.find_all(exp.Identifier)} | {
+                    c.name.lower() for c in key.expressions if hasattr(c, "name")}
+    records = []
+    ordinal = 0
+    for item in list(schema.expressions):
+        if not isinstance(item, exp.ColumnDef):
+            continue
+        ordinal += 1
+        kind = item.args.get("kind")
+        declared_text = kind.sql("tsql") if kind is not None else "SQL_VARIANT"
+        declared = sql_type(declared_text)
+        if declared is None:
+            raise errors.unsupported(f"column type {declared_text}")
+        constraints = item.args.get("constraints") or []
+        identity = any(isinstance(c.args.get("kind"), exp.GeneratedAsIdentityColumnConstraint) for c in constraints)
+        # sqlglot reads an explicit NULL as NotNullColumnConstraint(allow_null=True)
+        explicit_not_null = any(isinstance(c.args.get("kind"), exp.NotNullColumnConstraint)
+                                and not c.args["kind"].args.get("allow_null") for c in constraints)
+        not_null = explicit_not_null or item.name.lower() in primary_columns or any(
+            isinstance(c.args.get("kind"), exp.PrimaryKeyColumnConstraint) for c in constraints)
+        if not_null and not explicit_not_null:
+            # a key column is NOT NULL in SQL Server; SQLite lets NULL into a key that is not an INTEGER one.
+            # First: AUTOINCREMENT must follow PRIMARY KEY directly.
+            constraints.insert(0, exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
+        for constraint in list(constraints):
+            if isinstance(constraint.args.get("kind"), exp.CollateColumnConstraint):
+                constraints.remove(constraint)
+            if isinstance(constraint.args.get("kind"), exp.DefaultColumnConstraint):
+                parenthesize_default(constraint.args["kind"])
+        item.set("kind", exp.DataType.build(affinity(declared)))
+        if identity:
+            if not declared.name.endswith("int"):
+                raise errors.unsupported("IDENTITY on a non-integer column")
+            constraints = [c for c in constraints
+                           if not isinstance(c.args.get("kind"), exp.GeneratedAsIdentityColumnConstraint)]
+            if not any(isinstance(c.args.get("kind"), exp.PrimaryKeyColumnConstraint) for c in constraints):
+                if primary_columns - {item.name.lower()}:
+                    raise errors.unsupported("IDENTITY column outside the primary key")
+                constraints.append(exp.ColumnConstraint(kind=exp.PrimaryKeyColumnConstraint()))
+            constraints.append(exp.ColumnConstraint(kind=exp.AutoIncrementColumnConstraint()))
+        if declared.name == "nvarchar":
+            constraints.append(exp.ColumnConstraint(kind=exp.CollateColumnConstraint(this=exp.var("NOCASE"))))
+        item.set("constraints", constraints)
+        records.append((name, ordinal, item.name, declared_text, declared.name if declared.name != "nvarchar"
+                        else _base_name(declared_text), declared.length if declared.name in ("nvarchar", "varbinary")
+                        else None, declared.precision or None, declared.scale if declared.name == "decimal" else None,
+                        0 if not_null else 1, 1 if identity else 0))
+    if identity_pk := [r for r in records if r[9]]:
+        keep = []
+        for item in schema.expressions:
+            keys = list(item.find_all(exp.PrimaryKey)) if isinstance(item, (exp.PrimaryKey, exp.Constraint)) else []
+            if keys and primary_columns == {identity_pk[0][2].lower()}:
+                continue
+            keep.append(item)
+        schema.set("expressions", keep)
+    sqlite_ddl = tree.sql(dialect=sqlite_dialect())
+    now = timestamp()
+    with database.lock:
+        try:
+            database.conn.execute(sqlite_ddl)
+        except sqlite3.Error as exc:
+            raise sqlite_error(exc, database.name, translation) from None
+        (object_id,) = database.conn.execute(
+            "SELECT COALESCE(MAX(object_id), 245575913) + 16000057 FROM __emulator_tables").fetchone()
+        database.conn.execute("INSERT INTO __emulator_tables VALUES (?, ?, ?, ?)", (name, object_id, now, now))
+        database.conn.executemany("INSERT INTO __emulator_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
+    database.changed()
+
+
+def _base_name(declared_text: str) -> str:
+    found = TYPE_RE.match(declared_text)
+    return found.group(1).strip().lower() if found else "nvarchar"
+
+
+def record_added_columns(database: TableHost, translation: Translation) -> None:
+    """ALTER TABLE … ADD: the new columns' declared types in the catalog."""
+    table = database.table_name(translation.target or "") or (translation.target or "")
+    (ordinal,) = database.conn.execute(
+        "SELECT COALESCE(MAX(ordinal), 0) FROM __emulator_columns WHERE table_name = ?", (table,)).fetchone()
+    for name, declared_text in translation.added:
+        ordinal += 1
+        declared = sql_type(declared_text) or NVARCHAR_4000
+        database.conn.execute(
+            "INSERT INTO __emulator_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 0)",
+            (table, ordinal, name, declared_text, declared.name,
+             declared.length if declared.name in ("nvarchar", "varbinary") else None,
+             declared.precision or None, declared.scale if declared.name == "decimal" else None))

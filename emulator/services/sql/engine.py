@@ -1,0 +1,510 @@
+"""The statement engine: runs a batch for a session, statement by statement (``IF … ELSE`` and
+``BEGIN … END`` included), and turns each into outcomes (results.py). Ordinary SQL is translated
+(translate.py) and run on the database's SQLite connection after the session's permissions are checked;
+the statements SQLite has no meaning for — transactions, variables, PRINT, WAITFOR, EXEC, users, roles and
+grants (security.py) — are run by the engine itself. Writers take turns per database (the writer slot);
+readers see committed rows (models.Database.connection_for_read)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import sqlite3
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from . import errors, security, tds
+from .batches import keyword, split_batch, split_top_level, string_literals, unquote
+from .catalog import DDL
+from .ddl import create_table, record_added_columns
+from .errors import SqlError
+from .models import Database, SessionState, SqlServer
+from .results import (
+    CHUNK_ROWS,
+    BatchResult,
+    Info,
+    Outcome,
+    ResultSet,
+    RowCount,
+    RowStream,
+    TransactionEvent,
+    all_declared,
+    declared_types,
+    result_columns,
+)
+from .sqltypes import SqlType, sql_type
+from .translate import Translation, sqlite_error, translate
+
+LOCK_TIMEOUT_SECONDS = 10.0  # a writer waits this long for another session's transaction, then gets 1222
+_NAME = r"(\[(?:[^\]]|\]\])+\]|\"[^\"]+\"|[^\s;,\[\]()]+)"
+_CREATE_USER = re.compile(rf"^CREATE\s+USER\s+{_NAME}\s+FROM\s+EXTERNAL\s+PROVIDER"
+                          r"(?:\s+WITH\s+OBJECT_ID\s*=\s*N?'([^']*)')?\s*$", re.I | re.S)
+# the documented way to make an Entra user without asking Microsoft Graph: its SID (a service principal's or
+# managed identity's client id, a user's or group's object id) and its type (E: user or application, X: group)
+_CREATE_USER_WITH_SID = re.compile(rf"^CREATE\s+USER\s+{_NAME}\s+WITH\s+SID\s*=\s*0x([0-9a-f]*)\s*,\s*TYPE\s*=\s*([EX])"
+                                   r"\s*$", re.I | re.S)
+_DROP_USER = re.compile(rf"^DROP\s+USER\s+(IF\s+EXISTS\s+)?{_NAME}\s*$", re.I | re.S)
+_ALTER_ROLE = re.compile(rf"^ALTER\s+ROLE\s+{_NAME}\s+(ADD|DROP)\s+MEMBER\s+{_NAME}\s*$", re.I | re.S)
+_EXEC = re.compile(rf"^EXEC(?:UTE)?\s+(?:@\w+\s*=\s*)?{_NAME}\s*(.*)$", re.I | re.S)
+_GRANT = re.compile(rf"^(GRANT|DENY|REVOKE)\s+(.+?)(?:\s+ON\s+(?:(OBJECT|SCHEMA|DATABASE)\s*::\s*)?{_NAME}"
+                    rf"(?:\s*\.\s*{_NAME})?)?\s+(?:TO|FROM)\s+{_NAME}(?:\s+CASCADE)?\s*$", re.I | re.S)
+_WAITFOR = re.compile(r"^WAITFOR\s+DELAY\s+N?'([^']*)'\s*$", re.I)
+_BEGIN_OTHER = re.compile(r"^BEGIN\s+(?!TRAN\b|TRANSACTION\b)\w+", re.I)
+_BEGIN_TRAN = re.compile(r"^BEGIN\s+(?:TRAN|TRANSACTION)(?:\s+\w+)?\s*$", re.I)
+_COMMIT = re.compile(r"^COMMIT(?:\s+(?:TRAN|TRANSACTION|WORK))?(?:\s+\w+)?\s*$", re.I)
+_ROLLBACK = re.compile(r"^ROLLBACK(?:\s+(?:TRAN|TRANSACTION|WORK))?(?:\s+\w+)?\s*$", re.I)
+_SET_NOCOUNT = re.compile(r"^SET\s+NOCOUNT\s+(ON|OFF)\s*$", re.I)
+_SET_VARIABLE = re.compile(r"^SET\s+@(\w+)\s*=\s*(.+)$", re.I | re.S)
+_SET_OPTION = re.compile(r"^SET\s+[A-Z_]+", re.I)
+_DECLARE = re.compile(r"^DECLARE\s+(.+)$", re.I | re.S)
+_DECLARATION = re.compile(r"^@(\w+)\s+(?:AS\s+)?(.+?)(?:\s*=\s*(.+))?$", re.I | re.S)
+_PRINT = re.compile(r"^PRINT\s+(.+)$", re.I | re.S)
+_TRUNCATE = re.compile(rf"^TRUNCATE\s+TABLE\s+{_NAME}(?:\s*\.\s*{_NAME})?\s*$", re.I | re.S)
+
+
+class Engine:
+    """Runs batches for a session against its database, turning them into outcomes."""
+
+    def __init__(self, server: SqlServer) -> None:
+        self.server = server
+
+    async def run_batch(self, state: SessionState, text: str, parameters: dict[str, Any] | None = None,
+                        parameter_types: dict[str, SqlType] | None = None) -> BatchResult:
+        result = BatchResult([])
+        state.variables = {k.lower(): v for k, v in (parameters or {}).items()}  # variables live for a batch
+        state.variable_types = {k.lower(): t for k, t in (parameter_types or {}).items()}
+        state.last_identity = None  # SCOPE_IDENTITY() is per scope: a new batch starts with none
+        try:
+            await self._run_statements(state, split_batch(text), result.outcomes)
+        except SqlError as exc:
+            result.error = exc
+        finally:
+            state.streaming = False
+        return result
+
+    async def _run_statements(self, state: SessionState, statements: list[str], out: list[Outcome],
+                              last: bool = True) -> None:
+        """``last``: these statements end the request (the final one's rows may then be sent as read)."""
+        if any(s.upper() in ("BEGIN", "ELSE", "END") or keyword(s) == "IF" for s in statements):
+            index = 0  # check the IF / BEGIN … END structure first: a malformed batch runs nothing
+            while index < len(statements):
+                index = await self._run_one(state, statements, index, out, False, last)
+        index = 0
+        while index < len(statements):
+            index = await self._run_one(state, statements, index, out, True, last)
+
+    async def _run_one(self, state: SessionState, statements: list[str], index: int, out: list[Outcome],
+                       run: bool, last: bool = True) -> int:
+        """Run (or, when ``run`` is false, skip) the statement at ``index`` with what belongs to it:
+        ``IF <condition> <statement> [ELSE <statement>]``, where a statement may be ``BEGIN … END``.
+        The splitter leaves IF with its condition, BEGIN, ELSE and END as statements of their own.
+        Returns the index after it."""
+        if index >= len(statements):
+            raise errors.syntax_error(statements[-1][-20:] if statements else "")
+        text = statements[index]
+        upper = text.upper()
+        if _BEGIN_OTHER.match(text):  # BEGIN TRY / CATCH / DISTRIBUTED …: named before the structure is judged
+            raise errors.unsupported(" ".join(upper.split()[:2]))
+        if upper in ("ELSE", "END"):
+            raise errors.syntax_error(upper)
+        if upper == "BEGIN":
+            index += 1
+            while index < len(statements) and statements[index].upper() != "END":
+                index = await self._run_one(state, statements, index, out, run, last)
+            if index >= len(statements):
+                raise errors.syntax_error("END")  # BEGIN without its END
+            return index + 1
+        if keyword(text) == "IF":
+            condition = text[2:].strip()
+            if not condition or index + 1 >= len(statements):
+                raise errors.syntax_error(text[-20:])
+            holds = bool(self._condition(state, condition)) if run else False
+            index = await self._run_one(state, statements, index + 1, out, run and holds, last)
+            if index < len(statements) and statements[index].upper() == "ELSE":
+                index = await self._run_one(state, statements, index + 1, out, run and not holds, last)
+            return index
+        if run:
+            state.streaming = last and index == len(statements) - 1  # only the last result may stay half-read
+            await self._statement(state, text, out)
+        return index + 1
+
+    def _condition(self, state: SessionState, condition: str) -> bool:
+        """An IF condition (EXISTS (…), OBJECT_ID(…) IS NULL, @x > 1 …), evaluated by SQLite."""
+        return bool(self._evaluate(state, f"CASE WHEN {condition} THEN 1 ELSE 0 END"))
+
+    # -- dispatch ----------------------------------------------------------------------------------
+    async def _statement(self, state: SessionState, text: str, out: list[Outcome]) -> None:  # noqa: C901
+        word = keyword(text)
+        if word == "CREATE" and re.match(r"^CREATE\s+USER\b", text, re.I):
+            if with_sid := _CREATE_USER_WITH_SID.match(text):
+                name, sid, kind = unquote(with_sid.group(1)), bytes.fromhex(with_sid.group(2)), with_sid.group(3)
+                await self._write(state, lambda: security.create_user_with_sid(state, name, sid, kind.upper()))
+                return
+            found = _CREATE_USER.match(text)
+            if not found:
+                raise errors.unsupported("CREATE USER without FROM EXTERNAL PROVIDER or WITH SID")
+            directory = self.server.context.directory
+            await self._write(state, lambda: security.create_user(state, directory, unquote(found.group(1)),
+                                                                   found.group(2)))
+            return
+        if word == "DROP" and re.match(r"^DROP\s+USER\b", text, re.I):
+            found = _DROP_USER.match(text)
+            if not found:
+                raise errors.syntax_error("USER")
+            await self._write(state, lambda: security.drop_user(state, unquote(found.group(2)), bool(found.group(1))))
+            return
+        if word == "ALTER" and re.match(r"^ALTER\s+ROLE\b", text, re.I):
+            found = _ALTER_ROLE.match(text)
+            if not found:
+                raise errors.syntax_error("ROLE")
+            role, action, member = unquote(found.group(1)), found.group(2).upper(), unquote(found.group(3))
+            await self._write(state, lambda: security.alter_role(state, role, action, member))
+            return
+        if word in ("GRANT", "DENY", "REVOKE"):
+            found = _GRANT.match(text)
+            if not found:
+                raise errors.unsupported(word)
+            verb, permissions, scope = found.group(1).upper(), found.group(2), (found.group(3) or "").upper()
+            first, second, grantee = found.group(4), found.group(5), unquote(found.group(6))
+            await self._write(state, lambda: security.grant(state, verb, permissions, scope, first, second, grantee))
+            return
+        if word in ("EXEC", "EXECUTE"):
+            await self._exec(state, text, out)
+            return
+        if word == "WAITFOR":
+            found = _WAITFOR.match(text)
+            if not found:
+                raise errors.unsupported("WAITFOR")
+            await asyncio.sleep(_delay_seconds(found.group(1)))
+            return
+        if word == "BEGIN":
+            if not _BEGIN_TRAN.match(text):
+                raise errors.unsupported(" ".join(text.split()[:2]).upper())  # BEGIN TRY, BEGIN DISTRIBUTED …
+            out.extend(self.begin(state))
+            return
+        if word == "COMMIT":
+            if not _COMMIT.match(text):
+                raise errors.syntax_error("COMMIT")
+            out.extend(self.commit(state))
+            return
+        if word == "ROLLBACK":
+            if not _ROLLBACK.match(text):
+                raise errors.unsupported("ROLLBACK TRANSACTION savepoint")
+            out.extend(self.rollback(state))
+            return
+        if word == "SET":
+            if found := _SET_NOCOUNT.match(text):
+                state.nocount = found.group(1).upper() == "ON"
+            elif found := _SET_VARIABLE.match(text):
+                if found.group(1).lower() not in state.variables:
+                    raise errors.must_declare("@" + found.group(1))
+                state.variables[found.group(1).lower()] = self._evaluate(state, found.group(2))
+            elif not _SET_OPTION.match(text):
+                raise errors.syntax_error("SET")
+            return  # other SET options (ANSI_NULLS, XACT_ABORT, TEXTSIZE, …) change nothing here
+        if word == "DECLARE":
+            self._declare(state, text)
+            return
+        if word == "USE":
+            raise errors.use_not_supported()
+        if word == "PRINT":
+            found = _PRINT.match(text)
+            assert found is not None
+            out.append(Info(errors.print_message(str(self._evaluate(state, found.group(1))))))
+            return
+        if word == "TRUNCATE":
+            found = _TRUNCATE.match(text)
+            if not found:
+                raise errors.syntax_error("TRUNCATE")
+            table = unquote(found.group(2)) if found.group(2) else unquote(found.group(1)).split(".")[-1]
+            await self._sql(state, f'DELETE FROM [{table}]', out, truncate=True)
+            return
+        if word in ("IF", "WHILE", "MERGE", "SAVE", "RAISERROR", "THROW", "RETURN", "GO"):
+            raise errors.unsupported(word)
+        await self._sql(state, text, out)
+
+    # -- ordinary SQL through sqlglot + SQLite ---------------------------------------------------------
+    async def _sql(self, state: SessionState, text: str, out: list[Outcome], truncate: bool = False) -> None:
+        database = state.database
+        translation = translate(database, text)
+        if translation.missing:
+            raise errors.invalid_object(translation.missing)
+        kind = translation.kind
+        if kind == "create_table":
+            self._require_ddl(state, lambda: errors.create_table_denied(database.name))
+            await self._write(state, lambda: self._create_table(state, translation))
+            return
+        if kind == "drop_table":
+            name = translation.target or ""
+            existing = database.table_name(name)
+            if existing is None:
+                if translation.if_exists:
+                    return
+                raise errors.cannot_drop_table(name)
+            self._require_ddl(state, lambda: errors.cannot_drop_table(name))
+            await self._write(state, lambda: self._drop_table(state, existing, translation))
+            return
+        if kind == "ddl":
+            self._require_ddl(state, errors.no_permission_for_action)
+            await self._write(state, lambda: self._run_ddl(state, translation))
+            return
+        if truncate:
+            self._require_ddl(state, lambda: errors.permission_denied("ALTER", translation.target or "",
+                                                                       database.name))
+        for table in translation.reads:
+            self._require(state, "SELECT", table)
+        if kind in ("insert", "update", "delete") and translation.target:
+            self._require(state, kind.upper(), translation.target)
+            outcome = await self._write(state, lambda: self._execute(state, translation))
+        else:
+            outcome = self._execute(state, translation)
+        out.append(outcome)
+
+    def _execute(self, state: SessionState, translation: Translation) -> Outcome:
+        database = state.database
+        bindings = _bindings(state, translation.sqlite)
+        with database.lock:
+            database.current = state
+            try:
+                connection = database.connection_for_read(state) if translation.kind == "select" else database.conn
+                cursor = connection.execute(translation.sqlite, bindings)
+                rest = None
+                if translation.returns_rows:
+                    description = cursor.description or ()
+                    types = declared_types(translation, state.variable_types)
+                    if state.streaming and translation.kind == "select" and all_declared(types, description):
+                        rows = cursor.fetchmany(CHUNK_ROWS)
+                        if len(rows) == CHUNK_ROWS:
+                            rest = RowStream(database, state, cursor, translation, len(rows))
+                            database.streams.add(rest)
+                    else:
+                        rows = cursor.fetchall()
+                else:
+                    rows, description = [], ()
+                count = cursor.rowcount if translation.kind != "select" else len(rows)
+                if translation.kind == "insert" and translation.target:
+                    identity = self._identity_column(database, translation.target)
+                    if identity:
+                        state.last_identity = cursor.lastrowid
+            except sqlite3.Error as exc:
+                raise sqlite_error(exc, database.name, translation) from None
+            finally:
+                database.current = None
+        if translation.kind == "select" or translation.returns_rows:
+            state.rowcount = len(rows)
+            columns = result_columns(translation, declared_types(translation, state.variable_types), description,
+                                     rows)
+            command = tds.CMD_SELECT if translation.kind == "select" else _COMMANDS[translation.kind]
+            return ResultSet(columns, rows, command, rest)
+        state.rowcount = max(count, 0)
+        return RowCount(_COMMANDS.get(translation.kind, tds.CMD_OTHER), max(count, 0))
+
+    @staticmethod
+    def _identity_column(database: Database, table: str) -> bool:
+        with database.lock:
+            row = database.conn.execute(
+                "SELECT 1 FROM __emulator_columns WHERE table_name = ? AND is_identity = 1", (table,)).fetchone()
+        return row is not None
+
+    def _evaluate(self, state: SessionState, expression: str) -> Any:
+        translation = translate(state.database, f"SELECT {expression}")
+        for table in translation.reads:
+            self._require(state, "SELECT", table)
+        outcome = self._execute(state, translation)
+        assert isinstance(outcome, ResultSet)
+        return outcome.rows[0][0] if outcome.rows else None
+
+    def _declare(self, state: SessionState, text: str) -> None:
+        found = _DECLARE.match(text)
+        if not found:
+            raise errors.syntax_error("DECLARE")
+        for part in split_top_level(found.group(1)):
+            declaration = _DECLARATION.match(part)
+            if not declaration:
+                raise errors.syntax_error(part[:30])
+            name, declared, initial = declaration.groups()
+            if declared.strip().upper().startswith("TABLE"):
+                raise errors.unsupported("DECLARE @table TABLE")
+            value = self._evaluate(state, initial) if initial else None
+            state.variables[name.lower()] = value
+            if (declared_type := sql_type(declared)) is not None:
+                state.variable_types[name.lower()] = declared_type
+
+    # -- permissions -----------------------------------------------------------------------------------
+    @staticmethod
+    def _require(state: SessionState, permission: str, table: str) -> None:
+        """The session holds ``permission`` on the table (catalog.allows), or SQL Server's 229."""
+        database = state.database
+        if not database.allows(state, permission, table):
+            raise errors.permission_denied(permission, database.table_name(table) or table, database.name)
+
+    @staticmethod
+    def _require_ddl(state: SessionState, error: Callable[[], SqlError]) -> None:
+        if DDL not in state.database.capabilities(state):
+            raise error()
+
+    # -- writes and transactions -------------------------------------------------------------------------
+    async def _write(self, state: SessionState, action: Any) -> Any:
+        database = state.database
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LOCK_TIMEOUT_SECONDS
+        while database.writer is not None and database.writer is not state:
+            if loop.time() > deadline:
+                raise errors.lock_timeout()
+            await asyncio.sleep(0.005)
+        if database.writer is state:
+            return action()
+        database.writer = state
+        if state.in_transaction:
+            with database.lock:
+                if not database.conn.in_transaction:
+                    database.conn.execute("BEGIN")
+            return action()  # the writer slot stays with the session until COMMIT/ROLLBACK
+        try:
+            return action()
+        finally:
+            database.writer = None
+
+    def begin(self, state: SessionState) -> list[Outcome]:
+        state.tran_count += 1
+        if state.tran_count > 1:
+            return []
+        state.descriptor = uuid.uuid4().bytes[:8]
+        return [TransactionEvent(tds.ENV_BEGIN_TRAN, state.descriptor)]
+
+    def commit(self, state: SessionState) -> list[Outcome]:
+        if state.tran_count == 0:
+            raise errors.commit_without_begin()
+        state.tran_count -= 1
+        if state.tran_count > 0:
+            return []
+        self._finish(state, "COMMIT")
+        return [TransactionEvent(tds.ENV_COMMIT_TRAN, state.descriptor)]
+
+    def rollback(self, state: SessionState) -> list[Outcome]:
+        if state.tran_count == 0:
+            raise errors.rollback_without_begin()
+        state.tran_count = 0
+        self._finish(state, "ROLLBACK")
+        return [TransactionEvent(tds.ENV_ROLLBACK_TRAN, state.descriptor)]
+
+    def _finish(self, state: SessionState, verb: str) -> None:
+        database = state.database
+        if database.writer is not state:
+            return
+        with database.lock:
+            if database.conn.in_transaction:
+                database.conn.execute(verb)
+            database.writer = None
+            if verb == "ROLLBACK":  # a GRANT or ALTER ROLE may have been undone
+                database.security_changed()
+            if state.ddl_in_transaction:
+                database.changed()
+        state.ddl_in_transaction = False
+
+    def end_session(self, state: SessionState) -> None:
+        state.tran_count = 0
+        self._finish(state, "ROLLBACK")
+
+    # -- DDL --------------------------------------------------------------------------------------------
+    def _create_table(self, state: SessionState, translation: Translation) -> None:
+        create_table(state.database, translation)
+        if state.in_transaction:
+            state.ddl_in_transaction = True
+
+    def _drop_table(self, state: SessionState, table: str, translation: Translation) -> None:
+        database = state.database
+        with database.lock:
+            try:
+                database.conn.execute(f'DROP TABLE "{table}"')
+            except sqlite3.Error as exc:
+                raise sqlite_error(exc, database.name, translation) from None
+            database.conn.execute("DELETE FROM __emulator_tables WHERE name = ?", (table,))
+            database.conn.execute("DELETE FROM __emulator_columns WHERE table_name = ?", (table,))
+            database.conn.execute("DELETE FROM __emulator_permissions WHERE object = ?", (table,))
+        self._schema_changed(state)
+
+    def _run_ddl(self, state: SessionState, translation: Translation) -> None:
+        database = state.database
+        with database.lock:
+            try:
+                database.conn.execute(translation.sqlite)
+            except sqlite3.Error as exc:
+                raise sqlite_error(exc, database.name, translation) from None
+            if translation.target and translation.added:
+                record_added_columns(database, translation)
+        self._schema_changed(state)
+
+    def _schema_changed(self, state: SessionState) -> None:
+        state.database.changed()
+        if state.in_transaction:
+            state.ddl_in_transaction = True
+
+    async def _exec(self, state: SessionState, text: str, out: list[Outcome]) -> None:
+        found = _EXEC.match(text)
+        if not found:
+            raise errors.syntax_error("EXEC")
+        procedure = unquote(found.group(1)).lower().removeprefix("dbo.").removeprefix("sys.")
+        arguments = string_literals(found.group(2))
+        if procedure in ("sp_addrolemember", "sp_droprolemember") and len(arguments) == 2:
+            action = "ADD" if procedure == "sp_addrolemember" else "DROP"
+            await self._write(state, lambda: security.alter_role(state, arguments[0], action, arguments[1]))
+            return
+        if procedure == "sp_executesql" and arguments:
+            await self._run_statements(state, split_batch(arguments[0]), out, last=state.streaming)
+            return
+        raise errors.procedure_not_found(unquote(found.group(1)))
+
+
+_COMMANDS = {"insert": tds.CMD_INSERT, "update": tds.CMD_UPDATE, "delete": tds.CMD_DELETE,
+             "select": tds.CMD_SELECT}
+
+
+def _delay_seconds(text: str) -> float:
+    parts = text.strip().split(":")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        raise errors.syntax_error(text) from None
+    while len(numbers) < 3:
+        numbers.insert(0, 0.0)
+    hours, minutes, seconds = numbers[-3:]
+    return min(hours * 3600 + minutes * 60 + seconds, 24 * 3600)
+_PARAMETER = re.compile(r"('(?:[^']|'')*')|@(\w+)")
+
+
+def _bindings(state: SessionState, sqlite_text: str) -> dict[str, Any]:
+    if "@" not in sqlite_text:
+        return {}
+    bindings: dict[str, Any] = {}
+    for match in _PARAMETER.finditer(sqlite_text):
+        name = match.group(2)
+        if not name or name in bindings:
+            continue
+        key = name.lower()
+        if key not in state.variables:
+            raise errors.must_declare("@" + name)
+        bindings[name] = storage_value(state.variables[key])
+    return bindings
+
+
+def storage_value(value: Any) -> Any:
+    """A client value (from an RPC parameter) as SQLite stores it."""
+    if value is None or isinstance(value, (int, float, str, bytes)):
+        return value.decode("latin-1") if isinstance(value, bytearray) else value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.isoformat(sep=" ", timespec="microseconds")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value).upper()
+    return str(value)

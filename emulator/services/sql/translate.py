@@ -1,0 +1,455 @@
+"""T-SQL → SQLite, one statement at a time, with sqlglot: what sqlglot leaves is done here (N-strings,
+``dbo.``, ``OUTPUT INSERTED``, ``@@VERSION``, catalog views mapped to the emulator's, T-SQL functions to
+the emulator's own through rewrite.py), together with what the engine needs to run the result: the kind
+of statement, the tables it reads and writes, the first one that does not exist, the result's column
+names and SQL Server types. Names of SQLite's and the emulator's own tables and functions are refused
+here, for every statement, DDL included. ``sqlite_error`` turns what SQLite says about a translated
+statement back into SQL Server's error."""
+
+from __future__ import annotations
+
+import functools
+import re
+import sqlite3
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol
+
+from . import errors
+from .batches import keyword
+from .builtins import pending_function_error
+from .catalog import CATALOG_NAMES
+from .dialect import emulator_dialect, load_sqlglot, sqlite_dialect, tsql_dialect
+from .errors import SqlError
+from .rewrite import DML_TOP, TYPE_META, SchemaSource, ddl_functions, limit_dml, rewrite_functions, written_function
+from .sqltypes import NUMERIC_38_0, NVARCHAR_4000, SqlType, affinity, sql_type
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+TRANSLATIONS_KEPT = 512  # per database: statements whose translation is remembered
+
+
+@dataclass
+class Translation:
+    kind: str                          # select, insert, update, delete, create_table, drop_table, ddl, other
+    sqlite: str
+    target: str | None = None          # written table (canonical name)
+    reads: tuple[str, ...] = ()        # tables read (canonical names)
+    missing: str | None = None         # first referenced table that does not exist, as written
+    names: list[str] | None = None     # result column names, None = take SQLite's
+    types: list[SqlType | None] | None = None
+    variables: list[str | None] | None = None  # per result column: the @variable it is, if only that
+    returns_rows: bool = False
+    table_definition: exp.Create | None = None
+    if_exists: bool = False
+    added: list[tuple[str, str]] = field(default_factory=list)  # ALTER TABLE … ADD: (column, T-SQL type)
+    source: str = ""                   # the T-SQL text, to name functions in errors as the user wrote them
+
+
+class TranslationSource(SchemaSource, Protocol):
+    """The database a statement is translated for (``models.Database``): its tables and the translations
+    it remembers."""
+
+    translations: dict[str, Translation]
+
+
+_GLOBALS = re.compile(r"('(?:[^']|'')*')|@@(\w+)")
+GLOBAL_VARIABLES = frozenset({"version", "servername", "spid", "rowcount", "identity", "trancount"})
+
+
+# Names of SQLite's own tables and functions (sqlite_master, pragma_table_info(), sqlite_version() …) and of
+# the emulator's (__emulator_principals, __tsql_now() …): no statement may name them.
+_RESERVED_PREFIXES = ("__", "sqlite_", "pragma_")
+_RESERVED_FUNCTIONS = frozenset({"load_extension"})
+
+
+def translate(database: TranslationSource, text: str) -> Translation:
+    """The SQLite form of one T-SQL statement, with what the engine needs to run and type it;
+    remembered per database and text (the database forgets them when its tables change)."""
+    cached = database.translations.get(text)
+    if cached is not None:
+        return cached
+    translation = _translate(database, text)
+    translation.source = text
+    if len(database.translations) > TRANSLATIONS_KEPT:
+        database.translations.clear()
+    database.translations[text] = translation
+    return translation
+
+
+def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: C901 - one pass over the tree
+    load_sqlglot()
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError, TokenError
+
+    prepared = _GLOBALS.sub(_global_variable, text)
+    dml_top = DML_TOP.match(prepared)
+    if dml_top:  # UPDATE TOP (n) / DELETE TOP (n): sqlglot does not parse them; the rows are limited below
+        prepared = dml_top.group(1) + prepared[dml_top.end():]
+    try:
+        tree = sqlglot.parse_one(prepared, read=emulator_dialect())
+    except (ParseError, TokenError) as exc:
+        raise errors.syntax_error(_near(exc, text)) from None
+    except RecursionError:  # sqlglot parses recursively: a deep enough tree exhausts Python's stack
+        raise errors.nested_too_deeply() from None
+    if tree is None:
+        raise errors.syntax_error(text[:20])
+    if isinstance(tree, exp.Command):
+        raise errors.unsupported(keyword(text))
+    if isinstance(tree, (exp.Merge,)):
+        raise errors.unsupported("MERGE")
+    deleted = tree.args.get("tables") if isinstance(tree, exp.Delete) else None
+    if deleted and len(deleted) == 1 and not isinstance(tree.this, exp.Table):
+        tree.set("this", tree.args["tables"][0])  # DELETE Products WHERE … (T-SQL's FROM is optional)
+        tree.set("tables", None)
+
+    _refuse_reserved_names(tree, text)
+    columns = database.columns()
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    missing: str | None = None
+    referenced: list[str] = []
+    for table in list(tree.find_all(exp.Table)):
+        if not table.name:
+            continue
+        identifier = table.this
+        if isinstance(identifier, exp.Identifier) and (identifier.args.get("temporary")
+                                                       or identifier.args.get("global_")):
+            # sqlglot drops the # and SQLite's TEMP tables belong to the connection all sessions share:
+            # a #table would be seen by every session, so it is refused rather than shared.
+            prefix = "##" if identifier.args.get("global_") else "#"
+            raise errors.unsupported(f"temporary table {prefix}{table.name} (use a regular table, or a CTE)")
+        schema = table.db.lower()
+        written = ".".join(part.name for part in table.parts)  # as error 208 quotes it: 'dbo.Orders'
+        key = (schema, table.name.lower())
+        if key in CATALOG_NAMES:
+            _refuse_catalog_change(tree, table)
+            table.set("this", exp.to_identifier(CATALOG_NAMES[key]))
+            table.set("db", None)
+            table.set("catalog", None)
+            continue
+        if schema not in ("", "dbo") or (table.catalog and table.catalog.lower() != database.name.lower()):
+            missing = missing or written
+        if table.name.lower().startswith("__"):
+            missing = missing or written
+        table.set("db", None)
+        table.set("catalog", None)
+        if table.name.lower() in ctes:
+            continue
+        referenced.append(table.name)
+        if table.name.lower() not in columns and missing is None and not isinstance(tree, exp.Create):
+            missing = written
+    for column in tree.find_all(exp.Column):  # [INFORMATION_SCHEMA].[TABLES].[TABLE_NAME], dbo.T.c
+        if column.args.get("db") is not None and column.table:
+            key = (column.db.lower(), column.table.lower())
+            if key in CATALOG_NAMES:
+                column.set("table", exp.to_identifier(CATALOG_NAMES[key]))
+            column.set("db", None)
+            column.set("catalog", None)
+    for node in list(tree.find_all(exp.National)):
+        node.replace(exp.Literal.string(node.this))
+    while True:  # T-SQL concatenates strings with +
+        node = next((n for n in tree.find_all(exp.Add) if _is_text(n.left) or _is_text(n.right)), None)
+        if node is None:
+            break
+        node.replace(exp.DPipe(this=node.left, expression=node.right))
+    if isinstance(tree, (exp.Create, exp.Alter)):
+        ddl_functions(tree)
+    else:
+        rewrite_functions(database, tree)
+        if dml_top:
+            limit_dml(tree, dml_top)
+    returning = tree.args.get("returning")
+    if returning is not None:
+        for column in returning.find_all(exp.Column):
+            if column.table.lower() in ("inserted", "deleted"):
+                column.set("table", None)
+
+    translation = Translation(kind="other", sqlite="", missing=missing)
+    if isinstance(tree, exp.Create):
+        kind = str(tree.args.get("kind", "")).upper()
+        if kind == "TABLE":
+            translation.kind = "create_table"
+            translation.table_definition = tree
+            translation.target = tree.this.this.name if isinstance(tree.this, exp.Schema) else tree.this.name
+            translation.missing = None
+            return translation
+        translation.kind = "ddl"
+        translation.missing = None
+    elif isinstance(tree, exp.Drop):
+        translation.kind = "drop_table" if str(tree.args.get("kind", "")).upper() == "TABLE" else "ddl"
+        # sqlglot ≥ 30 lists dropped tables under "tables"; older versions put the one table in "this".
+        dropped = tree.args.get("tables") or ([tree.this] if isinstance(tree.this, exp.Table) else [])
+        if len(dropped) > 1:
+            raise errors.unsupported("DROP TABLE of several tables at once")
+        translation.target = dropped[0].name if dropped else None
+        translation.if_exists = bool(tree.args.get("exists"))
+        translation.missing = None
+    elif isinstance(tree, exp.Alter):
+        translation.kind = "ddl"
+        translation.target = tree.this.name if isinstance(tree.this, exp.Table) else None
+        if any(not isinstance(action, exp.ColumnDef) for action in tree.args.get("actions", [])):
+            raise errors.unsupported("ALTER TABLE")
+        for action in tree.args.get("actions", []):
+            kind = action.args.get("kind")
+            declared_text = kind.sql("tsql") if kind is not None else "NVARCHAR(4000)"
+            declared = sql_type(declared_text) or NVARCHAR_4000
+            translation.added.append((action.name, declared_text))
+            action.set("kind", exp.DataType.build(affinity(declared)))
+    elif isinstance(tree, (exp.Insert, exp.Update, exp.Delete)):
+        translation.kind = type(tree).__name__.lower()
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        translation.target = target.name if isinstance(target, exp.Table) else None
+        others = [t for t in referenced if translation.target is None or t.lower() != translation.target.lower()]
+        reads_target = returning is not None or (translation.kind != "insert" and tree.args.get("where"))
+        translation.reads = tuple(others + ([translation.target] if reads_target and translation.target else []))
+        translation.returns_rows = returning is not None
+    elif isinstance(tree, (exp.Select, exp.Union, exp.Subquery, exp.Query)):
+        translation.kind = "select"
+        translation.reads = tuple(referenced)
+        translation.returns_rows = True
+        translation.names, translation.types = _describe(database, tree)
+        translation.variables = [_variable(projection) for projection in tree.selects] \
+            if isinstance(tree, exp.Select) else None
+    elif isinstance(tree, (exp.Transaction, exp.Commit, exp.Rollback, exp.Use, exp.Set, exp.Declare)):
+        raise errors.unsupported(keyword(text))
+    else:
+        raise errors.unsupported(keyword(text))
+
+    for constraint in tree.find_all(exp.DefaultColumnConstraint):
+        parenthesize_default(constraint)
+    try:
+        translation.sqlite = tree.sql(dialect=sqlite_dialect())
+    except RecursionError:
+        raise errors.nested_too_deeply() from None
+    except Exception as exc:  # noqa: BLE001 - sqlglot refuses to generate some constructs
+        raise errors.unsupported(str(exc).split(".")[0][:60]) from None
+    return translation
+
+
+@functools.cache
+def _text_types() -> frozenset[exp.DataType.Type]:
+    from sqlglot import exp
+
+    kinds = exp.DataType.Type
+    return frozenset({kinds.VARCHAR, kinds.NVARCHAR, kinds.CHAR, kinds.NCHAR, kinds.TEXT})
+
+
+def _is_text(node: exp.Expression) -> bool:
+    """Is this operand a string for sure (a literal, a cast to a character type, a concatenation)?"""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Literal):
+        return node.is_string
+    if isinstance(node, (exp.Cast, exp.TryCast)):
+        return node.to.this in _text_types()
+    if isinstance(node, exp.DPipe):
+        return True
+    if isinstance(node, exp.Paren):
+        return _is_text(node.this)
+    if isinstance(node, exp.Add):
+        return _is_text(node.left) or _is_text(node.right)
+    return False
+
+
+def _global_variable(found: re.Match[str]) -> str:
+    """@@VERSION and the other global variables the emulator keeps, as calls of its own functions; an
+    unknown one is an undeclared variable, as in SQL Server."""
+    if found.group(1):
+        return found.group(1)
+    name = found.group(2).lower()
+    if name not in GLOBAL_VARIABLES:
+        raise errors.must_declare("@@" + found.group(2))
+    return f"__global_{name}()"
+
+
+def is_reserved(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.startswith(_RESERVED_PREFIXES) or lowered in _RESERVED_FUNCTIONS
+
+
+def written_name(table: exp.Table) -> str:
+    """A table's name as the statement wrote it, with its schema, without brackets (as SQL Server quotes it)."""
+    return ".".join(part for part in (table.catalog, table.db, table.name) if part)
+
+
+def _refuse_reserved_names(tree: exp.Expression, text: str) -> None:
+    """No statement names SQLite's or the emulator's own tables and functions, DDL included: a function
+    is unknown (195), a table does not exist (208, 3701 for DROP), a new object may not take such a name."""
+    from sqlglot import exp
+
+    created = tree.this.this if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema) else tree.this
+    for table in tree.find_all(exp.Table):
+        if not is_reserved(table.name):
+            continue
+        name = written_name(table)
+        if isinstance(tree, exp.Drop):
+            dropped_view = str(tree.args.get("kind", "")).upper() == "VIEW"
+            raise errors.cannot_drop_view(name) if dropped_view else errors.cannot_drop_table(name)
+        if isinstance(tree, exp.Create) and table is created:
+            raise errors.reserved_name(table.name)
+        raise errors.invalid_object(name)
+    functions = [node for node in tree.find_all(exp.Anonymous) if is_reserved(node.name)]
+    if functions:
+        # the emulator writes calls of its own functions into statements (@@VERSION becomes __global_version());
+        # only a name the user wrote is refused
+        load_sqlglot()
+        from sqlglot.tokens import TokenType
+
+        written = {token.text.lower() for token in tsql_dialect().tokenize(text)
+                   if token.token_type in (TokenType.VAR, TokenType.IDENTIFIER)}
+        for node in functions:
+            if node.name.lower() in written:  # in FROM, a table-valued function is an object
+                raise errors.invalid_object(node.name) if isinstance(node.parent, exp.Table) \
+                    else errors.not_builtin_function(node.name)
+
+
+def _refuse_catalog_change(tree: exp.Expression, table: exp.Table) -> None:
+    """The catalog views are read-only: DML on them is 259, DDL on them 3701 (DROP) or 259."""
+    from sqlglot import exp
+
+    if isinstance(tree, exp.Drop):
+        raise errors.cannot_drop_view(written_name(table))
+    target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    changes_it = isinstance(tree, exp.Alter) or (
+        isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() != "VIEW")  # a view may read it
+    if changes_it or (isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Create)) and table is target):
+        raise errors.system_catalog_update()
+
+
+def _near(exc: Exception, text: str) -> str:
+    from sqlglot.errors import ParseError
+
+    if isinstance(exc, ParseError) and exc.errors:
+        highlight = exc.errors[0].get("highlight") or ""
+        if highlight:
+            return str(highlight)
+    return text.split()[-1] if text.split() else text
+
+
+def parenthesize_default(constraint: exp.DefaultColumnConstraint) -> None:
+    from sqlglot import exp
+
+    value = constraint.this
+    if isinstance(value, (exp.Literal, exp.Null, exp.Paren, exp.Boolean)) or (
+            isinstance(value, exp.Neg) and isinstance(value.this, exp.Literal)):
+        return
+    if isinstance(value, exp.Expression):
+        constraint.set("this", exp.Paren(this=value.copy()))
+
+
+def _describe(database: SchemaSource, tree: exp.Expression) -> tuple[list[str] | None, list[SqlType | None] | None]:
+    """Column names (None when a * is involved) and declared types of a SELECT's result, where known."""
+    from sqlglot import exp
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+
+    names: list[str] | None = None
+    selects = tree.selects if isinstance(tree, exp.Query) else []
+    if selects and not any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star))
+                           for s in selects):
+        names = []
+        for projection in selects:
+            if isinstance(projection, exp.Alias):
+                names.append(projection.alias)
+            elif isinstance(projection, exp.Column):
+                names.append(projection.name)
+            else:
+                names.append("")
+    try:
+        typed = annotate_types(
+            qualify(tree.copy(), schema=database.schema(), dialect="tsql", quote_identifiers=False,
+                    validate_qualify_columns=False, identify=False),
+            schema=database.schema(), dialect="tsql")
+    except Exception:  # noqa: BLE001 - unknown shapes fall back to typing from the values
+        return names, None
+    types: list[SqlType | None] = []
+    not_null = _not_null_sources(database, typed)
+    for projection in typed.selects if isinstance(typed, exp.Query) else []:
+        declared = projection.type
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        found = None
+        if isinstance(inner, exp.Anonymous) and inner.name.lower() in ("scope_identity", "__global_identity"):
+            types.append(NUMERIC_38_0)  # SQL Server types identities as numeric(38,0)
+            continue
+        if inner.meta.get(TYPE_META) is not None:  # typed by rewrite_functions (SQL Server's rules)
+            types.append(inner.meta[TYPE_META])
+            continue
+        if declared is not None and not declared.is_type(exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
+            found = sql_type(declared.sql("tsql"))
+        if found is not None and isinstance(inner, exp.Column) and inner.name.lower() in not_null.get(inner.table, ()):
+            found = replace(found, nullable=False)
+        if found is not None and not isinstance(inner, exp.Column):
+            if found.name == "decimal":
+                found = SqlType("decimal", precision=38, scale=found.scale)
+            elif found.name in ("int", "smallint", "tinyint"):
+                found = None  # computed integers: size from the values (SUM can outgrow int)
+            elif found.name == "nvarchar" and found.length >= 0:
+                found = None
+        types.append(found)
+    return names, types
+
+
+def _variable(projection: exp.Expression) -> str | None:
+    """The variable a result column is (``SELECT @p``, ``SELECT @p AS v``), lower-case; None otherwise."""
+    from sqlglot import exp
+
+    inner = projection.this if isinstance(projection, exp.Alias) else projection
+    return inner.name.lower() if isinstance(inner, exp.Parameter) and inner.name else None
+
+
+def _not_null_sources(database: SchemaSource, select: exp.Expression) -> dict[str, frozenset[str]]:
+    """The NOT NULL columns of each table a SELECT reads directly, by the alias the qualified tree gives
+    it: none for a UNION, a derived table or a CTE, nor for a table an outer join may fill with NULLs."""
+    from sqlglot import exp
+
+    if not isinstance(select, exp.Select):
+        return {}
+    source = select.args.get("from_") or select.args.get("from")
+    sources = [source.this if source is not None else None]
+    nullable: set[int] = set()
+    for join in select.args.get("joins") or []:
+        side = (join.side or "").upper()
+        if side in ("RIGHT", "FULL"):
+            nullable.update(range(len(sources)))
+        if side in ("LEFT", "FULL"):
+            nullable.add(len(sources))
+        sources.append(join.this)
+    ctes = {cte.alias_or_name.lower() for cte in select.find_all(exp.CTE)}
+    declared = database.not_null()
+    found: dict[str, frozenset[str]] = {}
+    for index, table in enumerate(sources):
+        if not isinstance(table, exp.Table) or index in nullable or table.name.lower() in ctes:
+            continue
+        found[table.alias_or_name] = declared.get(table.name.lower(), frozenset())
+    return found
+
+
+def sqlite_error(exc: sqlite3.Error, database: str, translation: Translation) -> SqlError:
+    """SQL Server's error for what SQLite said about a translated statement (``database``: its name)."""
+    text = str(exc)
+    table = translation.target or ""
+    if text.startswith("no such table:"):
+        return errors.invalid_object(text.split(":", 1)[1].strip())
+    if text.startswith("no such column:"):
+        return errors.invalid_column(text.split(":", 1)[1].strip().split(".")[-1])
+    if text.startswith("no such function:"):
+        return errors.not_builtin_function(written_function(translation.source, text.split(":", 1)[1].strip()))
+    if "user-defined function raised exception" in text:
+        return pending_function_error() or errors.emulator_failure(text)
+    if "syntax error" in text:
+        near = re.search(r'near "([^"]*)"', text)
+        return errors.syntax_error(near.group(1) if near else "")
+    if text.startswith("UNIQUE constraint failed") or text.startswith("PRIMARY KEY"):
+        return errors.unique_violation(table)
+    if text.startswith("NOT NULL constraint failed:"):
+        column = text.split(":", 1)[1].strip().split(".")[-1]
+        action = {"update": "UPDATE"}.get(translation.kind, "INSERT")
+        return errors.null_not_allowed(column, table, database, action)
+    if "constraint failed" in text:
+        return errors.constraint_conflict(text)
+    if "already exists" in text:
+        return errors.object_exists(table)
+    if "datatype mismatch" in text:
+        return errors.conversion_failed(text)
+    return errors.emulator_failure(text)
