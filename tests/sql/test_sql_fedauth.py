@@ -129,9 +129,6 @@ def test_odbc_and_mssql_python_get_their_own_token_with_a_service_principal() ->
     assert results["pyodbc msi"][0] == "error", results
 
 
-@pytest.mark.xfail(strict=True, reason="the emulator's login endpoint writes JSON with a space after each colon; "
-                   "ODBC Driver 18 finds the token by the literal '\"access_token\":\"' and never sends it "
-                   "(Entra writes compact JSON): emulator/services/login, outside the SQL service")
 def test_odbc_gets_its_token_from_the_emulators_own_login_endpoint() -> None:
     results = _drivers("direct")
     assert results["pyodbc service principal"] == ["ok", ["workbook-admin", "workbookdb"]], results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from aiohttp import web
@@ -12,8 +13,14 @@ from .models import EntraModel
 MODEL = web.AppKey("entra_model", EntraModel)
 
 
+def entra_json(body: object, status: int = 200) -> web.Response:
+    """JSON as Entra writes it: compact. ODBC Driver 18 finds the token by the literal text
+    '"access_token":"' (no space), so a pretty-printed answer leaves it without a token."""
+    return web.json_response(body, status=status, dumps=lambda value: json.dumps(value, separators=(",", ":")))
+
+
 def render_error(_request: web.Request, exc: errors.EntraError) -> web.Response:
-    return web.json_response(exc.body(), status=exc.status)
+    return entra_json(exc.body(), status=exc.status)
 
 
 def _base(request: web.Request) -> str:
@@ -31,7 +38,7 @@ def _base(request: web.Request) -> str:
 async def openid_configuration_v2(request: web.Request, tenant: str) -> web.Response:
     tenant_id = request.app[MODEL].check_tenant(tenant)
     base = f"{_base(request)}/{tenant_id}"
-    return web.json_response({
+    return entra_json({
         "token_endpoint": f"{base}/oauth2/v2.0/token",
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "jwks_uri": f"{base}/discovery/v2.0/keys",
@@ -49,7 +56,7 @@ async def openid_configuration_v2(request: web.Request, tenant: str) -> web.Resp
 async def openid_configuration_v1(request: web.Request, tenant: str) -> web.Response:
     tenant_id = request.app[MODEL].check_tenant(tenant)
     base = f"{_base(request)}/{tenant_id}"
-    return web.json_response({
+    return entra_json({
         "token_endpoint": f"{base}/oauth2/token",
         "jwks_uri": f"{base}/discovery/keys",
         "issuer": request.app[MODEL].context.issuer.issuer,
@@ -65,7 +72,7 @@ async def openid_configuration_v1(request: web.Request, tenant: str) -> web.Resp
 async def keys(request: web.Request, tenant: str) -> web.Response:
     model = request.app[MODEL]
     model.check_tenant(tenant)
-    return web.json_response(model.context.issuer.key.jwks())
+    return entra_json(model.context.issuer.key.jwks())
 
 
 async def _client_credentials(request: web.Request, tenant: str) -> tuple[EntraModel, dict[str, str]]:
@@ -105,7 +112,7 @@ async def token_v2(request: web.Request, tenant: str) -> web.Response:
     # "https://management.core.windows.net//.default"; SQL clients for "https://database.windows.net//.default".
     issued = model.issue(principal, resources[0].removesuffix("/.default"))
     lifetime = issued.expires_on - issued.issued_at
-    return web.json_response({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
+    return entra_json({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
                               "access_token": issued.access_token})
 
 
@@ -116,7 +123,7 @@ async def token_v1(request: web.Request, tenant: str) -> web.Response:
         raise errors.missing_parameter("resource")
     principal = model.authenticate_client(fields["client_id"], fields["client_secret"])
     issued = model.issue(principal, resource)
-    return web.json_response({
+    return entra_json({
         "token_type": "Bearer", "expires_in": str(issued.expires_on - int(time.time())),
         "ext_expires_in": str(issued.expires_on - issued.issued_at), "expires_on": str(issued.expires_on),
         "not_before": str(issued.not_before), "resource": resource, "access_token": issued.access_token,
