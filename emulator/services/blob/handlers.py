@@ -28,14 +28,8 @@ from emulator.core.http import declared_length, read_stream
 from emulator.core.versions import release_date
 from emulator.services.storage import errors, sas
 from emulator.services.storage.access import DEFAULT_VERSION, Caller, Incoming, authorize
-from emulator.services.storage.models import (
-    MAX_LIST_RESULTS,
-    Account,
-    Conditions,
-    StorageModel,
-    check_blob_name,
-    check_container_name,
-)
+from emulator.services.storage.models import MAX_LIST_RESULTS, StorageModel, check_blob_name, check_container_name
+from emulator.services.storage.rows import Account, Conditions
 
 from . import render
 from .errors import CATALOGUE, SERVER

@@ -27,7 +27,7 @@ from emulator.core.context import EmulatorContext
 from emulator.core.tokens import TokenRejected
 
 from . import errors, sas, sharedkey
-from .models import Account
+from .rows import Account
 
 OAUTH_SINCE = "2017-11-09"  # Bearer tokens are accepted from this x-ms-version on
 DEFAULT_VERSION = "2009-09-19"  # what Azure assumes for a request without x-ms-version

@@ -13,20 +13,31 @@ through DFS is a blob (its path is the blob name).
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from typing import Any
 
 from emulator.core.context import EmulatorContext
 
 from . import errors
 from .bodies import BodyStore
+from .rows import (
+    BLOB_COLUMNS,
+    Account,
+    Blob,
+    Conditions,
+    Container,
+    blob_from_row,
+    decode_marker,
+    encode_marker,
+    new_etag,
+    read_blob,
+    write_blob,
+)
 
 STORAGE_ACCOUNTS = "Microsoft.Storage/storageAccounts"
 MAX_METADATA_BYTES = 8 * 1024
@@ -34,7 +45,6 @@ MAX_BLOB_NAME = 1024
 MAX_BLOCKS_IN_LIST = 50_000
 MAX_UNCOMMITTED_BLOCKS = 100_000
 MAX_LIST_RESULTS = 5000
-_TICKS_AT_EPOCH = 621_355_968_000_000_000  # .NET ticks (100 ns since 0001-01-01) at 1970-01-01: Azure's ETags
 _CONTAINER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
 _METADATA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # a C# identifier, as Azure requires
 # Properties a blob keeps from x-ms-blob-content-* headers (and shows as Content-* on reads).
@@ -57,89 +67,6 @@ CREATE TABLE IF NOT EXISTS storage_blocks (
     body TEXT NOT NULL, size INTEGER NOT NULL, created REAL NOT NULL,
     PRIMARY KEY (account, container, blob, block_id));
 """
-
-
-# -- values -------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Account:
-    name: str
-    hierarchical_namespace: bool
-    keys: tuple[str, ...]  # base64 text, as listKeys shows them
-    resource_id: str
-    resource_group: str
-
-    def key_bytes(self, index: int = 0) -> bytes:
-        return base64.b64decode(self.keys[index])
-
-    def container_scope(self, container: str) -> str:
-        return f"{self.resource_id}/blobServices/default/containers/{container}"
-
-
-@dataclass
-class Container:
-    name: str
-    etag: str
-    last_modified: float
-    metadata: dict[str, str]
-
-
-@dataclass
-class Blob:
-    container: str
-    name: str
-    segments: list[tuple[str, int]]
-    committed: list[tuple[str, str, int]]
-    size: int
-    etag: str
-    created: float
-    last_modified: float
-    properties: dict[str, str]
-    metadata: dict[str, str]
-
-
-@dataclass
-class Conditions:
-    """HTTP conditional headers, plus what the caller may do to an existing blob.
-
-    ``create_only``: the caller may write a *new* blob but not replace one (a SAS with ``c`` and no
-    ``w``; a role with ``blobs/add/action`` and no ``blobs/write``).
-    """
-
-    if_match: str | None = None
-    if_none_match: str | None = None
-    if_modified_since: float | None = None
-    if_unmodified_since: float | None = None
-    create_only: bool = False
-
-    def check_write(self, etag: str | None, last_modified: float | None, *, exists: bool) -> None:
-        if self.if_none_match is not None and exists and (
-                self.if_none_match == "*" or _etag_in(etag, self.if_none_match)):
-            # Put Blob with If-None-Match: * over an existing blob: Azure says 409, not 412
-            raise errors.blob_already_exists() if self.if_none_match == "*" else errors.condition_not_met()
-        if self.if_match is not None and (not exists or not (self.if_match == "*" or _etag_in(etag, self.if_match))):
-            raise errors.condition_not_met()
-        if exists and last_modified is not None:
-            if self.if_modified_since is not None and int(last_modified) <= int(self.if_modified_since):
-                raise errors.condition_not_met()
-            if self.if_unmodified_since is not None and int(last_modified) > int(self.if_unmodified_since):
-                raise errors.condition_not_met()
-        if self.create_only and exists:
-            raise errors.authorization_permission_mismatch()
-
-    def check_read(self, etag: str, last_modified: float) -> bool:
-        """True when the client's copy is current (answer 304); raise 412 when a precondition fails."""
-        if self.if_match is not None and not (self.if_match == "*" or _etag_in(etag, self.if_match)):
-            raise errors.condition_not_met()
-        if self.if_unmodified_since is not None and int(last_modified) > int(self.if_unmodified_since):
-            raise errors.condition_not_met()
-        if self.if_none_match is not None:
-            return self.if_none_match == "*" or _etag_in(etag, self.if_none_match)
-        return self.if_modified_since is not None and int(last_modified) <= int(self.if_modified_since)
-
-
-def _etag_in(etag: str | None, header: str) -> bool:
-    wanted = {part.strip().removeprefix("W/").strip('"') for part in header.split(",")}
-    return etag is not None and etag in wanted
 
 
 # -- names and metadata ------------------------------------------------------------------------------
@@ -169,40 +96,6 @@ def check_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
     if total > MAX_METADATA_BYTES:
         raise errors.metadata_too_large()
     return dict(metadata)
-
-
-# -- times and ETags --------------------------------------------------------------------------------
-def http_date(moment: float) -> str:
-    return formatdate(int(moment), usegmt=True)
-
-
-def iso_time(moment: float) -> str:
-    return dt.datetime.fromtimestamp(moment, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
-
-
-_etag_lock = threading.Lock()
-_last_ticks = 0
-
-
-def new_etag() -> str:
-    """``0x8DE…``: Azure's ETags are .NET ticks in hex; each new one is larger than the last."""
-    global _last_ticks
-    with _etag_lock:
-        _last_ticks = max(time.time_ns() // 100 + _TICKS_AT_EPOCH, _last_ticks + 1)
-        return f"0x{_last_ticks:X}"
-
-
-def encode_marker(name: str) -> str:
-    return "2!" + base64.urlsafe_b64encode(name.encode("utf-8")).decode("ascii")
-
-
-def decode_marker(marker: str) -> str:
-    try:
-        if not marker.startswith("2!"):
-            raise ValueError(marker)
-        return base64.urlsafe_b64decode(marker[2:].encode("ascii")).decode("utf-8")
-    except (ValueError, UnicodeError):
-        raise errors.invalid_query_parameter("marker", marker, "not a marker this service returned") from None
 
 
 # -- the model ---------------------------------------------------------------------------------------
@@ -318,7 +211,7 @@ class StorageModel:
     def find_blob(self, account: str, container: str, name: str) -> Blob | None:
         with self.store.transaction() as db:
             self._container_row(db, account, container)
-            return self._blob_row(db, account, container, name)
+            return read_blob(db, account, container, name)
 
     def blob(self, account: str, container: str, name: str) -> Blob:
         found = self.find_blob(account, container, name)
@@ -335,7 +228,7 @@ class StorageModel:
             self._container_row(db, account, container)
             while True:
                 rows = db.execute(
-                    f"SELECT {_BLOB_COLUMNS} FROM storage_blobs WHERE account = ? AND container = ? "  # noqa: S608
+                    f"SELECT {BLOB_COLUMNS} FROM storage_blobs WHERE account = ? AND container = ? "  # noqa: S608
                     "AND name >= ? AND substr(name, 1, ?) = ? ORDER BY name LIMIT ?",
                     (account, container, cursor, len(prefix), prefix, limit + 1)).fetchall()
                 if not rows:
@@ -350,7 +243,7 @@ class StorageModel:
                         found.append(group)
                         cursor = group + "\U0010ffff"  # past every name in this group
                         break
-                    found.append(_blob_from_row(container, row))
+                    found.append(blob_from_row(container, row))
                     cursor = name + "\x00"
                 else:
                     if len(rows) <= limit:
@@ -361,7 +254,7 @@ class StorageModel:
         """(committed, uncommitted) blocks as (block id, size)."""
         with self.store.transaction() as db:
             self._container_row(db, account, container)
-            blob = self._blob_row(db, account, container, name)
+            blob = read_blob(db, account, container, name)
             pending = db.execute("SELECT block_id, size FROM storage_blocks WHERE account = ? AND container = ? "
                                  "AND blob = ? ORDER BY created, block_id", (account, container, name)).fetchall()
         if blob is None and not pending:
@@ -383,7 +276,7 @@ class StorageModel:
                 self._container_row(db, account, container)
                 lengths = db.execute("SELECT DISTINCT length(block_id) FROM storage_blocks WHERE account = ? "
                                      "AND container = ? AND blob = ?", (account, container, blob)).fetchall()
-                current = self._blob_row(db, account, container, blob)
+                current = read_blob(db, account, container, blob)
                 known = {len(b[0]) for b in current.committed} if current else set()
                 if any(n != len(block_id) for (n,) in lengths) or any(n != len(block_id) for n in known):
                     raise errors.StorageError(400, "InvalidBlobOrBlock",
@@ -428,7 +321,7 @@ class StorageModel:
     def delete_blob(self, account: str, container: str, name: str, conditions: Conditions) -> None:
         with self.store.transaction() as db:
             self._container_row(db, account, container)
-            current = self._blob_row(db, account, container, name)
+            current = read_blob(db, account, container, name)
             if current is None:
                 raise errors.blob_not_found()
             conditions.check_write(current.etag, current.last_modified, exists=True)
@@ -442,13 +335,13 @@ class StorageModel:
     def _update(self, account: str, container: str, name: str, conditions: Conditions, change: Any) -> Blob:
         with self.store.transaction() as db:
             self._container_row(db, account, container)
-            blob = self._blob_row(db, account, container, name)
+            blob = read_blob(db, account, container, name)
             if blob is None:
                 raise errors.blob_not_found()
             conditions.check_write(blob.etag, blob.last_modified, exists=True)
             change(blob)
             blob.etag, blob.last_modified = new_etag(), time.time()
-            self._write_blob(db, account, blob)
+            write_blob(db, account, blob)
         return blob
 
     def _replace(self, account: str, container: str, name: str, segments: list[tuple[str, int]] | None,
@@ -459,7 +352,7 @@ class StorageModel:
             checked = check_metadata(metadata)
             with self.store.transaction() as db:
                 self._container_row(db, account, container)
-                current = self._blob_row(db, account, container, name)
+                current = read_blob(db, account, container, name)
                 conditions.check_write(current.etag if current else None,
                                        current.last_modified if current else None, exists=current is not None)
                 pending = {r[0]: (r[1], r[2]) for r in db.execute(
@@ -476,7 +369,7 @@ class StorageModel:
                 blob = Blob(container, name, segments, committed, sum(size for _, size in segments), new_etag(),
                             current.created if current else now, now,
                             {k: v for k, v in properties.items() if v}, checked)
-                self._write_blob(db, account, blob)
+                write_blob(db, account, blob)
                 db.execute("DELETE FROM storage_blocks WHERE account = ? AND container = ? AND blob = ?",
                            (account, container, name))
         except BaseException:
@@ -486,19 +379,6 @@ class StorageModel:
         old = {body for body, _ in current.segments} if current else set()
         self.bodies.delete((old | {body for body, _ in pending.values()}) - kept)
         return blob
-
-    @staticmethod
-    def _write_blob(db: Any, account: str, blob: Blob) -> None:
-        db.execute("INSERT OR REPLACE INTO storage_blobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (account, blob.container, blob.name, json.dumps(blob.segments), json.dumps(blob.committed),
-                    blob.size, blob.etag, blob.created, blob.last_modified, json.dumps(blob.properties),
-                    json.dumps(blob.metadata)))
-
-    @staticmethod
-    def _blob_row(db: Any, account: str, container: str, name: str) -> Blob | None:
-        row = db.execute(f"SELECT {_BLOB_COLUMNS} FROM storage_blobs WHERE account = ? AND container = ? "  # noqa: S608
-                         "AND name = ?", (account, container, name)).fetchone()
-        return _blob_from_row(container, row) if row else None
 
     @staticmethod
     def _bodies_under(db: Any, account: str, container: str, blob: str | None) -> list[str]:
@@ -563,15 +443,6 @@ class StorageModel:
     def close(self) -> None:
         self.closed = True
         self.bodies.close()
-
-
-_BLOB_COLUMNS = "name, segments, committed, size, etag, created, last_modified, properties, metadata"
-
-
-def _blob_from_row(container: str, row: Any) -> Blob:
-    return Blob(container, row[0], [tuple(s) for s in json.loads(row[1])],  # type: ignore[misc]
-                [tuple(c) for c in json.loads(row[2])], row[3], row[4], row[5], row[6],  # type: ignore[misc]
-                json.loads(row[7]), json.loads(row[8]))
 
 
 def _pick_block(kind: str, block_id: str, pending: dict[str, tuple[str, int]],
