@@ -75,6 +75,7 @@ def blob_headers(blob: Blob) -> dict[str, str]:
             headers[header] = blob.properties[name]
     headers.setdefault("Content-Type", "application/octet-stream")
     headers.update({f"x-ms-meta-{k}": v for k, v in blob.metadata.items()})
+    headers.update(blob.namespace_headers)  # HNS accounts: resource type, owner, group, permissions, ACL
     return headers
 
 

@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.core.context import EmulatorContext
+from emulator.core.posix_acl import READ, WRITE
 
-from . import errors
+from . import errors, namespace
 from .bodies import BodyStore
+from .namespace import UNCHECKED, Actor
 from .rows import (
     BLOB_COLUMNS,
     Account,
@@ -114,11 +116,22 @@ class StorageModel:
                 keys=tuple(declared["keys"]), resource_id=resource_id, resource_group=group)
         self.spec = spec
         self.store.ensure_table(_SCHEMA)
+        self.store.ensure_table(namespace.SCHEMA)
+        self._backfill_namespaces()
         self.bodies = BodyStore(context.settings.data_dir, context.settings.in_memory)
         self.endpoints: dict[str, str] = {}  # "blob" → https://127.0.0.1:<port>, set when a listener starts
         self.closed = False
         if self.bodies.durable:
             self.bodies.sweep(self._referenced_bodies())
+
+    def _backfill_namespaces(self) -> None:
+        for account in self.accounts.values():
+            if account.hierarchical_namespace:
+                with self.store.transaction() as db:
+                    containers = [r[0] for r in db.execute("SELECT name FROM storage_containers WHERE account = ?",
+                                                           (account.name,))]
+                    for container in containers:
+                        namespace.backfill(db, account.name, container)
 
     # -- accounts -------------------------------------------------------------------------------------
     def account(self, name: str) -> Account:
@@ -155,7 +168,13 @@ class StorageModel:
             raise errors.container_not_found()
         return found
 
-    def create_container(self, account: str, name: str, metadata: Mapping[str, str]) -> Container:
+    def hierarchical(self, account: str) -> bool:
+        found = self.accounts.get(account)
+        return found is not None and found.hierarchical_namespace
+
+    def create_container(self, account: str, name: str, metadata: Mapping[str, str],
+                         owner: str = namespace.SUPERUSER) -> Container:
+        """``owner``: on an HNS account, who owns the root directory (an OAuth creator, else $superuser)."""
         check_container_name(name)
         created = Container(name, new_etag(), time.time(), check_metadata(metadata))
         with self.store.transaction() as db:
@@ -164,6 +183,8 @@ class StorageModel:
                 raise errors.container_already_exists()
             db.execute("INSERT INTO storage_containers VALUES (?, ?, ?, ?, ?)",
                        (account, name, created.etag, created.last_modified, json.dumps(created.metadata)))
+            if self.hierarchical(account):
+                namespace.create_root(db, account, name, owner)
         return created
 
     def set_container_metadata(self, account: str, name: str, metadata: Mapping[str, str],
@@ -186,6 +207,7 @@ class StorageModel:
             for table in ("storage_blobs", "storage_blocks"):
                 db.execute(f"DELETE FROM {table} WHERE account = ? AND container = ?", (account, name))  # noqa: S608
             db.execute("DELETE FROM storage_containers WHERE account = ? AND name = ?", (account, name))
+            namespace.delete_container(db, account, name)
         self.bodies.delete(garbage)
 
     def list_containers(self, account: str, prefix: str, marker: str | None,
@@ -213,47 +235,75 @@ class StorageModel:
             self._container_row(db, account, container)
             return read_blob(db, account, container, name)
 
-    def blob(self, account: str, container: str, name: str) -> Blob:
-        found = self.find_blob(account, container, name)
-        if found is None:
-            raise errors.blob_not_found()
-        return found
-
-    def list_blobs(self, account: str, container: str, prefix: str, delimiter: str, marker: str | None,
-                   limit: int) -> tuple[list[Blob | str], str | None]:
-        """Blobs (and, with a delimiter, ``BlobPrefix`` names) in name order from ``marker``."""
-        cursor = decode_marker(marker) if marker else ""
-        found: list[Blob | str] = []
+    def blob(self, account: str, container: str, name: str, actor: Actor = UNCHECKED, wanted: int = READ) -> Blob:
+        """The blob; on an HNS account after the POSIX checks (``wanted`` bits on it: 0 for its properties)."""
         with self.store.transaction() as db:
             self._container_row(db, account, container)
-            while True:
-                rows = db.execute(
-                    f"SELECT {BLOB_COLUMNS} FROM storage_blobs WHERE account = ? AND container = ? "  # noqa: S608
-                    "AND name >= ? AND substr(name, 1, ?) = ? ORDER BY name LIMIT ?",
-                    (account, container, cursor, len(prefix), prefix, limit + 1)).fetchall()
-                if not rows:
-                    return found, None
-                for row in rows:
-                    name = row[0]
-                    if len(found) == limit:
-                        return found, encode_marker(name)
-                    cut = name.find(delimiter, len(prefix)) if delimiter else -1
-                    if cut >= 0:
-                        group = name[:cut + len(delimiter)]
-                        found.append(group)
-                        cursor = group + "\U0010ffff"  # past every name in this group
-                        break
-                    found.append(blob_from_row(container, row))
-                    cursor = name + "\x00"
-                else:
-                    if len(rows) <= limit:
-                        return found, None
+            entry = namespace.existing(db, actor, account, container, name, wanted) \
+                if self.hierarchical(account) else None
+            found = read_blob(db, account, container, name)
+        if found is None:
+            raise errors.blob_not_found()
+        if entry is not None:
+            found.namespace_headers = entry.read_headers()
+        return found
 
-    def block_lists(self, account: str, container: str, name: str) -> tuple[list[tuple[str, int]],
-                                                                           list[tuple[str, int]]]:
+    def check_write_access(self, account: str, container: str, name: str, actor: Actor) -> None:
+        """On an HNS account, refuse a write the ACLs do not allow before its body is read (checked again after)."""
+        if actor.checked and self.hierarchical(account):
+            with self.store.transaction() as db:
+                self._container_row(db, account, container)
+                namespace.check_file_write(db, actor, account, container, name)
+
+    def list_blobs(self, account: str, container: str, prefix: str, delimiter: str, marker: str | None,
+                   limit: int, actor: Actor = UNCHECKED) -> tuple[list[Blob | str], str | None]:
+        """Blobs (and, with a delimiter, ``BlobPrefix`` names) in name order from ``marker``.
+
+        On an HNS account whose ACLs decide, ``r-x`` on every directory whose children the page shows.
+        """
+        with self.store.transaction() as db:
+            found, next_marker = self._list_blobs(db, account, container, prefix, delimiter, marker, limit)
+            if actor.checked and self.hierarchical(account):
+                listed = [item[:len(item) - len(delimiter)] if isinstance(item, str) else item.name for item in found]
+                namespace.require_listing(db, actor, account, container,
+                                          [namespace.parent_of(name) for name in listed])
+        return found, next_marker
+
+    def _list_blobs(self, db: Any, account: str, container: str, prefix: str, delimiter: str, marker: str | None,
+                    limit: int) -> tuple[list[Blob | str], str | None]:
+        cursor = decode_marker(marker) if marker else ""
+        found: list[Blob | str] = []
+        self._container_row(db, account, container)
+        while True:
+            rows = db.execute(
+                f"SELECT {BLOB_COLUMNS} FROM storage_blobs WHERE account = ? AND container = ? "  # noqa: S608
+                "AND name >= ? AND substr(name, 1, ?) = ? ORDER BY name LIMIT ?",
+                (account, container, cursor, len(prefix), prefix, limit + 1)).fetchall()
+            if not rows:
+                return found, None
+            for row in rows:
+                name = row[0]
+                if len(found) == limit:
+                    return found, encode_marker(name)
+                cut = name.find(delimiter, len(prefix)) if delimiter else -1
+                if cut >= 0:
+                    group = name[:cut + len(delimiter)]
+                    found.append(group)
+                    cursor = group + "\U0010ffff"  # past every name in this group
+                    break
+                found.append(blob_from_row(container, row))
+                cursor = name + "\x00"
+            else:
+                if len(rows) <= limit:
+                    return found, None
+
+    def block_lists(self, account: str, container: str, name: str, actor: Actor = UNCHECKED
+                    ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
         """(committed, uncommitted) blocks as (block id, size)."""
         with self.store.transaction() as db:
             self._container_row(db, account, container)
+            if actor.checked and self.hierarchical(account):
+                namespace.existing(db, actor, account, container, name, READ)
             blob = read_blob(db, account, container, name)
             pending = db.execute("SELECT block_id, size FROM storage_blocks WHERE account = ? AND container = ? "
                                  "AND blob = ? ORDER BY created, block_id", (account, container, name)).fetchall()
@@ -264,16 +314,20 @@ class StorageModel:
 
     # -- blobs: writes --------------------------------------------------------------------------------
     def put_blob(self, account: str, container: str, name: str, body_id: str, size: int,
-                 properties: Mapping[str, str], metadata: Mapping[str, str], conditions: Conditions) -> Blob:
+                 properties: Mapping[str, str], metadata: Mapping[str, str], conditions: Conditions,
+                 actor: Actor = UNCHECKED) -> Blob:
         """Make ``body_id`` (already durable) the blob's content. On refusal the body is deleted."""
         return self._replace(account, container, name, [(body_id, size)], [], properties, metadata, conditions,
-                             fresh={body_id})
+                             fresh={body_id}, actor=actor)
 
-    def put_block(self, account: str, container: str, blob: str, block_id: str, body_id: str, size: int) -> None:
+    def put_block(self, account: str, container: str, blob: str, block_id: str, body_id: str, size: int,
+                  actor: Actor = UNCHECKED) -> None:
         garbage: list[str] = []
         try:
             with self.store.transaction() as db:
                 self._container_row(db, account, container)
+                if actor.checked and self.hierarchical(account):
+                    namespace.check_file_write(db, actor, account, container, blob)
                 lengths = db.execute("SELECT DISTINCT length(block_id) FROM storage_blocks WHERE account = ? "
                                      "AND container = ? AND blob = ?", (account, container, blob)).fetchall()
                 current = read_blob(db, account, container, blob)
@@ -300,30 +354,38 @@ class StorageModel:
         self.bodies.delete(garbage)
 
     def put_block_list(self, account: str, container: str, name: str, wanted: list[tuple[str, str]],
-                       properties: Mapping[str, str], metadata: Mapping[str, str], conditions: Conditions) -> Blob:
+                       properties: Mapping[str, str], metadata: Mapping[str, str], conditions: Conditions,
+                       actor: Actor = UNCHECKED) -> Blob:
         """Commit blocks: each of ``wanted`` is (``Latest``/``Committed``/``Uncommitted``, block id)."""
         if len(wanted) > MAX_BLOCKS_IN_LIST:
             raise errors.StorageError(400, "BlockListTooLong", "The block list may not contain more than 50,000 "
                                                                "blocks.")
-        return self._replace(account, container, name, None, wanted, properties, metadata, conditions, fresh=set())
+        return self._replace(account, container, name, None, wanted, properties, metadata, conditions, fresh=set(),
+                             actor=actor)
 
     def set_blob_metadata(self, account: str, container: str, name: str, metadata: Mapping[str, str],
-                          conditions: Conditions) -> Blob:
+                          conditions: Conditions, actor: Actor = UNCHECKED) -> Blob:
         checked = check_metadata(metadata)
-        return self._update(account, container, name, conditions, lambda blob: setattr(blob, "metadata", checked))
+        return self._update(account, container, name, conditions, lambda blob: setattr(blob, "metadata", checked),
+                            actor)
 
     def set_blob_properties(self, account: str, container: str, name: str, properties: Mapping[str, str],
-                            conditions: Conditions) -> Blob:
+                            conditions: Conditions, actor: Actor = UNCHECKED) -> Blob:
         # Set Blob Properties replaces every content property; one left out is cleared (as Azure does)
         return self._update(account, container, name, conditions,
-                            lambda blob: setattr(blob, "properties", {k: v for k, v in properties.items() if v}))
+                            lambda blob: setattr(blob, "properties", {k: v for k, v in properties.items() if v}),
+                            actor)
 
-    def delete_blob(self, account: str, container: str, name: str, conditions: Conditions) -> None:
+    def delete_blob(self, account: str, container: str, name: str, conditions: Conditions,
+                    actor: Actor = UNCHECKED) -> None:
         with self.store.transaction() as db:
             self._container_row(db, account, container)
             current = read_blob(db, account, container, name)
             if current is None:
                 raise errors.blob_not_found()
+            if self.hierarchical(account):  # a directory must be empty; -wx on its folder when the ACLs decide
+                namespace.before_delete(db, actor, account, container, name, recursive=False)
+                namespace.delete_subtree(db, account, container, name)
             conditions.check_write(current.etag, current.last_modified, exists=True)
             garbage = self._bodies_under(db, account, container, name)
             db.execute("DELETE FROM storage_blobs WHERE account = ? AND container = ? AND name = ?",
@@ -332,26 +394,33 @@ class StorageModel:
                        (account, container, name))
         self.bodies.delete(garbage)
 
-    def _update(self, account: str, container: str, name: str, conditions: Conditions, change: Any) -> Blob:
+    def _update(self, account: str, container: str, name: str, conditions: Conditions, change: Any,
+                actor: Actor = UNCHECKED) -> Blob:
         with self.store.transaction() as db:
             self._container_row(db, account, container)
+            entry = namespace.existing(db, actor, account, container, name, WRITE) \
+                if self.hierarchical(account) else None
             blob = read_blob(db, account, container, name)
             if blob is None:
                 raise errors.blob_not_found()
             conditions.check_write(blob.etag, blob.last_modified, exists=True)
             change(blob)
+            if entry is not None and entry.is_directory:  # a directory stays one, whatever metadata it is given
+                blob.metadata.update(namespace.FOLDER_METADATA)
             blob.etag, blob.last_modified = new_etag(), time.time()
             write_blob(db, account, blob)
         return blob
 
     def _replace(self, account: str, container: str, name: str, segments: list[tuple[str, int]] | None,
                  wanted: list[tuple[str, str]], properties: Mapping[str, str], metadata: Mapping[str, str],
-                 conditions: Conditions, fresh: set[str]) -> Blob:
+                 conditions: Conditions, fresh: set[str], actor: Actor = UNCHECKED) -> Blob:
         """Swap the blob's row in one transaction; delete bodies nothing refers to any more."""
         try:
             checked = check_metadata(metadata)
             with self.store.transaction() as db:
                 self._container_row(db, account, container)
+                if self.hierarchical(account):  # parents made, a directory not overwritten, the ACLs checked
+                    namespace.before_file_write(db, actor, account, container, name)
                 current = read_blob(db, account, container, name)
                 conditions.check_write(current.etag if current else None,
                                        current.last_modified if current else None, exists=current is not None)

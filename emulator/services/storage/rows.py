@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 
@@ -57,6 +57,8 @@ class Blob:
     last_modified: float
     properties: dict[str, str]
     metadata: dict[str, str]
+    # On an HNS account: x-ms-resource-type, x-ms-owner, x-ms-group, x-ms-permissions, x-ms-acl (reads only)
+    namespace_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
