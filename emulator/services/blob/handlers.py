@@ -22,12 +22,11 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
-from emulator.core.http import declared_length, read_stream
+from emulator.core.http import read_stream
 from emulator.core.posix_acl import READ
 from emulator.core.versions import release_date
-from emulator.services.storage import errors, namespace, sas
+from emulator.services.storage import bodies, errors, namespace, sas
 from emulator.services.storage.access import DEFAULT_VERSION, Caller, Incoming, authorize
 from emulator.services.storage.models import MAX_LIST_RESULTS, StorageModel, check_blob_name, check_container_name
 from emulator.services.storage.rows import Account, Conditions
@@ -305,29 +304,10 @@ async def list_blobs(call: Call) -> web.Response:
 # -- blobs: writes -------------------------------------------------------------------------------------
 async def _receive(call: Call) -> tuple[str, int, bytes]:
     """Stream the body to a new file; return (body id, size, MD5). Nothing is left if this fails."""
-    request = call.request
-    declared = declared_length(request)
-    if declared is None:
-        raise errors.missing_content_length()
-    if declared > call.operation.max_body:  # the route's limit is the largest of its operations'
-        raise errors.request_body_too_large(call.operation.max_body)
-    sent_md5 = request.headers.get("Content-MD5")
-    expected = _md5_bytes(sent_md5) if sent_md5 else None
-    writer = call.model.bodies.writer()
-    try:
-        try:
-            received = await read_stream(request, call.operation.max_body, writer.write, CATALOGUE)
-        except (HttpProcessingError, ConnectionError, EOFError) as exc:
-            raise ConnectionResetError(f"the client stopped sending the body ({exc})") from None
-        if received != declared:
-            raise ConnectionResetError(f"the body ended after {received} of {declared} bytes")
-        if expected is not None and expected != writer.md5:
-            raise errors.md5_mismatch(sent_md5 or "", base64.b64encode(writer.md5).decode())
-        body_id = await writer.finish()
-    except BaseException:
-        writer.abort()
-        raise
-    return body_id, writer.size, writer.md5
+    sent_md5 = call.request.headers.get("Content-MD5")
+    # the route's limit is the largest of its operations': the operation's own is checked here
+    return await bodies.receive(call.request, call.model.bodies, call.operation.max_body, CATALOGUE,
+                                _md5_bytes(sent_md5) if sent_md5 else None)
 
 
 async def put_blob(call: Call) -> web.Response:

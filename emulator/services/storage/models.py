@@ -527,24 +527,39 @@ def _pick_block(kind: str, block_id: str, pending: dict[str, tuple[str, int]],
 @dataclass
 class _Registry:
     models: dict[int, tuple[EmulatorContext, StorageModel]] = field(default_factory=dict)
+    holders: dict[int, set[str]] = field(default_factory=dict)  # the listeners serving each model
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _REGISTRY = _Registry()
 
 
-def model_for(context: EmulatorContext) -> StorageModel:
-    """The one StorageModel of an emulator (shared by the blob and DFS listeners, ARM and the seeder)."""
+def model_for(context: EmulatorContext, holder: str | None = None) -> StorageModel:
+    """The one StorageModel of an emulator (shared by the blob and DFS listeners, ARM and the seeder).
+
+    A listener passes its name as ``holder``: the model stays open until the last holder lets go.
+    """
     with _REGISTRY.lock:
         found = _REGISTRY.models.get(id(context))
         if found is None or found[0] is not context or found[1].closed:
             found = (context, StorageModel(context))
             _REGISTRY.models[id(context)] = found
+            _REGISTRY.holders.pop(id(context), None)
+        if holder is not None:
+            _REGISTRY.holders.setdefault(id(context), set()).add(holder)
         return found[1]
 
 
-def forget(context: EmulatorContext) -> None:
+def forget(context: EmulatorContext, holder: str | None = None) -> None:
+    """Let go of the model (``holder``: one listener's hold); it is closed — in memory, its bodies' temporary
+    folder removed — when no listener holds it any more, or at once when ``holder`` is None."""
     with _REGISTRY.lock:
+        held = _REGISTRY.holders.get(id(context), set())
+        if holder is not None:
+            held.discard(holder)
+            if held:
+                return
         found = _REGISTRY.models.pop(id(context), None)
+        _REGISTRY.holders.pop(id(context), None)
     if found is not None:
         found[1].close()
