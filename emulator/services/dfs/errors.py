@@ -8,7 +8,8 @@ has its own name for a storage code, the DFS answer uses it (``ContainerNotFound
 blob endpoint, so one grep still finds each.
 
 Requests of the Blob REST API that reach this listener (the Data Lake SDK sends some there, see
-handlers.py) are answered in the blob endpoint's XML, as the blob host would.
+handlers.py) are answered in the blob endpoint's XML by the handler that passes them on, as the blob
+host would answer them.
 """
 
 from __future__ import annotations
@@ -20,13 +21,11 @@ import uuid
 from aiohttp import web
 
 from emulator.core.http import ErrorCatalogue
-from emulator.services.blob import errors as blob_errors
 from emulator.services.storage import errors
 from emulator.services.storage.errors import StorageError
 
 SERVER = "Windows-Azure-HDFS/1.0 Microsoft-HTTPAPI/2.0"
 JSON_TYPE = "application/json;charset=utf-8"  # as Azure writes it (no space)
-BLOB_API = "storage_blob_api"  # request key: this request is a Blob REST API call (XML errors)
 
 # Storage codes that Data Lake Gen2 names differently, with its messages.
 RENAMED = {
@@ -56,8 +55,6 @@ def json_error(error: StorageError, request_id: str) -> bytes:
 
 
 def render(request: web.Request, error: StorageError) -> web.Response:
-    if request.get(BLOB_API):
-        return blob_errors.render(request, error)
     error = as_dfs(error)
     request_id = str(uuid.uuid4())
     headers = {"x-ms-request-id": request_id, "x-ms-error-code": error.code, "Server": SERVER,

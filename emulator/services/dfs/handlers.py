@@ -28,15 +28,17 @@ from emulator.core import posix_acl as acls
 from emulator.core.http import declared_length
 from emulator.core.posix_acl import AclError
 from emulator.core.versions import is_supported
+from emulator.services.blob import errors as blob_errors
 from emulator.services.blob import handlers as blob_handlers
 from emulator.services.blob import render as blob_render
 from emulator.services.blob import routes as blob_routes
 from emulator.services.storage import bodies, errors, namespace
 from emulator.services.storage.access import Caller, Incoming, authorize
+from emulator.services.storage.errors import StorageError
 from emulator.services.storage.models import check_blob_name, check_container_name, check_metadata
 from emulator.services.storage.rows import Account, Blob, Conditions, http_date
 
-from .errors import BLOB_API, CATALOGUE, JSON_TYPE, SERVER, not_emulated
+from .errors import CATALOGUE, JSON_TYPE, SERVER, not_emulated
 from .models import AccessChange, DataLake, NewPath, RecursiveResult
 from .routes import MANAGE_OWNERSHIP, MAX_ACL_RECORDS, MAX_LIST_RESULTS, NOT_EMULATED, OPERATIONS, RENAME, Operation
 
@@ -87,17 +89,23 @@ def _blob_api(request: web.Request, level: str) -> bool:
             and "resource" not in query and "x-ms-rename-source" not in request.headers)
 
 
+async def _as_blob(request: web.Request, dispatch: Any, *path: str) -> web.StreamResponse:
+    """A Blob REST request: the blob endpoint's handler, and its XML errors (as the blob host would answer)."""
+    try:
+        return await dispatch(request, *path)
+    except StorageError as exc:
+        return blob_errors.render(request, exc)
+
+
 async def dispatch_account(request: web.Request, account: str) -> web.StreamResponse:
     if _blob_api(request, "account"):
-        request[BLOB_API] = True
-        return await blob_handlers.dispatch_service(request, account)
+        return await _as_blob(request, blob_handlers.dispatch_service, account)
     return await _dispatch(request, "account", account)
 
 
 async def dispatch_filesystem(request: web.Request, account: str, filesystem: str) -> web.StreamResponse:
     if _blob_api(request, "filesystem"):
-        request[BLOB_API] = True
-        return await blob_handlers.dispatch_container(request, account, filesystem)
+        return await _as_blob(request, blob_handlers.dispatch_container, account, filesystem)
     if "resource" not in request.query and request.method in ("HEAD", "PATCH"):
         return await _dispatch(request, "path", account, filesystem, "")  # /<fs>/?action=…: the root directory
     return await _dispatch(request, "filesystem", account, filesystem)
@@ -105,8 +113,7 @@ async def dispatch_filesystem(request: web.Request, account: str, filesystem: st
 
 async def dispatch_path(request: web.Request, account: str, filesystem: str, path: str) -> web.StreamResponse:
     if _blob_api(request, "path"):
-        request[BLOB_API] = True
-        return await blob_handlers.dispatch_blob(request, account, filesystem, path)
+        return await _as_blob(request, blob_handlers.dispatch_blob, account, filesystem, path)
     return await _dispatch(request, "path", account, filesystem, path)
 
 
@@ -144,8 +151,8 @@ def _version(request: web.Request) -> str:
 async def _dispatch(request: web.Request, level: str, account_name: str, filesystem: str | None = None,
                     path: str | None = None) -> web.StreamResponse:
     lake = request.app[MODEL]
+    account = lake.storage.account(account_name)  # an unknown account first: 404, whatever was asked of it
     operation = _operation(request, level)
-    account = lake.storage.account(account_name)
     version = _version(request)
     for header, what in _NOT_EMULATED_HEADERS.items():
         if header in request.headers:
@@ -472,7 +479,7 @@ async def append_data(call: Call) -> web.Response:
     sent_md5 = call.headers.get("Content-MD5")
     expected = _md5(sent_md5) if sent_md5 else None
     lake, account, actor = call.lake, call.account.name, call.caller.actor
-    lake.check_append(account, call.filesystem, call.path, actor, position)  # before reading a byte of the body
+    lake.check_append(account, call.filesystem, call.path, actor)  # before reading a byte of the body
     body_id, size, md5 = await bodies.receive(call.request, lake.bodies, call.operation.max_body, CATALOGUE, expected)
     if size:
         lake.append(account, call.filesystem, call.path, actor, position, body_id, size)
@@ -545,6 +552,9 @@ async def set_access_control_recursive(call: Call) -> web.Response:
     if "x-ms-acl" not in call.headers:
         raise errors.missing_required_header("x-ms-acl")
     spec = _acl(call.headers["x-ms-acl"], with_permissions=mode != "remove")
+    if mode == "set" and not {("user", ""), ("group", ""), ("other", "")} <= {(e.kind, e.name) for e in spec
+                                                                              if not e.default}:
+        raise errors.invalid_access_control_list("mode=set replaces the ACL: user::, group:: and other:: are needed")
     records = _number(call, "maxRecords", minimum=1, maximum=MAX_ACL_RECORDS) or MAX_ACL_RECORDS
     result: RecursiveResult = call.lake.set_access_control_recursive(
         call.account.name, call.filesystem, call.path, call.caller.actor, mode, spec,

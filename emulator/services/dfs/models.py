@@ -183,20 +183,22 @@ class DataLake:
         return blob
 
     # -- append and flush -----------------------------------------------------------------------------------
-    def check_append(self, account: str, filesystem: str, name: str, actor: Actor, position: int) -> None:
-        """Everything an append could be refused for, before its body is read."""
-        with self.store.transaction() as db:
-            self._file(db, account, filesystem, name, actor, position)
+    def check_append(self, account: str, filesystem: str, name: str, actor: Actor) -> None:
+        """Everything an append could be refused for, before its body is read.
 
-    def _file(self, db: Any, account: str, filesystem: str, name: str, actor: Actor, position: int | None) -> Blob:
+        The position is not checked against the file's length here: Azure takes an append at any position
+        and refuses at the flush (an SDK upload without overwrite onto an existing file fails at its flush's
+        If-None-Match, azure-sdk-for-python#16166).
+        """
+        with self.store.transaction() as db:
+            self._file(db, account, filesystem, name, actor)
+
+    def _file(self, db: Any, account: str, filesystem: str, name: str, actor: Actor) -> Blob:
         self._db_container(db, account, filesystem)
         entry = namespace.existing(db, actor, account, filesystem, name, WRITE)
         if entry.is_directory:
             raise errors.path_conflict()
-        blob = self._blob(db, account, filesystem, name, entry)
-        if position is not None and position < blob.size:  # the committed bytes cannot be written again
-            raise errors.invalid_flush_position()
-        return blob
+        return self._blob(db, account, filesystem, name, entry)
 
     def append(self, account: str, filesystem: str, name: str, actor: Actor, position: int, body_id: str,
                size: int) -> None:
@@ -204,7 +206,7 @@ class DataLake:
         garbage: list[str] = []
         try:
             with self.store.transaction() as db:
-                self._file(db, account, filesystem, name, actor, position)
+                self._file(db, account, filesystem, name, actor)
                 block_id = append_block_id(position)
                 replaced = db.execute("SELECT body FROM storage_blocks WHERE account = ? AND container = ? AND "
                                       "blob = ? AND block_id = ?", (account, filesystem, name, block_id)).fetchone()
@@ -222,7 +224,9 @@ class DataLake:
         """Commit the appends from the file's length up to exactly ``position``; the file gets a new ETag."""
         garbage: list[str] = []
         with self.store.transaction() as db:
-            blob = self._file(db, account, filesystem, name, actor, None)
+            blob = self._file(db, account, filesystem, name, actor)
+            if conditions.if_none_match == "*":  # a flush onto a file that exists: 412, not Create's 409 (#16166)
+                raise errors.condition_not_met()
             conditions.check_write(blob.etag, blob.last_modified, exists=True)
             if position < blob.size:
                 raise errors.invalid_flush_position()
