@@ -33,6 +33,7 @@ from .namespace import Actor
 from .rows import Account
 
 OAUTH_SINCE = "2017-11-09"  # Bearer tokens are accepted from this x-ms-version on
+READ_BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
 DEFAULT_VERSION = "2009-09-19"  # what Azure assumes for a request without x-ms-version
 STORAGE_AUDIENCES = ("https://storage.azure.com", "https://storage.azure.com/", "e406a681-f3d4-42a8-90b6-c2b029497af1")
 SHARED_KEY_WINDOW = dt.timedelta(minutes=15)  # a SharedKey request's date may be this far from now
@@ -80,11 +81,13 @@ class Caller:
     create_only: bool = False
     claims: dict[str, Any] | None = None
     acl_check: bool = False  # RBAC did not grant: the path's ACLs decide (HNS accounts)
+    reads_all: bool = False  # … but RBAC grants reading every path here: directories need no x entry
 
     @property
     def actor(self) -> Actor:
         """The caller as the hierarchical namespace sees it: an object id (tokens) or a key/SAS holder."""
-        return Actor(self.object_id if self.kind in ("bearer", "delegation") else None, self.acl_check)
+        return Actor(self.object_id if self.kind in ("bearer", "delegation") else None, self.acl_check,
+                     self.reads_all)
 
 
 def audiences_for(account: str, service: str) -> tuple[str, ...]:
@@ -140,7 +143,8 @@ def _bearer(context: EmulatorContext, incoming: Incoming, need: Need, token: str
         create_only = _rbac(context, object_id, incoming, need)
     except errors.StorageError:
         if need.acl and incoming.account.hierarchical_namespace:
-            return Caller("bearer", object_id, False, claims, acl_check=True)
+            reads_all = context.rbac.is_allowed(object_id, READ_BLOBS, incoming.scope, data=True)
+            return Caller("bearer", object_id, False, claims, acl_check=True, reads_all=reads_all)
         raise
     return Caller("bearer", object_id, create_only, claims)
 

@@ -47,6 +47,7 @@ class Gen2:
         self.blob = azure.profile.endpoints["blob"]
         self.ca = azure.ca
         self._tokens: dict[str, str] = {}
+        self._admin_is_owner = False
 
     # -- ids and URLs ------------------------------------------------------------------------------
     def key(self, account: str = LAKE) -> str:
@@ -85,6 +86,8 @@ class Gen2:
         return self._tokens["admin"]
 
     def token(self, who: str | None) -> str | None:
+        if who == "admin" and not self._admin_is_owner:
+            self.admin_is_blob_owner()
         return {"vm": self.vm_token, "admin": self.admin_token}.get(who or "", lambda: who)()
 
     # -- raw calls ---------------------------------------------------------------------------------
@@ -133,8 +136,11 @@ class Gen2:
         return self.azure.grant(principal, role, scope or self.account_id())
 
     def admin_is_blob_owner(self) -> None:
-        """The admin app gets Storage Blob Data Owner on the account: a super-user of its ACLs."""
-        self.grant("Storage Blob Data Owner", self.azure.admin_oid)
+        """The admin app gets Storage Blob Data Owner on the account: a super-user of its ACLs (done before the
+        admin's first raw call)."""
+        if not self._admin_is_owner:
+            self._admin_is_owner = True
+            self.grant("Storage Blob Data Owner", self.azure.admin_oid)
 
     # -- SDK clients --------------------------------------------------------------------------------
     def service(self, credential: Any = None, account: str = LAKE, **kwargs: Any) -> Any:
