@@ -57,7 +57,10 @@ def encode_token(name: str) -> str:
 
 def decode_token(token: str, parameter: str = "continuation") -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+        name = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
+        if not name:
+            raise ValueError(token)
+        return name
     except (ValueError, UnicodeError):
         raise errors.invalid_query_parameter(parameter, token, "not a continuation token this service returned") \
             from None
