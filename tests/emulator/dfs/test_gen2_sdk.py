@@ -304,3 +304,29 @@ def test_a_filesystem_made_with_a_token_belongs_to_its_creator(gen2: Gen2) -> No
     assert gen2.acl("/", filesystem="vm-made", who="vm")["owner"] == VM_OID
     assert gen2.acl("/", filesystem="vm-made", who="vm")["group"] == VM_OID
     assert LAKE in gen2.url()
+
+
+def test_a_service_sas_works_on_the_dfs_endpoint_and_needs_o_to_give_a_path_away(gen2: Gen2) -> None:
+    import datetime as dt
+
+    from azure.storage.filedatalake import FileSystemClient, FileSystemSasPermissions, generate_file_system_sas
+
+    def client(**permissions: bool) -> FileSystemClient:
+        sas = generate_file_system_sas(LAKE, FS, gen2.key(), permission=FileSystemSasPermissions(**permissions),
+                                       expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+        return FileSystemClient(gen2.url(), FS, credential=sas, connection_verify=gen2.ca)
+
+    writer = client(read=True, write=True, create=True, list=True)
+    file = writer.get_file_client("TestFolder/sas.txt")
+    file.upload_data(b"via a SAS", overwrite=True)
+    assert file.download_file().readall() == b"via a SAS"
+    assert file.get_access_control()["owner"] == "$superuser"  # no identity behind a SAS
+    with pytest.raises(HttpResponseError) as refused:
+        file.set_access_control(owner=VM_OID)
+    assert refused.value.error_code == "AuthorizationPermissionMismatch"
+    owner = client(read=True, manage_ownership=True).get_file_client("TestFolder/sas.txt")
+    owner.set_access_control(owner=VM_OID)
+    assert file.get_access_control()["owner"] == VM_OID
+    reader = client(read=True).get_file_client("TestFolder/denied.txt")
+    with pytest.raises(HttpResponseError):
+        reader.upload_data(b"no", overwrite=True)
