@@ -116,7 +116,7 @@ class DataLake:
 
     # -- helpers --------------------------------------------------------------------------------------
     def _db_container(self, db: Any, account: str, filesystem: str) -> None:
-        self.storage._container_row(db, account, filesystem)  # FilesystemNotFound (404) when missing
+        self.storage.container_row(db, account, filesystem)  # FilesystemNotFound (404) when missing
 
     @staticmethod
     def _blob(db: Any, account: str, filesystem: str, name: str, entry: PathEntry) -> Blob:

@@ -191,7 +191,7 @@ class StorageModel:
                                conditions: Conditions) -> Container:
         checked = check_metadata(metadata)
         with self.store.transaction() as db:
-            current = self._container_row(db, account, name)
+            current = self.container_row(db, account, name)
             conditions.check_write(None, current.last_modified, exists=True)
             current.etag, current.last_modified, current.metadata = new_etag(), time.time(), checked
             db.execute("UPDATE storage_containers SET etag = ?, last_modified = ?, metadata = ? "
@@ -201,7 +201,7 @@ class StorageModel:
 
     def delete_container(self, account: str, name: str, conditions: Conditions) -> None:
         with self.store.transaction() as db:
-            current = self._container_row(db, account, name)
+            current = self.container_row(db, account, name)
             conditions.check_write(None, current.last_modified, exists=True)
             garbage = self._bodies_under(db, account, name, None)
             for table in ("storage_blobs", "storage_blocks"):
@@ -222,7 +222,7 @@ class StorageModel:
         return items, encode_marker(rows[limit][0]) if len(rows) > limit else None
 
     @staticmethod
-    def _container_row(db: Any, account: str, name: str) -> Container:
+    def container_row(db: Any, account: str, name: str) -> Container:
         row = db.execute("SELECT name, etag, last_modified, metadata FROM storage_containers "
                          "WHERE account = ? AND name = ?", (account, name)).fetchone()
         if row is None:
@@ -232,13 +232,13 @@ class StorageModel:
     # -- blobs: reads ---------------------------------------------------------------------------------
     def find_blob(self, account: str, container: str, name: str) -> Blob | None:
         with self.store.transaction() as db:
-            self._container_row(db, account, container)
+            self.container_row(db, account, container)
             return read_blob(db, account, container, name)
 
     def blob(self, account: str, container: str, name: str, actor: Actor = UNCHECKED, wanted: int = READ) -> Blob:
         """The blob; on an HNS account after the POSIX checks (``wanted`` bits on it: 0 for its properties)."""
         with self.store.transaction() as db:
-            self._container_row(db, account, container)
+            self.container_row(db, account, container)
             entry = namespace.existing(db, actor, account, container, name, wanted) \
                 if self.hierarchical(account) else None
             found = read_blob(db, account, container, name)
@@ -252,7 +252,7 @@ class StorageModel:
         """On an HNS account, refuse a write the ACLs do not allow before its body is read (checked again after)."""
         if actor.checked and self.hierarchical(account):
             with self.store.transaction() as db:
-                self._container_row(db, account, container)
+                self.container_row(db, account, container)
                 namespace.check_file_write(db, actor, account, container, name)
 
     def list_blobs(self, account: str, container: str, prefix: str, delimiter: str, marker: str | None,
@@ -273,7 +273,7 @@ class StorageModel:
                     limit: int) -> tuple[list[Blob | str], str | None]:
         cursor = decode_marker(marker) if marker else ""
         found: list[Blob | str] = []
-        self._container_row(db, account, container)
+        self.container_row(db, account, container)
         while True:
             rows = db.execute(
                 f"SELECT {BLOB_COLUMNS} FROM storage_blobs WHERE account = ? AND container = ? "  # noqa: S608
@@ -301,7 +301,7 @@ class StorageModel:
                     ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
         """(committed, uncommitted) blocks as (block id, size)."""
         with self.store.transaction() as db:
-            self._container_row(db, account, container)
+            self.container_row(db, account, container)
             if actor.checked and self.hierarchical(account):
                 namespace.existing(db, actor, account, container, name, READ)
             blob = read_blob(db, account, container, name)
@@ -325,7 +325,7 @@ class StorageModel:
         garbage: list[str] = []
         try:
             with self.store.transaction() as db:
-                self._container_row(db, account, container)
+                self.container_row(db, account, container)
                 if actor.checked and self.hierarchical(account):
                     namespace.check_file_write(db, actor, account, container, blob)
                 lengths = db.execute("SELECT DISTINCT length(block_id) FROM storage_blocks WHERE account = ? "
@@ -379,7 +379,7 @@ class StorageModel:
     def delete_blob(self, account: str, container: str, name: str, conditions: Conditions,
                     actor: Actor = UNCHECKED) -> None:
         with self.store.transaction() as db:
-            self._container_row(db, account, container)
+            self.container_row(db, account, container)
             current = read_blob(db, account, container, name)
             if current is None:
                 raise errors.blob_not_found()
@@ -397,7 +397,7 @@ class StorageModel:
     def _update(self, account: str, container: str, name: str, conditions: Conditions, change: Any,
                 actor: Actor = UNCHECKED) -> Blob:
         with self.store.transaction() as db:
-            self._container_row(db, account, container)
+            self.container_row(db, account, container)
             entry = namespace.existing(db, actor, account, container, name, WRITE) \
                 if self.hierarchical(account) else None
             blob = read_blob(db, account, container, name)
@@ -418,7 +418,7 @@ class StorageModel:
         try:
             checked = check_metadata(metadata)
             with self.store.transaction() as db:
-                self._container_row(db, account, container)
+                self.container_row(db, account, container)
                 if self.hierarchical(account):  # parents made, a directory not overwritten, the ACLs checked
                     namespace.before_file_write(db, actor, account, container, name)
                 current = read_blob(db, account, container, name)
