@@ -28,6 +28,7 @@ from .core.tls import ensure_certificates
 from .core.tokens import SigningKey, TokenIssuer, TokenVerifier
 from .core.world import World
 from .profile import Profile, write_profile
+from .services.control.models import PROGRESS_FILE, ProgressBook
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,8 @@ class Emulator:
         self.listeners: list[Listener] = []
         self.ports: dict[str, int] = {}
         self.control_secret = secrets.token_urlsafe(32)  # new at every start; only the private profile has it
+        # The learner's progress outlives the world's reset; in memory when the state is.
+        self.progress = ProgressBook(None if self.settings.in_memory else self.settings.data_dir / PROGRESS_FILE)
         self.profile: Profile | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -28,7 +28,8 @@ LOG_FILE = "emulator.log"
 _CANNOT_START = "azure-emulator: "
 # What the emulator keeps in its data dir (removed by `reset --hard`; the log stays).
 _STATE_FILES = ("profile.json", "state.sqlite3", "state.sqlite3-wal", "state.sqlite3-shm", "token-signing-key.pem",
-                "ca.pem", "server.pem", "server-key.pem", "sql", "blob", "datalake", "keyvault", "az")
+                "ca.pem", "server.pem", "server-key.pem", "sql", "blob", "datalake", "keyvault", "az",
+                "progress.json")
 
 
 def _control(profile: Profile, method: str, operation: str, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -203,6 +204,40 @@ def _hard_reset(data_dir: Path) -> int:
     return 0
 
 
+def cmd_progress(args: argparse.Namespace) -> int:
+    """The learner's own progress book: which steps of which notebook succeeded (what the trainer sees)."""
+    from lib.progress import ordered_steps, table_rows  # `serve` never needs it
+
+    data_dir = Path(args.data_dir)
+    profile = _running_profile(data_dir)
+    if profile is None:
+        print(f"The emulator is not running (data dir {data_dir}); start it first.", file=sys.stderr)
+        return 3
+    if args.clear:
+        if _control(profile, "DELETE", "progress") is None:
+            return 3
+        print("Progress cleared.")
+        return 0
+    book = _control(profile, "GET", "progress")
+    if book is None:
+        return 3
+    if args.json:
+        print(json.dumps(book, indent=2))
+        return 0
+    rows = table_rows(book)
+    if not rows:
+        print("No progress recorded yet: run a notebook.")
+        return 0
+    width = max(len("notebook"), *(len(name) for name, _ in rows))
+    print(f"{'notebook'.ljust(width)}  steps that succeeded")
+    for name, summary in rows:
+        print(f"{name.ljust(width)}  {summary}")
+    notebooks = book["notebooks"]
+    print(f"\n{sum('finished' in ordered_steps(steps) for steps in notebooks.values())} of {len(notebooks)} "
+          "notebooks finished.")
+    return 0
+
+
 def cmd_env(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     profile = _running_profile(data_dir)
@@ -276,6 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--hard", action="store_true",
                        help="stop the emulator and delete its state, keys, certificates and profile")
     reset.set_defaults(func=cmd_reset)
+    progress = commands.add_parser(
+        "progress", parents=[common],
+        help="which steps of which notebook succeeded (the learner's own row of the trainer's table)")
+    progress.add_argument("--json", action="store_true", help="print the progress book as JSON")
+    progress.add_argument("--clear", action="store_true", help="forget the recorded progress")
+    progress.set_defaults(func=cmd_progress)
     commands.add_parser("env", parents=[common], help="print the profile as environment variables").set_defaults(
         func=cmd_env)
     az_profile = commands.add_parser(
