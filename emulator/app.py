@@ -21,6 +21,7 @@ from .core.directory import Directory
 from .core.faults import FaultInjector
 from .core.files import DataDirError, StartError, describe_os_error, ensure_private_dir
 from .core.http import Listener
+from .core.peers import opened_by_our_user, require_owner_only
 from .core.rbac import ROLE_ASSIGNMENT_TYPE, Rbac, assignment_document, role_definition_id
 from .core.settings import Settings
 from .core.store import Store
@@ -94,6 +95,8 @@ class Emulator:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         require_loopback(self.settings.host)
+        if self.settings.owner_only:
+            require_owner_only()
         self.context = build_context(self.settings)
         if not _is_seeded(self.context.store):
             seed_world(self.context)
@@ -114,6 +117,7 @@ class Emulator:
         self.listeners = create_listeners(self.context, self)
         for listener in self.listeners:
             port = self.settings.ports.get(listener.name, 0)
+            listener.connection_filter = opened_by_our_user if self.settings.owner_only else None
             try:
                 self.ports[listener.name] = await listener.start(self.settings.host, port)
             except OSError as exc:

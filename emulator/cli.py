@@ -61,6 +61,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(
         host=args.host, ports=ports, data_dir=Path(args.data_dir), in_memory=args.in_memory,
         world_file=Path(args.world), imds_throttling=not args.no_throttling,
+        owner_only=getattr(args, "owner_only", False),
     )
 
 
@@ -69,11 +70,29 @@ def _print_env(profile: Profile, data_dir: Path, shell: str) -> None:
         print(line)
 
 
+def _stop_when_stdin_closes(emulator: Any) -> None:
+    """The program that started us holds our stdin open: when it ends, however it ends (even killed),
+    the pipe closes and we stop too. Works the same on every system (a watched pid would not)."""
+    import threading
+
+    def watch() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while sys.stdin.buffer.read(4096):
+                pass
+        while True:  # until the process ends: a request made before the loop runs would be lost
+            emulator.request_shutdown()
+            time.sleep(0.2)
+
+    threading.Thread(target=watch, name="stdin-lifeline", daemon=True).start()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import Emulator
 
     settings = _settings(args)
     emulator = Emulator(settings)
+    if args.until_stdin_closes:
+        _stop_when_stdin_closes(emulator)
     print(f"Azure emulator serving; data in {settings.data_dir}. Stop with Ctrl+C or "
           "'azure-emulator stop'.", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
@@ -139,6 +158,8 @@ def _forwarded(args: argparse.Namespace) -> list[str]:
         forwarded.append("--in-memory")
     if args.no_throttling:
         forwarded.append("--no-throttling")
+    if args.owner_only:
+        forwarded.append("--owner-only")
     return forwarded
 
 
@@ -298,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--in-memory", action="store_true", help="keep no state after stop (SQL: a temporary folder)")
     server.add_argument("--world", default=str(DEFAULT_WORLD_FILE), help="world file (default: the bundled one)")
     server.add_argument("--no-throttling", action="store_true", help="switch off IMDS throttling (20/s, 5 at once)")
+    server.add_argument("--owner-only", action="store_true",
+                        help="answer only processes of the user who started it (a machine shared by learners; Linux)")
+    server.add_argument("--until-stdin-closes", action="store_true",
+                        help="serve: stop when standard input closes (the program that started it has ended)")
     server.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for start (default: %(default)s)")
     server.add_argument("--foreground", action="store_true", help="run in this process instead of the background")
 

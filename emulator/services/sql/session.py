@@ -17,6 +17,7 @@ import ssl
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
+from emulator.core.http import ConnectionFilter
 from emulator.core.tokens import TokenRejected
 
 from . import errors, tds
@@ -280,6 +281,7 @@ class SqlListener:
     """The Azure SQL endpoint: TDS on one port (IPv4 loopback, and IPv6 loopback when available)."""
 
     name = "sql"
+    connection_filter: ConnectionFilter | None = None  # owner-only mode: refused connections are closed
 
     def __init__(self, context: EmulatorContext, server: SqlServer) -> None:
         self.context = context
@@ -302,6 +304,10 @@ class SqlListener:
         return bound
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        allowed = self.connection_filter
+        if allowed is not None and not allowed(writer.get_extra_info("peername"), writer.get_extra_info("sockname")):
+            writer.close()  # another user's process: TDS has no way to say why before PRELOGIN
+            return
         task = asyncio.current_task()
         assert task is not None
         self._sessions.add(task)
