@@ -21,6 +21,7 @@ counts: nothing secret), authenticated like every call to the server: on Jupyter
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
@@ -126,18 +127,10 @@ class ProgressHandler(ExtensionHandlerMixin, APIHandler):
 
     @web.authenticated
     @authorized
-    def get(self) -> None:
+    async def get(self) -> None:
         extension: WorkbookExtension = self.extensionapp  # type: ignore[assignment]
-        profile = extension.current_profile()
-        answer: dict[str, Any] = {"emulator": "not running", "progress": None,
-                                  "managed": extension.learner_emulator is not None
-                                  and extension.learner_emulator.started_here}
-        if profile is not None:
-            try:
-                answer["progress"] = EmulatorControl.from_profile(profile, timeout=3.0).progress()
-                answer["emulator"] = "running"
-            except EmulatorControlError:
-                pass
+        # The control-plane call blocks (urllib): off the server's event loop.
+        answer = await asyncio.get_running_loop().run_in_executor(None, extension.progress_answer)
         self.set_header("Cache-Control", "no-store")
         self.finish(answer)
 
@@ -184,6 +177,19 @@ class WorkbookExtension(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.append((rf"/{PROGRESS_PATH}", ProgressHandler))
+
+    def progress_answer(self) -> dict[str, Any]:
+        """What GET /workbook/progress answers: the learner's progress book, or why there is none."""
+        profile = self.current_profile()
+        answer: dict[str, Any] = {"emulator": "not running", "progress": None,
+                                  "managed": self.learner_emulator is not None and self.learner_emulator.started_here}
+        if profile is not None:
+            try:
+                answer["progress"] = EmulatorControl.from_profile(profile, timeout=3.0).progress()
+                answer["emulator"] = "running"
+            except EmulatorControlError:
+                pass
+        return answer
 
     def current_profile(self) -> Profile | None:
         if self.learner_emulator is not None and self.learner_emulator.profile is not None:

@@ -38,6 +38,10 @@ RECIPE = ROOT / "deploy" / "jupyterhub" / "jupyterhub_config.py"
 HUB_URL = "http://127.0.0.1:8000"  # the namespace is ours alone: the recipe's default port
 FIRST_UID = 64101
 TRAINER = "wbtrainer"
+# Inside the loopback-only network namespace: own mounts (users, homes) and own pids. --kill-child: if whoever ran
+# it is killed (a test's timeout), the namespace's first process gets SIGKILL, and with it every process inside.
+PRIVATE_NAMESPACES = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation",
+                      "private"]
 CHP_CACHE = Path(os.environ.get("MI_WORKBOOK_CHP_DIR", Path.home() / ".cache" / "mi-workbook" / "chp"))
 
 

@@ -39,7 +39,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("hub")
     staging, results = folder / "staging", folder / "results.json"
     staging.mkdir()
-    command = loopback_only(["unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private",
+    command = loopback_only([*hub_harness.PRIVATE_NAMESPACES,
                              sys.executable, str(HERE / "drive_hub.py"), str(staging), str(results)])
     done = subprocess.run(command, capture_output=True, text=True, timeout=DRIVER_TIMEOUT_SECONDS,
                           cwd=hub_harness.ROOT)
