@@ -93,9 +93,11 @@ def as_html(rows: list[LearnerRow], generated_at: str, json_url: str) -> str:
         seen = f'<br><span class="muted">as of {html.escape(row.seen_at)}</span>' \
             if row.server != "running" and row.seen_at else ""
         body.append(f"<tr><th>{html.escape(row.name)}</th><td>{html.escape(row.server)}{seen}</td>{''.join(cells)}</tr>")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Workbook progress</title>"
+    return (f"<!doctype html><html><head><meta charset='utf-8'><meta http-equiv='refresh' content='60'>"
+            f"<title>Workbook progress</title>"
             f"<style>{_STYLE}</style></head><body><h1>Managed Identity Workbook: who finished what</h1>"
-            f"<p class='muted'>{len(rows)} learners, read {html.escape(generated_at)}. ✔ = ran to the end; "
+            f"<p class='muted'>{len(rows)} learners, read {html.escape(generated_at)} (this page reloads every "
+            f"minute). ✔ = ran to the end; "
             f"steps that succeeded: denied (saw the refusal), granted, allowed, exercise ✓/✗. "
             f"<a href='{html.escape(json_url)}'>JSON</a></p>"
             f"<table><tr><th>learner</th><th>server</th>{head}</tr>{''.join(body)}</table></body></html>")
