@@ -263,6 +263,13 @@ def main() -> int:
             results["service_json_status"] = as_trainer.status_code
             results["service_json"] = as_trainer.json() if as_trainer.status_code == 200 else as_trainer.text[:500]
             learner_token = hub.token_for("wblearner1")
+            # A learner's server answers its progress to its owner (and the service), not to another learner.
+            own_progress = hub.server_url("wblearner1", "workbook/progress")
+            results["progress_handler"] = {
+                who: requests.get(own_progress, headers={"Authorization": f"token {token}"} if token else {},
+                                  timeout=30, allow_redirects=False).status_code
+                for who, token in (("owner", learner_token), ("other learner", hub.token_for("wblearner2")),
+                                   ("nobody", None))}
             as_learner = requests.get(service + "api/progress", headers={"Authorization": f"token {learner_token}"},
                                       timeout=60, allow_redirects=False)
             results["service_json_as_learner"] = as_learner.status_code

@@ -152,6 +152,13 @@ def test_only_trainers_see_the_table(run) -> None:
     assert run["service_page_as_learner"] == 403
 
 
+def test_a_learners_server_tells_its_progress_only_to_those_the_hub_allows(run) -> None:
+    answers = run["progress_handler"]
+    assert answers["owner"] == 200
+    assert answers["other learner"] == 403
+    assert answers["nobody"] in (302, 401, 403)  # sent to sign in, never answered
+
+
 def test_the_trainer_command_prints_the_same_table(run) -> None:
     command = run["trainer_command"]
     assert command["code"] == 0, command["err"]
