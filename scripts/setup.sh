@@ -43,7 +43,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 echo "Set-up: installing Python packages into $VENV (the first time takes a minute or two; log: $LOG) ..."
-if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e ".[test,hub]"; } >"$LOG" 2>&1; then
+# The workbook's Jupyter server extension (workbook_jupyter) is enabled explicitly: an editable install does not
+# install the project's data files (its etc/jupyter enabling file), a regular one does.
+if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e ".[test,hub]" &&
+       "$VENV/bin/jupyter" server extension enable --sys-prefix workbook_jupyter; } >"$LOG" 2>&1; then
     echo "Set-up failed; the end of $LOG:" >&2
     tail -n 30 "$LOG" >&2
     exit 1
