@@ -59,10 +59,10 @@ def test_installing_the_project_enables_the_extension() -> None:
     assert f'"etc/jupyter/jupyter_server_config.d" = ["{enabling.relative_to(ROOT).as_posix()}"]' in data_files
     assert '"workbook_jupyter*"' in project.split("[tool.setuptools.packages.find]", 1)[1].splitlines()[1]
     assert 'workbook-trainer = "workbook_jupyter.trainer:main"' in project
-    # an editable install skips data files: the set-up and Binder enable the extension themselves
-    enable = "server extension enable --sys-prefix workbook_jupyter"
-    assert enable in (ROOT / "scripts" / "setup.sh").read_text()
-    assert enable in (ROOT / "binder" / "postBuild").read_text()
+    # an editable install skips data files: the set-up and Binder copy the enabling file themselves
+    copy = "cp workbook_jupyter/etc/jupyter_server_config.d/workbook_jupyter.json"
+    assert copy in (ROOT / "scripts" / "setup.sh").read_text()
+    assert copy in (ROOT / "binder" / "postBuild").read_text()
 
 
 # -- the class table --------------------------------------------------------------------------------------------------
