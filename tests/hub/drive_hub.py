@@ -208,6 +208,9 @@ def main() -> int:
 
     try:
         results["namespace"] = harness.prepare_namespace(staging, LEARNERS)
+        # How the learners' servers load the extension: the file the set-up installs, or (a developer's venv set up
+        # before that file existed) the project's own copy through JUPYTER_CONFIG_PATH.
+        results["extension_enabled_by"] = "JUPYTER_CONFIG_PATH" if harness._server_config_path() else "installed file"
         state = staging / "hub"
         state.mkdir()
         with harness.Hub(state, LEARNERS, PASSWORDS) as hub:
