@@ -1,5 +1,5 @@
 # The workbook's commands. Each one sets up what it needs first (scripts/setup.sh).
-.PHONY: workbook workbook-headless test emulator-start emulator-stop emulator-reset bench
+.PHONY: workbook workbook-headless test emulator-start emulator-stop emulator-reset bench bench-hub
 
 workbook:           ## JupyterLab with the emulator started
 	bash scripts/workbook.sh
@@ -26,3 +26,7 @@ bench:              ## print performance figures (not part of the tests)
 	.venv/bin/python bench/keyvault_bench.py
 	.venv/bin/python bench/bench_memory.py
 	.venv/bin/python bench/storage_bench.py
+
+bench-hub:          ## a class on a real JupyterHub: learners' memory, how many one machine holds (root; loopback only)
+	bash scripts/setup-test-tools.sh
+	.venv/bin/python bench/bench_hub_class.py

@@ -21,6 +21,7 @@ from .core.directory import Directory
 from .core.faults import FaultInjector
 from .core.files import DataDirError, StartError, describe_os_error, ensure_private_dir
 from .core.http import Listener
+from .core.peers import opened_by_our_user, require_owner_only
 from .core.rbac import ROLE_ASSIGNMENT_TYPE, Rbac, assignment_document, role_definition_id
 from .core.settings import Settings
 from .core.store import Store
@@ -28,6 +29,7 @@ from .core.tls import ensure_certificates
 from .core.tokens import SigningKey, TokenIssuer, TokenVerifier
 from .core.world import World
 from .profile import Profile, write_profile
+from .services.control.models import PROGRESS_FILE, ProgressBook
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +95,16 @@ class Emulator:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         require_loopback(self.settings.host)
+        if self.settings.owner_only:
+            require_owner_only()
         self.context = build_context(self.settings)
         if not _is_seeded(self.context.store):
             seed_world(self.context)
         self.listeners: list[Listener] = []
         self.ports: dict[str, int] = {}
         self.control_secret = secrets.token_urlsafe(32)  # new at every start; only the private profile has it
+        # The learner's progress outlives the world's reset; in memory when the state is.
+        self.progress = ProgressBook(None if self.settings.in_memory else self.settings.data_dir / PROGRESS_FILE)
         self.profile: Profile | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -111,6 +117,7 @@ class Emulator:
         self.listeners = create_listeners(self.context, self)
         for listener in self.listeners:
             port = self.settings.ports.get(listener.name, 0)
+            listener.connection_filter = opened_by_our_user if self.settings.owner_only else None
             try:
                 self.ports[listener.name] = await listener.start(self.settings.host, port)
             except OSError as exc:

@@ -28,7 +28,8 @@ LOG_FILE = "emulator.log"
 _CANNOT_START = "azure-emulator: "
 # What the emulator keeps in its data dir (removed by `reset --hard`; the log stays).
 _STATE_FILES = ("profile.json", "state.sqlite3", "state.sqlite3-wal", "state.sqlite3-shm", "token-signing-key.pem",
-                "ca.pem", "server.pem", "server-key.pem", "sql", "blob", "datalake", "keyvault", "az")
+                "ca.pem", "server.pem", "server-key.pem", "sql", "blob", "datalake", "keyvault", "az",
+                "progress.json")
 
 
 def _control(profile: Profile, method: str, operation: str, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -60,6 +61,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(
         host=args.host, ports=ports, data_dir=Path(args.data_dir), in_memory=args.in_memory,
         world_file=Path(args.world), imds_throttling=not args.no_throttling,
+        owner_only=getattr(args, "owner_only", False),
     )
 
 
@@ -68,11 +70,29 @@ def _print_env(profile: Profile, data_dir: Path, shell: str) -> None:
         print(line)
 
 
+def _stop_when_stdin_closes(emulator: Any) -> None:
+    """The program that started us holds our stdin open: when it ends, however it ends (even killed),
+    the pipe closes and we stop too. Works the same on every system (a watched pid would not)."""
+    import threading
+
+    def watch() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while sys.stdin.buffer.read(4096):
+                pass
+        while True:  # until the process ends: a request made before the loop runs would be lost
+            emulator.request_shutdown()
+            time.sleep(0.2)
+
+    threading.Thread(target=watch, name="stdin-lifeline", daemon=True).start()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import Emulator
 
     settings = _settings(args)
     emulator = Emulator(settings)
+    if args.until_stdin_closes:
+        _stop_when_stdin_closes(emulator)
     print(f"Azure emulator serving; data in {settings.data_dir}. Stop with Ctrl+C or "
           "'azure-emulator stop'.", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
@@ -138,6 +158,8 @@ def _forwarded(args: argparse.Namespace) -> list[str]:
         forwarded.append("--in-memory")
     if args.no_throttling:
         forwarded.append("--no-throttling")
+    if args.owner_only:
+        forwarded.append("--owner-only")
     return forwarded
 
 
@@ -203,6 +225,40 @@ def _hard_reset(data_dir: Path) -> int:
     return 0
 
 
+def cmd_progress(args: argparse.Namespace) -> int:
+    """The learner's own progress book: which steps of which notebook succeeded (what the trainer sees)."""
+    from lib.progress import ordered_steps, table_rows  # `serve` never needs it
+
+    data_dir = Path(args.data_dir)
+    profile = _running_profile(data_dir)
+    if profile is None:
+        print(f"The emulator is not running (data dir {data_dir}); start it first.", file=sys.stderr)
+        return 3
+    if args.clear:
+        if _control(profile, "DELETE", "progress") is None:
+            return 3
+        print("Progress cleared.")
+        return 0
+    book = _control(profile, "GET", "progress")
+    if book is None:
+        return 3
+    if args.json:
+        print(json.dumps(book, indent=2))
+        return 0
+    rows = table_rows(book)
+    if not rows:
+        print("No progress recorded yet: run a notebook.")
+        return 0
+    width = max(len("notebook"), *(len(name) for name, _ in rows))
+    print(f"{'notebook'.ljust(width)}  steps that succeeded")
+    for name, summary in rows:
+        print(f"{name.ljust(width)}  {summary}")
+    notebooks = book["notebooks"]
+    print(f"\n{sum('finished' in ordered_steps(steps) for steps in notebooks.values())} of {len(notebooks)} "
+          "notebooks finished.")
+    return 0
+
+
 def cmd_env(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     profile = _running_profile(data_dir)
@@ -263,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--in-memory", action="store_true", help="keep no state after stop (SQL: a temporary folder)")
     server.add_argument("--world", default=str(DEFAULT_WORLD_FILE), help="world file (default: the bundled one)")
     server.add_argument("--no-throttling", action="store_true", help="switch off IMDS throttling (20/s, 5 at once)")
+    server.add_argument("--owner-only", action="store_true",
+                        help="answer only processes of the user who started it (a machine shared by learners; Linux)")
+    server.add_argument("--until-stdin-closes", action="store_true",
+                        help="serve: stop when standard input closes (the program that started it has ended)")
     server.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for start (default: %(default)s)")
     server.add_argument("--foreground", action="store_true", help="run in this process instead of the background")
 
@@ -276,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--hard", action="store_true",
                        help="stop the emulator and delete its state, keys, certificates and profile")
     reset.set_defaults(func=cmd_reset)
+    progress = commands.add_parser(
+        "progress", parents=[common],
+        help="which steps of which notebook succeeded (the learner's own row of the trainer's table)")
+    progress.add_argument("--json", action="store_true", help="print the progress book as JSON")
+    progress.add_argument("--clear", action="store_true", help="forget the recorded progress")
+    progress.set_defaults(func=cmd_progress)
     commands.add_parser("env", parents=[common], help="print the profile as environment variables").set_defaults(
         func=cmd_env)
     az_profile = commands.add_parser(

@@ -117,3 +117,17 @@ class EmulatorControl:
 
     def shutdown(self) -> dict[str, Any]:
         return self.call("POST", "shutdown")
+
+    # -- the learner's progress (lib.progress records; the trainer's table reads) -----------------
+    def progress(self) -> dict[str, Any]:
+        """``{"notebooks": {"06": {"denied": {"firstAt", "lastAt", "count"}, …}}}``."""
+        return self.call("GET", "progress")
+
+    def record_progress(self, notebook: str, step: str, correct: bool | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"notebook": notebook, "step": step}
+        if correct is not None:
+            body["correct"] = correct
+        return self.call("POST", "progress", body)
+
+    def clear_progress(self) -> None:
+        self.call("DELETE", "progress")

@@ -7,6 +7,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)  # az joins the emulator's namespace (test_azure_cli)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)  # another user's process (owner-only, the hub test)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ "${#missing[@]}" -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1; then
         sudo=""
@@ -18,4 +20,27 @@ if [ "${#missing[@]}" -gt 0 ]; then
         echo "Please install with your package manager: ${missing[*]}" >&2
         exit 1
     fi
+fi
+
+# configurable-http-proxy (JupyterHub's default proxy) for tests/hub, from npm into a cache folder outside the
+# repository (never into it); tests/hub/hub_harness.py finds it there. Node.js and npm from Debian when missing.
+CHP_DIR="${MI_WORKBOOK_CHP_DIR:-$HOME/.cache/mi-workbook/chp}"
+CHP_VERSION="5.3.0"
+if [ ! -x "$CHP_DIR/node_modules/.bin/configurable-http-proxy" ] || \
+   ! grep -q "\"version\": \"$CHP_VERSION\"" "$CHP_DIR/node_modules/configurable-http-proxy/package.json" 2>/dev/null; then
+    if ! command -v npm >/dev/null 2>&1; then
+        if command -v apt-get >/dev/null 2>&1; then
+            sudo=""
+            if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+            echo "Test set-up: installing nodejs and npm (apt-get) for configurable-http-proxy ..."
+            $sudo apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+        else
+            echo "Please install Node.js and npm (configurable-http-proxy for the JupyterHub test)" >&2
+            exit 1
+        fi
+    fi
+    echo "Test set-up: installing configurable-http-proxy $CHP_VERSION into $CHP_DIR (npm) ..."
+    mkdir -p "$CHP_DIR"
+    npm install --silent --no-audit --no-fund --prefix "$CHP_DIR" "configurable-http-proxy@$CHP_VERSION" >/dev/null
 fi

@@ -43,7 +43,13 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 echo "Set-up: installing Python packages into $VENV (the first time takes a minute or two; log: $LOG) ..."
-if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e ".[test]"; } >"$LOG" 2>&1; then
+# The workbook's Jupyter server extension (workbook_jupyter) is enabled by copying its enabling file: an editable
+# install does not install the project's data files (a regular one does), and `jupyter server extension enable`
+# (jupyter_server 2.21) refuses an extension that no config names yet.
+ENABLE_DIR="$VENV/etc/jupyter/jupyter_server_config.d"
+if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e ".[test,hub]" &&
+       mkdir -p "$ENABLE_DIR" && cp workbook_jupyter/etc/jupyter_server_config.d/workbook_jupyter.json "$ENABLE_DIR/"; \
+     } >"$LOG" 2>&1; then
     echo "Set-up failed; the end of $LOG:" >&2
     tail -n 30 "$LOG" >&2
     exit 1

@@ -14,6 +14,8 @@ What every listener gets here, whatever the service (DESIGN.md §2):
   before the handler runs;
 - a header-read timeout (aiohttp's keep-alive timer also runs before the first request, so a
   client that trickles its headers is cut off), a TLS handshake timeout and a connection cap;
+- optionally a connection filter (``--owner-only``, core/peers.py): a connection it refuses gets 403
+  before any request is read;
 - any unexpected exception answered with the service's own 500-class error after being logged.
 """
 
@@ -41,10 +43,15 @@ TLS_HANDSHAKE_TIMEOUT_SECONDS = 10.0
 MAX_CONNECTIONS = 128  # per listener: the workbook needs a handful; the SDKs' pools stay well under
 
 
+# (peer address, our address) -> may this connection be served?
+ConnectionFilter = Callable[[Any, Any], bool]
+
+
 class Listener(Protocol):
     """One socket standing in for one kind of Azure host."""
 
     name: str
+    connection_filter: ConnectionFilter | None  # set by the emulator before start (owner-only mode)
 
     async def start(self, host: str, port: int) -> int:
         """Start listening; return the bound port."""
@@ -228,8 +235,53 @@ class _Refuse(asyncio.Protocol):
         transport.close()
 
 
+_REFUSED_BODY = (b"This emulator answers only the processes of the user who started it: "
+                 b"use your own (azure-emulator status).\n")
+
+
+class _Screened(asyncio.Protocol):
+    """Asks ``allowed`` about a new connection (after TLS, before any byte of a request is read); refuses it
+    with 403, or hands it and everything after to the real protocol."""
+
+    def __init__(self, make: Callable[[], asyncio.Protocol], allowed: ConnectionFilter) -> None:
+        self._make = make
+        self._allowed = allowed
+        self._inner: asyncio.Protocol | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if not self._allowed(transport.get_extra_info("peername"), transport.get_extra_info("sockname")):
+            assert isinstance(transport, asyncio.WriteTransport)
+            transport.write(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                            b"Content-Length: %d\r\n\r\n%s" % (len(_REFUSED_BODY), _REFUSED_BODY))
+            transport.close()
+            return
+        self._inner = self._make()
+        self._inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self._inner is not None:
+            self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._inner is not None else None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._inner is not None:
+            self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.resume_writing()
+
+
 class HttpListener:
     """An aiohttp application on one port, with TLS unless ``ssl_context`` is None."""
+
+    connection_filter: ConnectionFilter | None = None
 
     def __init__(self, name: str, app: web.Application, ssl_context: ssl.SSLContext | None, *,
                  max_connections: int = MAX_CONNECTIONS, header_timeout: float = HEADER_TIMEOUT_SECONDS) -> None:
@@ -249,9 +301,13 @@ class HttpListener:
         requests = self._runner.server
         assert requests is not None
 
+        allowed = self.connection_filter
+
         def protocol() -> asyncio.Protocol:
             if len(requests.connections) >= self.max_connections:
                 return _Refuse()
+            if allowed is not None:
+                return _Screened(requests, allowed)
             return requests()
 
         loop = asyncio.get_running_loop()

@@ -36,6 +36,7 @@ class Settings:
     imds_throttling: bool = True      # 20 requests/s and 5 concurrent, as real IMDS
     imds_rate_per_second: int = 20
     imds_max_concurrent: int = 5
+    owner_only: bool = False          # answer only this user's processes (shared machines; Linux; core/peers.py)
 
     @classmethod
     def for_tests(cls, data_dir: Path) -> Settings:

@@ -41,5 +41,9 @@ def unsupported_media_type() -> ControlError:
     return ControlError(415, "UnsupportedMediaType", "Bodies must be 'application/json'.")
 
 
+def progress_full(message: str) -> ControlError:
+    return ControlError(409, "ProgressBookFull", message)
+
+
 def internal_error() -> ControlError:
     return ControlError(500, "InternalError", "The emulator hit an unexpected error; see its log.")

@@ -1,4 +1,4 @@
-"""Control-plane handlers: health, reset, fault injection, settings, shutdown.
+"""Control-plane handlers: health, reset, fault injection, settings, shutdown, the learner's progress.
 
 The control plane can reset a learner's progress or stop the emulator, so ``before`` lets through
 only the workbook's own calls: the ``Host`` must be the listener's own loopback name (no DNS
@@ -18,7 +18,7 @@ from aiohttp import web
 from emulator.core.http import Match
 
 from . import errors
-from .models import ControlledEmulator
+from .models import NOTEBOOK_NAME, STEP_NAME, ControlledEmulator, ProgressFull
 
 EMULATOR: web.AppKey[ControlledEmulator] = web.AppKey("emulator")
 FAULT_SERVICES = ("imds",)
@@ -120,3 +120,33 @@ async def change_settings(request: web.Request) -> web.Response:
 async def shutdown(request: web.Request) -> web.Response:
     _emulator(request).request_shutdown()
     return web.json_response({"status": "stopping"}, status=202)
+
+
+async def read_progress(request: web.Request) -> web.Response:
+    return web.json_response(_emulator(request).progress.snapshot())
+
+
+async def record_progress(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    unknown = set(body) - {"notebook", "step", "correct"}
+    if unknown:
+        raise errors.invalid_body(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    notebook, step, correct = body.get("notebook"), body.get("step"), body.get("correct")
+    if not isinstance(notebook, str) or not NOTEBOOK_NAME.fullmatch(notebook.removesuffix(".ipynb")):
+        raise errors.invalid_body("'notebook' must be a notebook's name: lower-case letters, digits, '_' and '-', "
+                                  "at most 64 (e.g. '06' or '06_resource_manager_system_assigned').")
+    if not isinstance(step, str) or not STEP_NAME.fullmatch(step):
+        raise errors.invalid_body("'step' must be a step's name: a lower-case letter, then letters, digits and "
+                                  "'-', at most 32 (e.g. 'denied', 'granted', 'allowed', 'exercise').")
+    if correct is not None and not isinstance(correct, bool):
+        raise errors.invalid_body("'correct' must be true, false or absent.")
+    try:
+        entry = _emulator(request).progress.record(notebook, step, correct)
+    except ProgressFull as exc:
+        raise errors.progress_full(str(exc)) from None
+    return web.json_response(entry, status=201)
+
+
+async def clear_progress(request: web.Request) -> web.Response:
+    _emulator(request).progress.clear()
+    return web.Response(status=204)

@@ -11,4 +11,7 @@ ROUTES = [
     Route("DELETE", f"{CONTROL_PREFIX}/faults", "clear_faults"),
     Route("POST", f"{CONTROL_PREFIX}/settings", "change_settings"),
     Route("POST", f"{CONTROL_PREFIX}/shutdown", "shutdown"),
+    Route("GET", f"{CONTROL_PREFIX}/progress", "read_progress"),
+    Route("POST", f"{CONTROL_PREFIX}/progress", "record_progress"),
+    Route("DELETE", f"{CONTROL_PREFIX}/progress", "clear_progress"),
 ]

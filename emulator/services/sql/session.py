@@ -19,6 +19,7 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 from emulator.core.files import StartError
+from emulator.core.http import ConnectionFilter
 from emulator.core.tokens import TokenRejected
 
 from . import errors, rpc, tds
@@ -375,6 +376,7 @@ class SqlListener:
     """The Azure SQL endpoint: TDS on one port (IPv4 loopback, and IPv6 loopback when available)."""
 
     name = "sql"
+    connection_filter: ConnectionFilter | None = None  # owner-only mode: refused connections are closed
 
     def __init__(self, context: EmulatorContext, server: SqlServer,
                  login_endpoint: Callable[[], str | None] = lambda: None) -> None:
@@ -432,6 +434,10 @@ class SqlListener:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        allowed = self.connection_filter
+        if allowed is not None and not allowed(writer.get_extra_info("peername"), writer.get_extra_info("sockname")):
+            writer.close()  # another user's process: TDS has no way to say why before PRELOGIN
+            return
         if len(self._sessions) >= self.connection_limit:
             log.warning("sql: %d connections open, the limit: closed a new one", len(self._sessions))
             writer.close()
