@@ -50,6 +50,9 @@ RUNS = [
     ("07_resource_manager_user_assigned.ipynb", {"selector": "object_id", "exercise_answer":
      "api-version=2018-02-01&resource=https://vault.azure.net"}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "msi_res_id"}),
+    ("08_troubleshooting.ipynb", {"exercise_answer": "127.0.0.1"}),
+    ("08_troubleshooting.ipynb", {"exercise_answer": "localhost"}),
+    ("08_troubleshooting.ipynb", {"target": "azure"}),  # only what is safe on a VM; the rest explained
 ]
 
 # What the learner is told, per notebook and answer (None: unanswered).
@@ -60,6 +63,9 @@ EXERCISE_FEEDBACK = {
     "✗ Not yet: the VM reads Products, but as a member of db_datareader it reads every other table too",
     "05": lambda answer: "✓ Right: Key Vault Secrets Officer has the data actions" if answer.endswith("Officer") else
     "✗ Not yet: with Key Vault Contributor the VM still got 403",
+    "08": lambda answer: "Set your answer above" if answer is None else
+    "✓ Right: NO_PROXY=127.0.0.1 sends token requests straight to IMDS" if answer == "127.0.0.1" else
+    "✗ Not yet: the request went through the proxy and IMDS answered 400",
     "07": lambda answer: "Set your answer above" if answer is None else
     "✓ Right: msi_res_id names ID1" if "msi_res_id" in answer else
     "✗ Not yet: the token is the VM's system-assigned identity's",
@@ -230,6 +236,36 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
                                "after clean-up: user delegation SAS 403 AuthorizationPermissionMismatch",
                                "after clean-up: listServiceSas 403 AuthorizationFailed"])
         assert re.search(r"sig=[A-Za-z0-9%+/]{5}", text) is None, "an executed notebook shows a whole SAS signature"
+    if name.startswith("08") and parameters.get("target") == "azure":
+        assert_in_order(text, [
+            "On Azure IMDS cannot be told to fail; a normal request logs:", "IMDS answered 200 after 0 retries",
+            "without the header: 400 invalid_request", "requests: 400 invalid_request",
+            "Resource Manager cannot be reached from here: ProxyError",  # the test's dead proxy: nothing leaves
+            "On Azure: not reproduced (only Entra ID signs tokens)",
+            "On Azure: not reproduced here (notebook 06 grants for real and waits)",
+            "a client id nobody has:   IdentityNotFound 400",
+            "Set sql_server and sql_database to try this on Azure",
+            "Set vault_name to try this on Azure", "On Azure nothing was changed."])
+        assert "an identity not attached" not in text and "Data Lake Gen1:" not in text
+    elif name.startswith("08"):
+        # each symptom reproduced, in the notebook's order, then the exercise and the clean-up
+        assert_in_order(text, [
+            "lib.imds: IMDS answered 200 after 2 retries", "410 once: lib.imds: IMDS answered 200 after 1 retries",
+            "429 ten times: ThrottledError after 2 retries",
+            "without the header: 400 invalid_request · Required metadata header not specified",
+            "requests: 400 invalid_request · Request contains X-Forwarded-For header",
+            "azure-identity: CredentialUnavailableError", "NO_PROXY = 127.0.0.1: 200 · forwarded: 0",
+            "→ 401 InvalidAuthenticationTokenAudience", "→ 401 Unauthorized\n    AKV10022: Invalid audience",
+            "→ 401 SecurityException", "→ 401 ExpiredAuthenticationToken", "asking again: True",
+            "right after the grant: 403 · after waiting: 200", "right after revoking: 200 · after waiting: 403",
+            "an identity not attached: IdentityNotFound 400", "no selector, two attached: MultipleIdentities 400",
+            "system-assigned on again, a new principal: True",
+            "no user for the VM in the database: 18456 Login failed",
+            "a token for Storage instead:        18456 Login failed",
+            "no token: 401 Unauthorized", "a token with the trailing slash: 401 Unauthorized · AKV10022",
+            "the VM's token, nothing granted: 403 Forbidden AccessDenied",
+            EXERCISE_FEEDBACK["08"](parameters.get("exercise_answer")),
+            "emulator settings: {'imdsThrottling': True, 'rbacPropagationSeconds': 0.0} · faults: {}"])
     if name.startswith("00"):
         assert "VM name: mi-workbook-vm" in text
         assert "InvalidResource 400 invalid_resource" in text
@@ -283,3 +319,4 @@ def test_committed_notebooks_show_az_run_against_the_emulator(name):
     assert "az found: the notebook runs its az commands against the emulator" in text
     for command in AZ_EQUIVALENTS[name]:
         assert f"$ {command}" in text, command
+
