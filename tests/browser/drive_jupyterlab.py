@@ -70,6 +70,16 @@ def lab_config(folder: Path) -> Path:
     return config
 
 
+def lab_settings(folder: Path) -> Path:
+    """JupyterLab user settings of our own: every cell in the page (no windowing), so what the driver looks for
+    (running prompts, rendered widgets, the dropdown) is there whether or not it is scrolled into view."""
+    settings = folder / "lab-settings"
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    tracker.write_text(json.dumps({"windowingMode": "none"}), encoding="utf-8")
+    return settings
+
+
 def start_jupyterlab(folder: Path, env: dict[str, str], token: str, log: Path) -> tuple[subprocess.Popen, str]:
     port = 8888  # the namespace is ours alone
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -111,8 +121,11 @@ def saved_notebook_findings(path: Path) -> dict[str, Any]:
 
 def _wait_until_idle(page: Any) -> bool:
     """Wait for a run to start, then for every cell to finish; False when the timeout came first."""
-    page.wait_for_function("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
-                           ".some(p => p.textContent.includes('*'))", timeout=30_000, polling=100)
+    try:  # a cell queued: the run has started (a loaded machine may take a while to restart the kernel)
+        page.wait_for_function("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
+                               ".some(p => p.textContent.includes('*'))", timeout=60_000, polling=100)
+    except Exception:  # playwright's TimeoutError: never seen busy; the idle check below still has to hold
+        print("(the run was not seen starting)", flush=True)
     try:
         page.wait_for_function(f"() => !({_STILL_RUNNING})()", timeout=NOTEBOOK_TIMEOUT * 1000, polling=500)
     except Exception:  # playwright's TimeoutError: record it, keep the screenshot
@@ -188,7 +201,7 @@ def main(out: Path) -> int:
     folder = scratch / "notebooks"
     shutil.copytree(ROOT / "notebooks", folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     env = {**os.environ, "WORKBOOK_EMULATOR_HOME": str(scratch / "emulator"),
-           "JUPYTER_CONFIG_DIR": str(lab_config(scratch))}
+           "JUPYTER_CONFIG_DIR": str(lab_config(scratch)), "JUPYTERLAB_SETTINGS_DIR": str(lab_settings(scratch))}
     env.update(start_emulator(scratch / "emulator"))
     token = secrets.token_urlsafe(16)
     lab, base = start_jupyterlab(folder, env, token, out / "jupyterlab.log")
