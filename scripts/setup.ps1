@@ -104,6 +104,8 @@ if ($Start) {
     Write-Host "  Stop with Ctrl+C. JupyterLab's own log: $Venv\jupyterlab.log"
     Write-Host ""
     $env:JUPYTER_TOKEN = $token
+    # Trust the workbook's own notebooks: JupyterLab then renders their saved widget state on first open.
+    & (Join-Path $Venv "Scripts\jupyter.exe") trust (Get-ChildItem notebooks\*.ipynb).FullName *> $null
     & (Join-Path $Venv "Scripts\jupyter.exe") lab --ip=127.0.0.1 --port=$Port --ServerApp.port_retries=0 `
         --notebook-dir=. --no-browser "--LabApp.default_url=/lab/tree/notebooks/index.ipynb" *> (Join-Path $Venv "jupyterlab.log")
 }

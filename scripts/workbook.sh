@@ -47,6 +47,9 @@ else
 
 BANNER
     trap stop_emulator EXIT
+    # Trust the workbook's own notebooks (a signature in your Jupyter data dir): JupyterLab then renders the widget
+    # state saved in them (07's selector) on first open, instead of the widget's text.
+    jupyter trust notebooks/*.ipynb >/dev/null 2>&1 || echo "(could not trust the notebooks: widgets show once run)"
     JUPYTER_TOKEN="$token" jupyter lab --ip=127.0.0.1 --port="$port" --ServerApp.port_retries=0 \
         --notebook-dir=. --LabApp.default_url="/lab/tree/notebooks/index.ipynb" "${extra[@]}" \
         >"${VENV}/jupyterlab.log" 2>&1 \

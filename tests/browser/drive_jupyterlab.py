@@ -201,8 +201,12 @@ def main(out: Path) -> int:
     folder = scratch / "notebooks"
     shutil.copytree(ROOT / "notebooks", folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     env = {**os.environ, "WORKBOOK_EMULATOR_HOME": str(scratch / "emulator"),
-           "JUPYTER_CONFIG_DIR": str(lab_config(scratch)), "JUPYTERLAB_SETTINGS_DIR": str(lab_settings(scratch))}
+           "JUPYTER_CONFIG_DIR": str(lab_config(scratch)), "JUPYTERLAB_SETTINGS_DIR": str(lab_settings(scratch)),
+           "JUPYTER_DATA_DIR": str(scratch / "jupyter-data")}  # the trust database too: nothing in your own
     env.update(start_emulator(scratch / "emulator"))
+    # As `make workbook` does: trusted notebooks render their saved widget state on first open.
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", *map(str, folder.glob("*.ipynb"))], env=env,
+                   capture_output=True, timeout=120, check=True)
     token = secrets.token_urlsafe(16)
     lab, base = start_jupyterlab(folder, env, token, out / "jupyterlab.log")
     results: dict[str, Any] = {}

@@ -23,6 +23,9 @@ from netns import NoNamespace, check_namespaces, loopback_only  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "output" / "browser"
 CHROMIUM = os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium")
+# The browser run takes minutes: it starts after collection and overlaps the suite, but run on its own the
+# first test waits for all of it.
+pytestmark = pytest.mark.timeout(1200)
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 WIDGET_NOTEBOOKS = {"07_resource_manager_user_assigned.ipynb"}
 
