@@ -265,7 +265,7 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
             "no token: 401 Unauthorized", "a token with the trailing slash: 401 Unauthorized · AKV10022",
             "the VM's token, nothing granted: 403 Forbidden AccessDenied",
             EXERCISE_FEEDBACK["08"](parameters.get("exercise_answer")),
-            "emulator settings: {'imdsThrottling': True, 'rbacPropagationSeconds': 0.0} · faults: {}"])
+            "RBAC propagation delay: 0.0 s · faults pending: {}"])
     if name.startswith("00"):
         assert "VM name: mi-workbook-vm" in text
         assert "InvalidResource 400 invalid_resource" in text
