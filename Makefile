@@ -22,6 +22,7 @@ bench:              ## print performance figures (not part of the tests)
 	.venv/bin/python bench/sql_bench.py
 	.venv/bin/python bench/sql_memory.py
 	.venv/bin/python bench/datalake_gen1_bench.py
+	.venv/bin/python bench/datalake_gen2_bench.py
 	.venv/bin/python bench/keyvault_bench.py
 	.venv/bin/python bench/bench_memory.py
 	.venv/bin/python bench/storage_bench.py

@@ -1,13 +1,16 @@
-"""Blob Storage helpers for the notebooks: where an account's blob endpoint is, Azure's XML errors read,
-SAS tokens shown masked.
+"""Storage helpers for the notebooks: where an account's blob and Data Lake Gen2 (DFS) endpoints are, Azure's
+XML (blob) and JSON (DFS) errors read, SAS tokens shown masked.
 
-The notebooks show every request themselves; this only saves repeating the URL rules and the XML
-unpacking. On Azure a storage account is ``https://<account>.blob.core.windows.net``; on the emulator
-it is path style, ``https://127.0.0.1:<port>/<account>`` (what azure-storage-blob expects for an IP host).
+The notebooks show every request themselves; this only saves repeating the URL rules and the error
+unpacking. On Azure a storage account is ``https://<account>.blob.core.windows.net`` and, for Data Lake
+Gen2, ``https://<account>.dfs.core.windows.net``; on the emulator each is path style,
+``https://127.0.0.1:<port>/<account>`` (what azure-storage-blob and azure-storage-file-datalake expect
+for an IP host).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
@@ -39,6 +42,27 @@ def account_url(target: Target, account: str) -> str:
     if target.is_emulator:
         return f"{target.endpoints['blob']}/{account}"
     return f"https://{account}.blob.core.windows.net"
+
+
+def dfs_url(target: Target, account: str) -> str:
+    """The account's Data Lake Gen2 endpoint (the same data as its blob endpoint, when HNS is on)."""
+    if target.is_emulator:
+        return f"{target.endpoints['dfs']}/{account}"
+    return f"https://{account}.dfs.core.windows.net"
+
+
+def datalake_account(target: Target, name: str = "") -> str:
+    """``name`` if given; else the emulator's account with a hierarchical namespace, or on Azure
+    WORKBOOK_DATALAKE_ACCOUNT (a storage account with HNS on, in the VM's resource group)."""
+    if name:
+        return name
+    if target.is_emulator:
+        return default_account(target, hierarchical=True)
+    name = os.environ.get("WORKBOOK_DATALAKE_ACCOUNT", "")
+    if not name:
+        raise StorageConfigError("Set WORKBOOK_DATALAKE_ACCOUNT (or the notebook's datalake_account parameter) to "
+                                 "a storage account with a hierarchical namespace in the VM's resource group.")
+    return name
 
 
 def default_account(target: Target, *, hierarchical: bool = False) -> str:
@@ -79,6 +103,23 @@ def blob_error(response: Any) -> BlobError | None:
         except ElementTree.ParseError:
             message = response.text[:300]
     return BlobError(response.status_code, code or "Unknown", message, detail)
+
+
+def datalake_error(response: Any) -> BlobError | None:
+    """The error in a ``requests`` response from the DFS endpoint (``{"error": {"code", "message"}}``); None
+    when it succeeded. HEAD answers carry only ``x-ms-error-code``."""
+    if response.status_code < 400:
+        return None
+    code = response.headers.get("x-ms-error-code", "")
+    message = ""
+    if response.content:
+        try:
+            error = json.loads(response.content).get("error", {})
+            code = code or str(error.get("code", ""))
+            message = str(error.get("message", "")).split("\n", 1)[0]
+        except (ValueError, AttributeError):
+            message = response.text[:300]
+    return BlobError(response.status_code, code or "Unknown", message)
 
 
 def sdk_error(exc: Any) -> BlobError:

@@ -17,7 +17,7 @@ from .control.models import ControlledEmulator
 
 def create_listeners(context: EmulatorContext, emulator: ControlledEmulator) -> list[Listener]:
     """Every listener; the control plane gets the running emulator as a small interface, not the app."""
-    from . import arm, blob, control, datalake, imds, keyvault, login, sql, storage
+    from . import arm, blob, control, datalake, dfs, imds, keyvault, login, sql, storage
 
     context.scope_resolvers.append(lambda scope: storage.scope_exists(context, scope))
     listeners: list[Listener] = [
@@ -25,6 +25,7 @@ def create_listeners(context: EmulatorContext, emulator: ControlledEmulator) -> 
         login.create(context),
         arm.create(context, provider_routes=[*keyvault.ARM_ROUTES, *storage.ARM_ROUTES]),
         blob.create(context),
+        dfs.create(context),
         datalake.create(context),
         keyvault.create(context),
         sql.create(context),

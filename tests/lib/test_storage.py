@@ -18,6 +18,33 @@ def test_emulator_account_and_urls(emulator, emulator_env):
         "/resourceGroups/mi-workbook-rg/providers/Microsoft.Storage/storageAccounts/a/blobServices/default/containers/c")
 
 
+def test_datalake_urls_and_accounts(emulator, emulator_env, monkeypatch):
+    chosen = targets.resolve("emulator")
+    assert storage.datalake_account(chosen) == "miworkbooklake"
+    assert storage.datalake_account(chosen, "other") == "other"
+    assert storage.dfs_url(chosen, "miworkbooklake") == emulator.profile.endpoints["dfs"] + "/miworkbooklake"
+    azure = targets.Target(name="azure", endpoints={}, subscription_id="s", resource_group="rg")
+    assert storage.dfs_url(azure, "acct") == "https://acct.dfs.core.windows.net"
+    monkeypatch.delenv("WORKBOOK_DATALAKE_ACCOUNT", raising=False)
+    with pytest.raises(storage.StorageConfigError, match="WORKBOOK_DATALAKE_ACCOUNT"):
+        storage.datalake_account(azure)
+    monkeypatch.setenv("WORKBOOK_DATALAKE_ACCOUNT", "lake")
+    assert storage.datalake_account(azure) == "lake"
+
+
+def test_datalake_error_from_a_refusal(emulator, emulator_env):
+    url = f"{emulator.profile.endpoints['dfs']}/miworkbooklake/mi-workbook-fs/TestFolder/hello_world.txt"
+    refused = requests.get(url, headers={"x-ms-version": "2021-08-06"}, verify=emulator.profile.ca_bundle, timeout=10)
+    error = storage.datalake_error(refused)
+    assert error is not None and (error.status, error.code) == (401, "NoAuthenticationInformation")
+    assert error.message.startswith("Server failed to authenticate") and "\n" not in error.message
+    head = requests.head(url, headers={"x-ms-version": "2021-08-06"}, verify=emulator.profile.ca_bundle, timeout=10)
+    assert storage.datalake_error(head) == storage.BlobError(401, "NoAuthenticationInformation", "")
+    answered = requests.get(emulator.profile.endpoints["imds"] + "/metadata/instance?api-version=2021-02-01",
+                            headers={"Metadata": "true"}, timeout=10)
+    assert answered.status_code == 200 and storage.datalake_error(answered) is None
+
+
 def test_azure_urls_and_account_from_environment(monkeypatch):
     azure = targets.Target(name="azure", endpoints={}, subscription_id="s", resource_group="rg")
     assert storage.account_url(azure, "acct") == "https://acct.blob.core.windows.net"

@@ -32,9 +32,11 @@ SQL_WRONG = "ALTER ROLE db_datareader ADD MEMBER [mi-workbook-vm]"
 RUNS = [
     ("00_welcome.ipynb", {}),
     ("01_data_lake.ipynb", {}),
-    ("01_data_lake.ipynb", {"reports_permissions": "r-x"}),  # the exercise, answered right
-    ("01_data_lake.ipynb", {"reports_permissions": "r--"}),  # and wrong
-    ("01_data_lake.ipynb", {"target": "azure"}),  # Gen1 is retired: Part 1 explains, calls nothing
+    # both exercises (Gen1, Gen2), answered right, then wrong
+    ("01_data_lake.ipynb", {"reports_permissions": "r-x", "gen2_file_permissions": "r--"}),
+    ("01_data_lake.ipynb", {"reports_permissions": "r--", "gen2_file_permissions": "rw-"}),
+    # Gen1 is retired: Part 1 explains, calls nothing; Part 2 without a Gen2 account named explains too
+    ("01_data_lake.ipynb", {"target": "azure"}),
     ("02_blob_storage.ipynb", {"exercise_answer": {"restype": "container", "comp": "list"}}),
     ("02_blob_storage.ipynb", {"exercise_answer": {"comp": "list"}}),
     ("03_storage_sas.ipynb", {"exercise_answer": "r"}),
@@ -179,6 +181,10 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
         assert "before the grant: (not called: Data Lake Storage Gen1 was retired on 2024-02-29" in text
         assert "https://miworkbookadls.azuredatalakestore.net/webhdfs/v1/?op=MODIFYACLENTRIES" in text
         assert "AccessControlException" not in text and "SecurityException" not in text
+        assert "Set WORKBOOK_DATALAKE_ACCOUNT" in text
+        assert "Gen2 before any grant: (not called: set WORKBOOK_DATALAKE_ACCOUNT" in text
+        assert "https://<your Gen2 account>.dfs.core.windows.net" in text
+        assert "AuthorizationPermissionMismatch" not in text
     elif name.startswith("01"):
         # Part 1 (Gen1): refuse → grant → allow, the 307, read back, exercise, clean up; in that order
         exercise = {None: "Set your answer above", "r-x": "✓ Right: listing a folder needs read AND execute",
@@ -196,6 +202,27 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
                  exercise,
                  "after clean-up: 403 AccessControlException"]
         assert_in_order(text, steps)
+        # Part 2 (Gen2): refused → a role (writes anywhere) → role removed → ACLs only (its folder and nowhere
+        # else), raw REST then the SDK → exercise → clean up; in that order, after Part 1
+        gen2_answer = parameters.get("gen2_file_permissions")
+        gen2_exercise = {None: "Set your answer above (gen2_file_permissions",
+                         "r--": "✓ Right: reading a file needs r on it",
+                         "rw-": "✗ Not this time: the VM could change the file"}[gen2_answer]
+        assert_in_order(text[text.find(steps[-1]):], [
+            "Gen2 before any grant: 403 AuthorizationPermissionMismatch",
+            "granted: True",
+            "with the role: list TestFolder → 200 OK",
+            "with the role: write /vm-was-here.txt → 201 Created · 202 Accepted · 200 OK",
+            "role removed: list TestFolder → 403 AuthorizationPermissionMismatch",
+            "$ az storage fs access set --acl",
+            "ACL-only, in TestFolder: create · append · flush → 201 Created · 202 Accepted · 200 OK",
+            "read back: 200 OK 'Written by the VM with ACLs only.\\n'",
+            "create /outside.txt: 403 AuthorizationPermissionMismatch",
+            "read TestFolder/hello_world.txt (older than the grant): 403 AuthorizationPermissionMismatch",
+            "SDK read: b'region,total",
+            "SDK write outside TestFolder: 403 AuthorizationPermissionMismatch",
+            gen2_exercise,
+            "after clean-up (Gen2): 403 AuthorizationPermissionMismatch"])
     if name.startswith("05"):
         # policy: refuse → grant → allow; the challenge; the SDK; RBAC: refuse → grant → allow; a reader cannot
         # write; exercise; clean up

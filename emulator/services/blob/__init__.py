@@ -41,8 +41,8 @@ class BlobListener(HttpListener):
     async def stop(self) -> None:
         await super().stop()
         self.model.endpoints.pop("blob", None)
-        forget(self.context)  # in memory: the bodies' temporary folder goes with it
+        forget(self.context, "blob")  # the last listener to stop closes the shared model
 
 
 def create(context: EmulatorContext) -> BlobListener:
-    return BlobListener(context, model_for(context))
+    return BlobListener(context, model_for(context, "blob"))

@@ -22,20 +22,14 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
-from emulator.core.http import declared_length, read_stream
+from emulator.core.http import read_stream
+from emulator.core.posix_acl import READ
 from emulator.core.versions import release_date
-from emulator.services.storage import errors, sas
+from emulator.services.storage import bodies, errors, namespace, sas
 from emulator.services.storage.access import DEFAULT_VERSION, Caller, Incoming, authorize
-from emulator.services.storage.models import (
-    MAX_LIST_RESULTS,
-    Account,
-    Conditions,
-    StorageModel,
-    check_blob_name,
-    check_container_name,
-)
+from emulator.services.storage.models import MAX_LIST_RESULTS, StorageModel, check_blob_name, check_container_name
+from emulator.services.storage.rows import Account, Conditions
 
 from . import render
 from .errors import CATALOGUE, SERVER
@@ -124,6 +118,9 @@ async def _dispatch(request: web.Request, level: str, account_name: str, contain
         check_container_name(container)
     if blob is not None:
         check_blob_name(blob)
+        if account.hierarchical_namespace:  # a path: dot segments resolved, as on the DFS endpoint
+            blob = namespace.normalize(blob)
+            check_blob_name(blob)
     conditions = _conditions(request)
     conditions.create_only = caller.create_only
     handler = globals()[operation.handler]
@@ -267,7 +264,8 @@ async def create_container(call: Call) -> web.Response:
     if call.request.headers.get("x-ms-blob-public-access"):
         raise errors.public_access_not_permitted()
     assert call.container is not None
-    created = call.model.create_container(call.account.name, call.container, _metadata(call.request))
+    created = call.model.create_container(call.account.name, call.container, _metadata(call.request),
+                                         owner=call.caller.actor.owner)
     return _respond(call, 201, {"ETag": render.etag_header(created.etag),
                                 "Last-Modified": render.http_date(created.last_modified)})
 
@@ -296,7 +294,8 @@ async def list_blobs(call: Call) -> web.Response:
     assert call.container is not None
     prefix, delimiter = call.query.get("prefix", ""), call.query.get("delimiter", "")
     marker, limit = call.query.get("marker") or None, _limit(call)
-    found, next_marker = call.model.list_blobs(call.account.name, call.container, prefix, delimiter, marker, limit)
+    found, next_marker = call.model.list_blobs(call.account.name, call.container, prefix, delimiter, marker, limit,
+                                               call.caller.actor)
     shown_limit = limit if "maxresults" in call.query else None
     return _respond(call, 200, xml=render.blob_list(_endpoint(call), call.container, prefix, delimiter, marker,
                                                     shown_limit, found, next_marker, "metadata" in _includes(call)))
@@ -305,29 +304,10 @@ async def list_blobs(call: Call) -> web.Response:
 # -- blobs: writes -------------------------------------------------------------------------------------
 async def _receive(call: Call) -> tuple[str, int, bytes]:
     """Stream the body to a new file; return (body id, size, MD5). Nothing is left if this fails."""
-    request = call.request
-    declared = declared_length(request)
-    if declared is None:
-        raise errors.missing_content_length()
-    if declared > call.operation.max_body:  # the route's limit is the largest of its operations'
-        raise errors.request_body_too_large(call.operation.max_body)
-    sent_md5 = request.headers.get("Content-MD5")
-    expected = _md5_bytes(sent_md5) if sent_md5 else None
-    writer = call.model.bodies.writer()
-    try:
-        try:
-            received = await read_stream(request, call.operation.max_body, writer.write, CATALOGUE)
-        except (HttpProcessingError, ConnectionError, EOFError) as exc:
-            raise ConnectionResetError(f"the client stopped sending the body ({exc})") from None
-        if received != declared:
-            raise ConnectionResetError(f"the body ended after {received} of {declared} bytes")
-        if expected is not None and expected != writer.md5:
-            raise errors.md5_mismatch(sent_md5 or "", base64.b64encode(writer.md5).decode())
-        body_id = await writer.finish()
-    except BaseException:
-        writer.abort()
-        raise
-    return body_id, writer.size, writer.md5
+    sent_md5 = call.request.headers.get("Content-MD5")
+    # the route's limit is the largest of its operations': the operation's own is checked here
+    return await bodies.receive(call.request, call.model.bodies, call.operation.max_body, CATALOGUE,
+                                _md5_bytes(sent_md5) if sent_md5 else None)
 
 
 async def put_blob(call: Call) -> web.Response:
@@ -351,10 +331,11 @@ async def put_blob(call: Call) -> web.Response:
                                exists=existing is not None)
     else:
         call.model.container(call.account.name, call.container)  # a missing container, before reading GiBs
+    call.model.check_write_access(call.account.name, call.container, call.blob, call.caller.actor)
     body_id, size, md5 = await _receive(call)
     properties["content_md5"] = properties["content_md5"] or base64.b64encode(md5).decode()
     blob = call.model.put_blob(call.account.name, call.container, call.blob, body_id, size, properties, metadata,
-                               call.conditions)
+                               call.conditions, call.caller.actor)
     return _respond(call, 201, {"ETag": render.etag_header(blob.etag), "Last-Modified": render.http_date(
         blob.last_modified), "Content-MD5": base64.b64encode(md5).decode(), "x-ms-request-server-encrypted": "true"})
 
@@ -369,8 +350,9 @@ async def put_block(call: Call) -> web.Response:
         raise errors.invalid_block_id()
     assert call.container is not None and call.blob is not None
     call.model.container(call.account.name, call.container)
+    call.model.check_write_access(call.account.name, call.container, call.blob, call.caller.actor)
     body_id, size, md5 = await _receive(call)
-    call.model.put_block(call.account.name, call.container, call.blob, block_id, body_id, size)
+    call.model.put_block(call.account.name, call.container, call.blob, block_id, body_id, size, call.caller.actor)
     return _respond(call, 201, {"Content-MD5": base64.b64encode(md5).decode(),
                                 "x-ms-request-server-encrypted": "true"})
 
@@ -385,21 +367,21 @@ async def put_block_list(call: Call) -> web.Response:
     assert call.container is not None and call.blob is not None
     blob = call.model.put_block_list(call.account.name, call.container, call.blob, wanted,
                                      _properties(call.request, content_type_fallback=False),
-                                     _metadata(call.request), call.conditions)
+                                     _metadata(call.request), call.conditions, call.caller.actor)
     return _respond(call, 201, {"ETag": render.etag_header(blob.etag), "Last-Modified": render.http_date(
         blob.last_modified), "x-ms-request-server-encrypted": "true"})
 
 
 async def delete_blob(call: Call) -> web.Response:
     assert call.container is not None and call.blob is not None
-    call.model.delete_blob(call.account.name, call.container, call.blob, call.conditions)
+    call.model.delete_blob(call.account.name, call.container, call.blob, call.conditions, call.caller.actor)
     return _respond(call, 202, {"x-ms-delete-type-permanent": "true"})
 
 
 async def set_blob_metadata(call: Call) -> web.Response:
     assert call.container is not None and call.blob is not None
     blob = call.model.set_blob_metadata(call.account.name, call.container, call.blob, _metadata(call.request),
-                                        call.conditions)
+                                        call.conditions, call.caller.actor)
     return _respond(call, 200, {"ETag": render.etag_header(blob.etag),
                                 "Last-Modified": render.http_date(blob.last_modified)})
 
@@ -407,7 +389,8 @@ async def set_blob_metadata(call: Call) -> web.Response:
 async def set_blob_properties(call: Call) -> web.Response:
     assert call.container is not None and call.blob is not None
     blob = call.model.set_blob_properties(call.account.name, call.container, call.blob,
-                                          _properties(call.request, content_type_fallback=False), call.conditions)
+                                          _properties(call.request, content_type_fallback=False), call.conditions,
+                                          call.caller.actor)
     return _respond(call, 200, {"ETag": render.etag_header(blob.etag),
                                 "Last-Modified": render.http_date(blob.last_modified)})
 
@@ -415,7 +398,7 @@ async def set_blob_properties(call: Call) -> web.Response:
 # -- blobs: reads --------------------------------------------------------------------------------------
 async def blob_metadata(call: Call) -> web.Response:
     assert call.container is not None and call.blob is not None
-    blob = call.model.blob(call.account.name, call.container, call.blob)
+    blob = call.model.blob(call.account.name, call.container, call.blob, call.caller.actor, wanted=0)
     return _respond(call, 200, {"ETag": render.etag_header(blob.etag),
                                 "Last-Modified": render.http_date(blob.last_modified),
                                 **{f"x-ms-meta-{k}": v for k, v in blob.metadata.items()}})
@@ -426,7 +409,8 @@ async def get_block_list(call: Call) -> web.Response:
     if which not in ("committed", "uncommitted", "all"):
         raise errors.invalid_query_parameter("blocklisttype", which)
     assert call.container is not None and call.blob is not None
-    committed, uncommitted = call.model.block_lists(call.account.name, call.container, call.blob)
+    committed, uncommitted = call.model.block_lists(call.account.name, call.container, call.blob,
+                                                     call.caller.actor)
     return _respond(call, 200, xml=render.block_list(committed, uncommitted, which))
 
 
@@ -453,7 +437,9 @@ def _range(call: Call, size: int) -> tuple[int, int] | None:
 async def get_blob(call: Call) -> web.StreamResponse:
     """Get Blob and Get Blob Properties (HEAD): the bytes from disk, a chunk at a time."""
     assert call.container is not None and call.blob is not None
-    blob = call.model.blob(call.account.name, call.container, call.blob)
+    # Properties (HEAD) need only the way there; the bytes need r on the file (HNS accounts whose ACLs decide)
+    wanted = 0 if call.request.method == "HEAD" else READ
+    blob = call.model.blob(call.account.name, call.container, call.blob, call.caller.actor, wanted)
     headers = render.blob_headers(blob)
     if call.conditions.check_read(blob.etag, blob.last_modified):
         return _respond(call, 304, {"ETag": headers["ETag"], "Last-Modified": headers["Last-Modified"]})

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from html import escape as _html_escape
 
-from emulator.services.storage.models import Blob, Container, http_date
+from emulator.services.storage.rows import Blob, Container, http_date
 
 _XML_HEAD = '<?xml version="1.0" encoding="utf-8"?>'
 # Blob properties kept under our names → the header that carries each on reads
@@ -75,6 +75,7 @@ def blob_headers(blob: Blob) -> dict[str, str]:
             headers[header] = blob.properties[name]
     headers.setdefault("Content-Type", "application/octet-stream")
     headers.update({f"x-ms-meta-{k}": v for k, v in blob.metadata.items()})
+    headers.update(blob.namespace_headers)  # HNS accounts: resource type, owner, group, permissions, ACL
     return headers
 
 

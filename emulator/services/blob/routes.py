@@ -44,7 +44,9 @@ class Operation:
     streamed: bool = False  # the handler reads the body itself (blob content)
 
 
-_WRITE_BLOB = Need(BLOB_WRITE, sas="w", create=("c", BLOB_ADD))
+# acl=True: on an HNS account the path's POSIX ACLs may allow what RBAC does not (container operations: RBAC only)
+_WRITE_BLOB = Need(BLOB_WRITE, sas="w", create=("c", BLOB_ADD), acl=True)
+_READ_BLOB = Need(BLOB_READ, sas="r", acl=True)
 
 OPERATIONS = [
     Operation("List Containers", "GET", "service", None, "list", "list_containers", Need(CONTAINER_READ, data=False)),
@@ -61,17 +63,18 @@ OPERATIONS = [
     Operation("Set Container Metadata", "PUT", "container", "container", "metadata", "set_container_metadata",
               Need(CONTAINER_WRITE, data=False)),
     Operation("List Blobs", "GET", "container", "container", "list", "list_blobs",
-              Need(BLOB_READ, sas="l", sas_resources=("c",))),
+              Need(BLOB_READ, sas="l", sas_resources=("c",), acl=True)),
     Operation("Put Blob", "PUT", "blob", None, None, "put_blob", _WRITE_BLOB, MAX_PUT_BLOB, streamed=True),
     Operation("Put Block", "PUT", "blob", None, "block", "put_block", _WRITE_BLOB, MAX_PUT_BLOCK, streamed=True),
     Operation("Put Block List", "PUT", "blob", None, "blocklist", "put_block_list", _WRITE_BLOB, BLOCK_LIST_BODY),
-    Operation("Get Block List", "GET", "blob", None, "blocklist", "get_block_list", Need(BLOB_READ, sas="r")),
-    Operation("Get Blob", "GET", "blob", None, None, "get_blob", Need(BLOB_READ, sas="r")),
-    Operation("Delete Blob", "DELETE", "blob", None, None, "delete_blob", Need(BLOB_DELETE, sas="d")),
-    Operation("Get Blob Metadata", "GET", "blob", None, "metadata", "blob_metadata", Need(BLOB_READ, sas="r")),
-    Operation("Set Blob Metadata", "PUT", "blob", None, "metadata", "set_blob_metadata", Need(BLOB_WRITE, sas="w")),
+    Operation("Get Block List", "GET", "blob", None, "blocklist", "get_block_list", _READ_BLOB),
+    Operation("Get Blob", "GET", "blob", None, None, "get_blob", _READ_BLOB),
+    Operation("Delete Blob", "DELETE", "blob", None, None, "delete_blob", Need(BLOB_DELETE, sas="d", acl=True)),
+    Operation("Get Blob Metadata", "GET", "blob", None, "metadata", "blob_metadata", _READ_BLOB),
+    Operation("Set Blob Metadata", "PUT", "blob", None, "metadata", "set_blob_metadata",
+              Need(BLOB_WRITE, sas="w", acl=True)),
     Operation("Set Blob Properties", "PUT", "blob", None, "properties", "set_blob_properties",
-              Need(BLOB_WRITE, sas="w")),
+              Need(BLOB_WRITE, sas="w", acl=True)),
 ]
 
 # Real Blob operations (by comp) the emulator does not have: answered 501 with their name, not 400.

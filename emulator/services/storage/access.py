@@ -10,7 +10,9 @@ storage error Azure would answer with:
   Get User Delegation Key, and then the delegating principal's own RBAC must still allow the operation);
 - else ``Authorization: Bearer``: the token verified by the shared verifier (signature, ``aud``,
   ``iss``, ``nbf``, ``exp``), then RBAC for the token's ``oid`` at the container's scope, inherited from
-  account, resource group and subscription;
+  account, resource group and subscription; on an account with a hierarchical namespace a data operation
+  that RBAC does not grant goes on to the POSIX ACLs (the caller comes back with ``acl_check``, and the
+  model checks the path's ACLs: namespace.py), as Azure evaluates RBAC first and ACLs second;
 - else ``Authorization: SharedKey``: the account key's signature over the request (sharedkey.py);
 - else anonymous: no container here is public, so the bearer challenge (401) or, for old versions, 404.
 """
@@ -27,9 +29,11 @@ from emulator.core.context import EmulatorContext
 from emulator.core.tokens import TokenRejected
 
 from . import errors, sas, sharedkey
-from .models import Account
+from .namespace import Actor
+from .rows import Account
 
 OAUTH_SINCE = "2017-11-09"  # Bearer tokens are accepted from this x-ms-version on
+READ_BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
 DEFAULT_VERSION = "2009-09-19"  # what Azure assumes for a request without x-ms-version
 STORAGE_AUDIENCES = ("https://storage.azure.com", "https://storage.azure.com/", "e406a681-f3d4-42a8-90b6-c2b029497af1")
 SHARED_KEY_WINDOW = dt.timedelta(minutes=15)  # a SharedKey request's date may be this far from now
@@ -67,6 +71,7 @@ class Need:
     create: tuple[str, str] | None = None  # (SAS letter, data action) that may create a new blob but not replace one
     sas_resources: tuple[str, ...] = ("b", "c")
     bearer_only: bool = False
+    acl: bool = False  # on an HNS account, POSIX ACLs may allow what RBAC does not (data operations on paths)
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,14 @@ class Caller:
     object_id: str | None = None  # the token's oid, or the delegating principal of a user delegation SAS
     create_only: bool = False
     claims: dict[str, Any] | None = None
+    acl_check: bool = False  # RBAC did not grant: the path's ACLs decide (HNS accounts)
+    reads_all: bool = False  # … but RBAC grants reading every path here: directories need no x entry
+
+    @property
+    def actor(self) -> Actor:
+        """The caller as the hierarchical namespace sees it: an object id (tokens) or a key/SAS holder."""
+        return Actor(self.object_id if self.kind in ("bearer", "delegation") else None, self.acl_check,
+                     self.reads_all)
 
 
 def audiences_for(account: str, service: str) -> tuple[str, ...]:
@@ -126,7 +139,13 @@ def _bearer(context: EmulatorContext, incoming: Incoming, need: Need, token: str
         detail = _TOKEN_DETAILS.get(exc.reason, f"The token is missing a required claim: {exc.detail}")
         raise errors.invalid_bearer(detail, tenant, incoming.version) from None
     object_id = str(claims["oid"])
-    create_only = _rbac(context, object_id, incoming, need)
+    try:
+        create_only = _rbac(context, object_id, incoming, need)
+    except errors.StorageError:
+        if need.acl and incoming.account.hierarchical_namespace:
+            reads_all = context.rbac.is_allowed(object_id, READ_BLOBS, incoming.scope, data=True)
+            return Caller("bearer", object_id, False, claims, acl_check=True, reads_all=reads_all)
+        raise
     return Caller("bearer", object_id, create_only, claims)
 
 

@@ -11,6 +11,7 @@ outlives the process anyway.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import os
@@ -22,7 +23,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
 from emulator.core.files import PRIVATE_FILE_MODE, ensure_private_dir
+from emulator.core.http import ErrorCatalogue, declared_length, read_stream
+
+from . import errors
 
 READ_CHUNK = 1024 * 1024  # what one write to the socket carries when a body is sent
 _BODY_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex: a body's file name, never anything a client chose
@@ -79,6 +86,36 @@ class BodyWriter:
             self._handle.close()
         with contextlib.suppress(FileNotFoundError):
             self._temporary.unlink()
+
+
+async def receive(request: web.Request, store: BodyStore, limit: int, catalogue: ErrorCatalogue,
+                  expected_md5: bytes | None = None, md5_header: str = "Content-MD5") -> tuple[str, int, bytes]:
+    """Stream a request's body to a new body file; return (body id, size, MD5). Nothing is left if this fails.
+
+    Every storage endpoint's uploads come through here (Put Blob, Put Block, Data Lake Gen2 append): the
+    declared length is required and checked against ``limit`` before a byte is read, a body that ends early
+    is a dropped client (nothing written), and a Content-MD5 that does not match refuses the body.
+    """
+    declared = declared_length(request)
+    if declared is None:
+        raise errors.missing_content_length()
+    if declared > limit:
+        raise errors.request_body_too_large(limit)
+    writer = store.writer()
+    try:
+        try:
+            received = await read_stream(request, limit, writer.write, catalogue)
+        except (HttpProcessingError, ConnectionError, EOFError) as exc:
+            raise ConnectionResetError(f"the client stopped sending the body ({exc})") from None
+        if received != declared:
+            raise ConnectionResetError(f"the body ended after {received} of {declared} bytes")
+        if expected_md5 is not None and expected_md5 != writer.md5:
+            raise errors.md5_mismatch(request.headers.get(md5_header, ""), base64.b64encode(writer.md5).decode())
+        body_id = await writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    return body_id, writer.size, writer.md5
 
 
 class BodyStore:

@@ -240,6 +240,78 @@ def invalid_uri(path: str) -> StorageError:
                         details={"UriPath": path})
 
 
+# -- the hierarchical namespace (Data Lake Gen2; both endpoints of an HNS account) --------------------------
+# Codes and statuses as azure-storage-file-datalake's StorageErrorCode and Hadoop ABFS's AzureServiceErrorCode
+# list them; messages as Azure words them in answers quoted in SDK issues.
+def path_conflict() -> StorageError:
+    return StorageError(409, "PathConflict", "The specified path, or an element of the path, exists and its resource "
+                                             "type is invalid for this operation.")
+
+
+def directory_not_empty() -> StorageError:
+    return StorageError(409, "DirectoryNotEmpty",
+                        "The recursive query parameter value must be true to delete a non-empty directory.")
+
+
+def path_already_exists() -> StorageError:
+    return StorageError(409, "PathAlreadyExists", "The specified path already exists.")
+
+
+def invalid_flush_position() -> StorageError:
+    return StorageError(400, "InvalidFlushPosition",
+                        "The uploaded data is not contiguous or the position query parameter value is not equal to "
+                        "the length of the file after appending the uploaded data.")
+
+
+def content_length_must_be_zero() -> StorageError:
+    return StorageError(400, "ContentLengthMustBeZero",
+                        "The Content-Length request header must be zero for this operation.")
+
+
+def source_path_not_found() -> StorageError:
+    return StorageError(404, "SourcePathNotFound", "The source path for a rename operation does not exist.")
+
+
+def rename_destination_parent_not_found() -> StorageError:
+    return StorageError(404, "RenameDestinationParentPathNotFound",
+                        "The parent directory of the destination path does not exist.")
+
+
+def invalid_rename_source_path() -> StorageError:
+    return StorageError(409, "InvalidRenameSourcePath",
+                        "The source directory cannot be the same as the destination directory, nor can the "
+                        "destination be a subdirectory of the source directory.")
+
+
+def invalid_source_or_destination_resource_type() -> StorageError:
+    return StorageError(409, "InvalidSourceOrDestinationResourceType",
+                        "The source and destination resource type must be identical.")
+
+
+def invalid_source_uri(reason: str = "") -> StorageError:
+    return StorageError(400, "InvalidSourceUri", "The source URI is invalid." + (f" ({reason})" if reason else ""))
+
+
+def invalid_access_control_list(reason: str) -> StorageError:
+    return StorageError(400, "InvalidAccessControlList", f"The access control list value is invalid. ({reason})")
+
+
+def invalid_property_name() -> StorageError:
+    return StorageError(400, "InvalidPropertyName", "The property name contains invalid characters.")
+
+
+def missing_required_query_parameter(name: str) -> StorageError:
+    return StorageError(400, "MissingRequiredQueryParameter",
+                        "A query parameter that's mandatory for this request is not specified.",
+                        details={"QueryParameterName": name})
+
+
+def unsupported_rest_version(version: str) -> StorageError:
+    return StorageError(400, "UnsupportedRestVersion",
+                        f"The specified Rest Version is Unsupported. ('{version}': the Data Lake Gen2 API starts at "
+                        "2018-03-28.)")
+
+
 def not_emulated(operation: str) -> StorageError:
     """A real Blob operation the emulator does not have: say so rather than pretend."""
     return StorageError(501, "NotImplemented",

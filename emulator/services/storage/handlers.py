@@ -16,7 +16,8 @@ from emulator.services.arm import errors as arm_errors
 from emulator.services.arm.handlers import MODEL, respond
 
 from . import sas
-from .models import Account, StorageModel, model_for
+from .models import StorageModel, model_for
+from .rows import Account
 
 _SERVICE_PREFIX = {"blob": "/blob/", "file": "/file/", "queue": "/queue/", "table": "/table/"}
 _PERMISSIONS = re.compile(r"^[rwdlacup]+$")

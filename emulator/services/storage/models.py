@@ -13,20 +13,33 @@ through DFS is a blob (its path is the blob name).
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from typing import Any
 
 from emulator.core.context import EmulatorContext
+from emulator.core.posix_acl import READ, WRITE
 
-from . import errors
+from . import errors, namespace
 from .bodies import BodyStore
+from .namespace import UNCHECKED, Actor
+from .rows import (
+    BLOB_COLUMNS,
+    Account,
+    Blob,
+    Conditions,
+    Container,
+    blob_from_row,
+    decode_marker,
+    encode_marker,
+    new_etag,
+    read_blob,
+    write_blob,
+)
 
 STORAGE_ACCOUNTS = "Microsoft.Storage/storageAccounts"
 MAX_METADATA_BYTES = 8 * 1024
@@ -34,7 +47,6 @@ MAX_BLOB_NAME = 1024
 MAX_BLOCKS_IN_LIST = 50_000
 MAX_UNCOMMITTED_BLOCKS = 100_000
 MAX_LIST_RESULTS = 5000
-_TICKS_AT_EPOCH = 621_355_968_000_000_000  # .NET ticks (100 ns since 0001-01-01) at 1970-01-01: Azure's ETags
 _CONTAINER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
 _METADATA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # a C# identifier, as Azure requires
 # Properties a blob keeps from x-ms-blob-content-* headers (and shows as Content-* on reads).
@@ -57,89 +69,6 @@ CREATE TABLE IF NOT EXISTS storage_blocks (
     body TEXT NOT NULL, size INTEGER NOT NULL, created REAL NOT NULL,
     PRIMARY KEY (account, container, blob, block_id));
 """
-
-
-# -- values -------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Account:
-    name: str
-    hierarchical_namespace: bool
-    keys: tuple[str, ...]  # base64 text, as listKeys shows them
-    resource_id: str
-    resource_group: str
-
-    def key_bytes(self, index: int = 0) -> bytes:
-        return base64.b64decode(self.keys[index])
-
-    def container_scope(self, container: str) -> str:
-        return f"{self.resource_id}/blobServices/default/containers/{container}"
-
-
-@dataclass
-class Container:
-    name: str
-    etag: str
-    last_modified: float
-    metadata: dict[str, str]
-
-
-@dataclass
-class Blob:
-    container: str
-    name: str
-    segments: list[tuple[str, int]]
-    committed: list[tuple[str, str, int]]
-    size: int
-    etag: str
-    created: float
-    last_modified: float
-    properties: dict[str, str]
-    metadata: dict[str, str]
-
-
-@dataclass
-class Conditions:
-    """HTTP conditional headers, plus what the caller may do to an existing blob.
-
-    ``create_only``: the caller may write a *new* blob but not replace one (a SAS with ``c`` and no
-    ``w``; a role with ``blobs/add/action`` and no ``blobs/write``).
-    """
-
-    if_match: str | None = None
-    if_none_match: str | None = None
-    if_modified_since: float | None = None
-    if_unmodified_since: float | None = None
-    create_only: bool = False
-
-    def check_write(self, etag: str | None, last_modified: float | None, *, exists: bool) -> None:
-        if self.if_none_match is not None and exists and (
-                self.if_none_match == "*" or _etag_in(etag, self.if_none_match)):
-            # Put Blob with If-None-Match: * over an existing blob: Azure says 409, not 412
-            raise errors.blob_already_exists() if self.if_none_match == "*" else errors.condition_not_met()
-        if self.if_match is not None and (not exists or not (self.if_match == "*" or _etag_in(etag, self.if_match))):
-            raise errors.condition_not_met()
-        if exists and last_modified is not None:
-            if self.if_modified_since is not None and int(last_modified) <= int(self.if_modified_since):
-                raise errors.condition_not_met()
-            if self.if_unmodified_since is not None and int(last_modified) > int(self.if_unmodified_since):
-                raise errors.condition_not_met()
-        if self.create_only and exists:
-            raise errors.authorization_permission_mismatch()
-
-    def check_read(self, etag: str, last_modified: float) -> bool:
-        """True when the client's copy is current (answer 304); raise 412 when a precondition fails."""
-        if self.if_match is not None and not (self.if_match == "*" or _etag_in(etag, self.if_match)):
-            raise errors.condition_not_met()
-        if self.if_unmodified_since is not None and int(last_modified) > int(self.if_unmodified_since):
-            raise errors.condition_not_met()
-        if self.if_none_match is not None:
-            return self.if_none_match == "*" or _etag_in(etag, self.if_none_match)
-        return self.if_modified_since is not None and int(last_modified) <= int(self.if_modified_since)
-
-
-def _etag_in(etag: str | None, header: str) -> bool:
-    wanted = {part.strip().removeprefix("W/").strip('"') for part in header.split(",")}
-    return etag is not None and etag in wanted
 
 
 # -- names and metadata ------------------------------------------------------------------------------
@@ -171,40 +100,6 @@ def check_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
     return dict(metadata)
 
 
-# -- times and ETags --------------------------------------------------------------------------------
-def http_date(moment: float) -> str:
-    return formatdate(int(moment), usegmt=True)
-
-
-def iso_time(moment: float) -> str:
-    return dt.datetime.fromtimestamp(moment, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
-
-
-_etag_lock = threading.Lock()
-_last_ticks = 0
-
-
-def new_etag() -> str:
-    """``0x8DE…``: Azure's ETags are .NET ticks in hex; each new one is larger than the last."""
-    global _last_ticks
-    with _etag_lock:
-        _last_ticks = max(time.time_ns() // 100 + _TICKS_AT_EPOCH, _last_ticks + 1)
-        return f"0x{_last_ticks:X}"
-
-
-def encode_marker(name: str) -> str:
-    return "2!" + base64.urlsafe_b64encode(name.encode("utf-8")).decode("ascii")
-
-
-def decode_marker(marker: str) -> str:
-    try:
-        if not marker.startswith("2!"):
-            raise ValueError(marker)
-        return base64.urlsafe_b64decode(marker[2:].encode("ascii")).decode("utf-8")
-    except (ValueError, UnicodeError):
-        raise errors.invalid_query_parameter("marker", marker, "not a marker this service returned") from None
-
-
 # -- the model ---------------------------------------------------------------------------------------
 class StorageModel:
     def __init__(self, context: EmulatorContext) -> None:
@@ -221,11 +116,22 @@ class StorageModel:
                 keys=tuple(declared["keys"]), resource_id=resource_id, resource_group=group)
         self.spec = spec
         self.store.ensure_table(_SCHEMA)
+        self.store.ensure_table(namespace.SCHEMA)
+        self._backfill_namespaces()
         self.bodies = BodyStore(context.settings.data_dir, context.settings.in_memory)
         self.endpoints: dict[str, str] = {}  # "blob" → https://127.0.0.1:<port>, set when a listener starts
         self.closed = False
         if self.bodies.durable:
             self.bodies.sweep(self._referenced_bodies())
+
+    def _backfill_namespaces(self) -> None:
+        for account in self.accounts.values():
+            if account.hierarchical_namespace:
+                with self.store.transaction() as db:
+                    containers = [r[0] for r in db.execute("SELECT name FROM storage_containers WHERE account = ?",
+                                                           (account.name,))]
+                    for container in containers:
+                        namespace.backfill(db, account.name, container)
 
     # -- accounts -------------------------------------------------------------------------------------
     def account(self, name: str) -> Account:
@@ -262,7 +168,13 @@ class StorageModel:
             raise errors.container_not_found()
         return found
 
-    def create_container(self, account: str, name: str, metadata: Mapping[str, str]) -> Container:
+    def hierarchical(self, account: str) -> bool:
+        found = self.accounts.get(account)
+        return found is not None and found.hierarchical_namespace
+
+    def create_container(self, account: str, name: str, metadata: Mapping[str, str],
+                         owner: str = namespace.SUPERUSER) -> Container:
+        """``owner``: on an HNS account, who owns the root directory (an OAuth creator, else $superuser)."""
         check_container_name(name)
         created = Container(name, new_etag(), time.time(), check_metadata(metadata))
         with self.store.transaction() as db:
@@ -271,13 +183,15 @@ class StorageModel:
                 raise errors.container_already_exists()
             db.execute("INSERT INTO storage_containers VALUES (?, ?, ?, ?, ?)",
                        (account, name, created.etag, created.last_modified, json.dumps(created.metadata)))
+            if self.hierarchical(account):
+                namespace.create_root(db, account, name, owner)
         return created
 
     def set_container_metadata(self, account: str, name: str, metadata: Mapping[str, str],
                                conditions: Conditions) -> Container:
         checked = check_metadata(metadata)
         with self.store.transaction() as db:
-            current = self._container_row(db, account, name)
+            current = self.container_row(db, account, name)
             conditions.check_write(None, current.last_modified, exists=True)
             current.etag, current.last_modified, current.metadata = new_etag(), time.time(), checked
             db.execute("UPDATE storage_containers SET etag = ?, last_modified = ?, metadata = ? "
@@ -287,12 +201,13 @@ class StorageModel:
 
     def delete_container(self, account: str, name: str, conditions: Conditions) -> None:
         with self.store.transaction() as db:
-            current = self._container_row(db, account, name)
+            current = self.container_row(db, account, name)
             conditions.check_write(None, current.last_modified, exists=True)
             garbage = self._bodies_under(db, account, name, None)
             for table in ("storage_blobs", "storage_blocks"):
                 db.execute(f"DELETE FROM {table} WHERE account = ? AND container = ?", (account, name))  # noqa: S608
             db.execute("DELETE FROM storage_containers WHERE account = ? AND name = ?", (account, name))
+            namespace.delete_container(db, account, name)
         self.bodies.delete(garbage)
 
     def list_containers(self, account: str, prefix: str, marker: str | None,
@@ -307,7 +222,7 @@ class StorageModel:
         return items, encode_marker(rows[limit][0]) if len(rows) > limit else None
 
     @staticmethod
-    def _container_row(db: Any, account: str, name: str) -> Container:
+    def container_row(db: Any, account: str, name: str) -> Container:
         row = db.execute("SELECT name, etag, last_modified, metadata FROM storage_containers "
                          "WHERE account = ? AND name = ?", (account, name)).fetchone()
         if row is None:
@@ -317,51 +232,79 @@ class StorageModel:
     # -- blobs: reads ---------------------------------------------------------------------------------
     def find_blob(self, account: str, container: str, name: str) -> Blob | None:
         with self.store.transaction() as db:
-            self._container_row(db, account, container)
-            return self._blob_row(db, account, container, name)
+            self.container_row(db, account, container)
+            return read_blob(db, account, container, name)
 
-    def blob(self, account: str, container: str, name: str) -> Blob:
-        found = self.find_blob(account, container, name)
+    def blob(self, account: str, container: str, name: str, actor: Actor = UNCHECKED, wanted: int = READ) -> Blob:
+        """The blob; on an HNS account after the POSIX checks (``wanted`` bits on it: 0 for its properties)."""
+        with self.store.transaction() as db:
+            self.container_row(db, account, container)
+            entry = namespace.existing(db, actor, account, container, name, wanted) \
+                if self.hierarchical(account) else None
+            found = read_blob(db, account, container, name)
         if found is None:
             raise errors.blob_not_found()
+        if entry is not None:
+            found.namespace_headers = entry.read_headers()
         return found
 
+    def check_write_access(self, account: str, container: str, name: str, actor: Actor) -> None:
+        """On an HNS account, refuse a write the ACLs do not allow before its body is read (checked again after)."""
+        if actor.checked and self.hierarchical(account):
+            with self.store.transaction() as db:
+                self.container_row(db, account, container)
+                namespace.check_file_write(db, actor, account, container, name)
+
     def list_blobs(self, account: str, container: str, prefix: str, delimiter: str, marker: str | None,
-                   limit: int) -> tuple[list[Blob | str], str | None]:
-        """Blobs (and, with a delimiter, ``BlobPrefix`` names) in name order from ``marker``."""
+                   limit: int, actor: Actor = UNCHECKED) -> tuple[list[Blob | str], str | None]:
+        """Blobs (and, with a delimiter, ``BlobPrefix`` names) in name order from ``marker``.
+
+        On an HNS account whose ACLs decide, ``r-x`` on every directory whose children the page shows.
+        """
+        with self.store.transaction() as db:
+            found, next_marker = self._list_blobs(db, account, container, prefix, delimiter, marker, limit)
+            if actor.checked and self.hierarchical(account):
+                listed = [item[:len(item) - len(delimiter)] if isinstance(item, str) else item.name for item in found]
+                namespace.require_listing(db, actor, account, container,
+                                          [namespace.parent_of(name) for name in listed])
+        return found, next_marker
+
+    def _list_blobs(self, db: Any, account: str, container: str, prefix: str, delimiter: str, marker: str | None,
+                    limit: int) -> tuple[list[Blob | str], str | None]:
         cursor = decode_marker(marker) if marker else ""
         found: list[Blob | str] = []
-        with self.store.transaction() as db:
-            self._container_row(db, account, container)
-            while True:
-                rows = db.execute(
-                    f"SELECT {_BLOB_COLUMNS} FROM storage_blobs WHERE account = ? AND container = ? "  # noqa: S608
-                    "AND name >= ? AND substr(name, 1, ?) = ? ORDER BY name LIMIT ?",
-                    (account, container, cursor, len(prefix), prefix, limit + 1)).fetchall()
-                if not rows:
+        self.container_row(db, account, container)
+        while True:
+            rows = db.execute(
+                f"SELECT {BLOB_COLUMNS} FROM storage_blobs WHERE account = ? AND container = ? "  # noqa: S608
+                "AND name >= ? AND substr(name, 1, ?) = ? ORDER BY name LIMIT ?",
+                (account, container, cursor, len(prefix), prefix, limit + 1)).fetchall()
+            if not rows:
+                return found, None
+            for row in rows:
+                name = row[0]
+                if len(found) == limit:
+                    return found, encode_marker(name)
+                cut = name.find(delimiter, len(prefix)) if delimiter else -1
+                if cut >= 0:
+                    group = name[:cut + len(delimiter)]
+                    found.append(group)
+                    cursor = group + "\U0010ffff"  # past every name in this group
+                    break
+                found.append(blob_from_row(container, row))
+                cursor = name + "\x00"
+            else:
+                if len(rows) <= limit:
                     return found, None
-                for row in rows:
-                    name = row[0]
-                    if len(found) == limit:
-                        return found, encode_marker(name)
-                    cut = name.find(delimiter, len(prefix)) if delimiter else -1
-                    if cut >= 0:
-                        group = name[:cut + len(delimiter)]
-                        found.append(group)
-                        cursor = group + "\U0010ffff"  # past every name in this group
-                        break
-                    found.append(_blob_from_row(container, row))
-                    cursor = name + "\x00"
-                else:
-                    if len(rows) <= limit:
-                        return found, None
 
-    def block_lists(self, account: str, container: str, name: str) -> tuple[list[tuple[str, int]],
-                                                                           list[tuple[str, int]]]:
+    def block_lists(self, account: str, container: str, name: str, actor: Actor = UNCHECKED
+                    ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
         """(committed, uncommitted) blocks as (block id, size)."""
         with self.store.transaction() as db:
-            self._container_row(db, account, container)
-            blob = self._blob_row(db, account, container, name)
+            self.container_row(db, account, container)
+            if actor.checked and self.hierarchical(account):
+                namespace.existing(db, actor, account, container, name, READ)
+            blob = read_blob(db, account, container, name)
             pending = db.execute("SELECT block_id, size FROM storage_blocks WHERE account = ? AND container = ? "
                                  "AND blob = ? ORDER BY created, block_id", (account, container, name)).fetchall()
         if blob is None and not pending:
@@ -371,19 +314,23 @@ class StorageModel:
 
     # -- blobs: writes --------------------------------------------------------------------------------
     def put_blob(self, account: str, container: str, name: str, body_id: str, size: int,
-                 properties: Mapping[str, str], metadata: Mapping[str, str], conditions: Conditions) -> Blob:
+                 properties: Mapping[str, str], metadata: Mapping[str, str], conditions: Conditions,
+                 actor: Actor = UNCHECKED) -> Blob:
         """Make ``body_id`` (already durable) the blob's content. On refusal the body is deleted."""
         return self._replace(account, container, name, [(body_id, size)], [], properties, metadata, conditions,
-                             fresh={body_id})
+                             fresh={body_id}, actor=actor)
 
-    def put_block(self, account: str, container: str, blob: str, block_id: str, body_id: str, size: int) -> None:
+    def put_block(self, account: str, container: str, blob: str, block_id: str, body_id: str, size: int,
+                  actor: Actor = UNCHECKED) -> None:
         garbage: list[str] = []
         try:
             with self.store.transaction() as db:
-                self._container_row(db, account, container)
+                self.container_row(db, account, container)
+                if actor.checked and self.hierarchical(account):
+                    namespace.check_file_write(db, actor, account, container, blob)
                 lengths = db.execute("SELECT DISTINCT length(block_id) FROM storage_blocks WHERE account = ? "
                                      "AND container = ? AND blob = ?", (account, container, blob)).fetchall()
-                current = self._blob_row(db, account, container, blob)
+                current = read_blob(db, account, container, blob)
                 known = {len(b[0]) for b in current.committed} if current else set()
                 if any(n != len(block_id) for (n,) in lengths) or any(n != len(block_id) for n in known):
                     raise errors.StorageError(400, "InvalidBlobOrBlock",
@@ -407,30 +354,38 @@ class StorageModel:
         self.bodies.delete(garbage)
 
     def put_block_list(self, account: str, container: str, name: str, wanted: list[tuple[str, str]],
-                       properties: Mapping[str, str], metadata: Mapping[str, str], conditions: Conditions) -> Blob:
+                       properties: Mapping[str, str], metadata: Mapping[str, str], conditions: Conditions,
+                       actor: Actor = UNCHECKED) -> Blob:
         """Commit blocks: each of ``wanted`` is (``Latest``/``Committed``/``Uncommitted``, block id)."""
         if len(wanted) > MAX_BLOCKS_IN_LIST:
             raise errors.StorageError(400, "BlockListTooLong", "The block list may not contain more than 50,000 "
                                                                "blocks.")
-        return self._replace(account, container, name, None, wanted, properties, metadata, conditions, fresh=set())
+        return self._replace(account, container, name, None, wanted, properties, metadata, conditions, fresh=set(),
+                             actor=actor)
 
     def set_blob_metadata(self, account: str, container: str, name: str, metadata: Mapping[str, str],
-                          conditions: Conditions) -> Blob:
+                          conditions: Conditions, actor: Actor = UNCHECKED) -> Blob:
         checked = check_metadata(metadata)
-        return self._update(account, container, name, conditions, lambda blob: setattr(blob, "metadata", checked))
+        return self._update(account, container, name, conditions, lambda blob: setattr(blob, "metadata", checked),
+                            actor)
 
     def set_blob_properties(self, account: str, container: str, name: str, properties: Mapping[str, str],
-                            conditions: Conditions) -> Blob:
+                            conditions: Conditions, actor: Actor = UNCHECKED) -> Blob:
         # Set Blob Properties replaces every content property; one left out is cleared (as Azure does)
         return self._update(account, container, name, conditions,
-                            lambda blob: setattr(blob, "properties", {k: v for k, v in properties.items() if v}))
+                            lambda blob: setattr(blob, "properties", {k: v for k, v in properties.items() if v}),
+                            actor)
 
-    def delete_blob(self, account: str, container: str, name: str, conditions: Conditions) -> None:
+    def delete_blob(self, account: str, container: str, name: str, conditions: Conditions,
+                    actor: Actor = UNCHECKED) -> None:
         with self.store.transaction() as db:
-            self._container_row(db, account, container)
-            current = self._blob_row(db, account, container, name)
+            self.container_row(db, account, container)
+            current = read_blob(db, account, container, name)
             if current is None:
                 raise errors.blob_not_found()
+            if self.hierarchical(account):  # a directory must be empty; -wx on its folder when the ACLs decide
+                namespace.before_delete(db, actor, account, container, name, recursive=False)
+                namespace.delete_subtree(db, account, container, name)
             conditions.check_write(current.etag, current.last_modified, exists=True)
             garbage = self._bodies_under(db, account, container, name)
             db.execute("DELETE FROM storage_blobs WHERE account = ? AND container = ? AND name = ?",
@@ -439,27 +394,34 @@ class StorageModel:
                        (account, container, name))
         self.bodies.delete(garbage)
 
-    def _update(self, account: str, container: str, name: str, conditions: Conditions, change: Any) -> Blob:
+    def _update(self, account: str, container: str, name: str, conditions: Conditions, change: Any,
+                actor: Actor = UNCHECKED) -> Blob:
         with self.store.transaction() as db:
-            self._container_row(db, account, container)
-            blob = self._blob_row(db, account, container, name)
+            self.container_row(db, account, container)
+            entry = namespace.existing(db, actor, account, container, name, WRITE) \
+                if self.hierarchical(account) else None
+            blob = read_blob(db, account, container, name)
             if blob is None:
                 raise errors.blob_not_found()
             conditions.check_write(blob.etag, blob.last_modified, exists=True)
             change(blob)
+            if entry is not None and entry.is_directory:  # a directory stays one, whatever metadata it is given
+                blob.metadata.update(namespace.FOLDER_METADATA)
             blob.etag, blob.last_modified = new_etag(), time.time()
-            self._write_blob(db, account, blob)
+            write_blob(db, account, blob)
         return blob
 
     def _replace(self, account: str, container: str, name: str, segments: list[tuple[str, int]] | None,
                  wanted: list[tuple[str, str]], properties: Mapping[str, str], metadata: Mapping[str, str],
-                 conditions: Conditions, fresh: set[str]) -> Blob:
+                 conditions: Conditions, fresh: set[str], actor: Actor = UNCHECKED) -> Blob:
         """Swap the blob's row in one transaction; delete bodies nothing refers to any more."""
         try:
             checked = check_metadata(metadata)
             with self.store.transaction() as db:
-                self._container_row(db, account, container)
-                current = self._blob_row(db, account, container, name)
+                self.container_row(db, account, container)
+                if self.hierarchical(account):  # parents made, a directory not overwritten, the ACLs checked
+                    namespace.before_file_write(db, actor, account, container, name)
+                current = read_blob(db, account, container, name)
                 conditions.check_write(current.etag if current else None,
                                        current.last_modified if current else None, exists=current is not None)
                 pending = {r[0]: (r[1], r[2]) for r in db.execute(
@@ -476,7 +438,7 @@ class StorageModel:
                 blob = Blob(container, name, segments, committed, sum(size for _, size in segments), new_etag(),
                             current.created if current else now, now,
                             {k: v for k, v in properties.items() if v}, checked)
-                self._write_blob(db, account, blob)
+                write_blob(db, account, blob)
                 db.execute("DELETE FROM storage_blocks WHERE account = ? AND container = ? AND blob = ?",
                            (account, container, name))
         except BaseException:
@@ -486,19 +448,6 @@ class StorageModel:
         old = {body for body, _ in current.segments} if current else set()
         self.bodies.delete((old | {body for body, _ in pending.values()}) - kept)
         return blob
-
-    @staticmethod
-    def _write_blob(db: Any, account: str, blob: Blob) -> None:
-        db.execute("INSERT OR REPLACE INTO storage_blobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (account, blob.container, blob.name, json.dumps(blob.segments), json.dumps(blob.committed),
-                    blob.size, blob.etag, blob.created, blob.last_modified, json.dumps(blob.properties),
-                    json.dumps(blob.metadata)))
-
-    @staticmethod
-    def _blob_row(db: Any, account: str, container: str, name: str) -> Blob | None:
-        row = db.execute(f"SELECT {_BLOB_COLUMNS} FROM storage_blobs WHERE account = ? AND container = ? "  # noqa: S608
-                         "AND name = ?", (account, container, name)).fetchone()
-        return _blob_from_row(container, row) if row else None
 
     @staticmethod
     def _bodies_under(db: Any, account: str, container: str, blob: str | None) -> list[str]:
@@ -565,15 +514,6 @@ class StorageModel:
         self.bodies.close()
 
 
-_BLOB_COLUMNS = "name, segments, committed, size, etag, created, last_modified, properties, metadata"
-
-
-def _blob_from_row(container: str, row: Any) -> Blob:
-    return Blob(container, row[0], [tuple(s) for s in json.loads(row[1])],  # type: ignore[misc]
-                [tuple(c) for c in json.loads(row[2])], row[3], row[4], row[5], row[6],  # type: ignore[misc]
-                json.loads(row[7]), json.loads(row[8]))
-
-
 def _pick_block(kind: str, block_id: str, pending: dict[str, tuple[str, int]],
                 earlier: dict[str, tuple[str, int]]) -> tuple[str, int]:
     lowered = kind.lower()
@@ -587,24 +527,39 @@ def _pick_block(kind: str, block_id: str, pending: dict[str, tuple[str, int]],
 @dataclass
 class _Registry:
     models: dict[int, tuple[EmulatorContext, StorageModel]] = field(default_factory=dict)
+    holders: dict[int, set[str]] = field(default_factory=dict)  # the listeners serving each model
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _REGISTRY = _Registry()
 
 
-def model_for(context: EmulatorContext) -> StorageModel:
-    """The one StorageModel of an emulator (shared by the blob and DFS listeners, ARM and the seeder)."""
+def model_for(context: EmulatorContext, holder: str | None = None) -> StorageModel:
+    """The one StorageModel of an emulator (shared by the blob and DFS listeners, ARM and the seeder).
+
+    A listener passes its name as ``holder``: the model stays open until the last holder lets go.
+    """
     with _REGISTRY.lock:
         found = _REGISTRY.models.get(id(context))
         if found is None or found[0] is not context or found[1].closed:
             found = (context, StorageModel(context))
             _REGISTRY.models[id(context)] = found
+            _REGISTRY.holders.pop(id(context), None)
+        if holder is not None:
+            _REGISTRY.holders.setdefault(id(context), set()).add(holder)
         return found[1]
 
 
-def forget(context: EmulatorContext) -> None:
+def forget(context: EmulatorContext, holder: str | None = None) -> None:
+    """Let go of the model (``holder``: one listener's hold); it is closed — in memory, its bodies' temporary
+    folder removed — when no listener holds it any more, or at once when ``holder`` is None."""
     with _REGISTRY.lock:
+        held = _REGISTRY.holders.get(id(context), set())
+        if holder is not None:
+            held.discard(holder)
+            if held:
+                return
         found = _REGISTRY.models.pop(id(context), None)
+        _REGISTRY.holders.pop(id(context), None)
     if found is not None:
         found[1].close()
