@@ -55,7 +55,8 @@ def build_context(settings: Settings) -> EmulatorContext:
         certificates = ensure_certificates(settings.data_dir)
     except OSError as exc:
         raise DataDirError(describe_os_error(exc, settings.data_dir)) from None
-    return EmulatorContext(
+    rbac = Rbac(store, settings)
+    context = EmulatorContext(
         settings=settings,
         world=world,
         store=store,
@@ -63,9 +64,11 @@ def build_context(settings: Settings) -> EmulatorContext:
         issuer=TokenIssuer(key, world.tenant_id),
         verifier=TokenVerifier([key], world.tenant_id),
         directory=Directory(world, store),
-        rbac=Rbac(store),
+        rbac=rbac,
         faults=FaultInjector(),
     )
+    context.reset_hooks.append(rbac.forget_changes)
+    return context
 
 
 def seed_world(context: EmulatorContext) -> None:

@@ -1,33 +1,31 @@
 """A thin Resource Manager REST helper for the notebooks' admin steps and reads.
 
-Notebooks show the URL and body of every call; this only saves repeating the header, the CA
-bundle and the error unpacking. ``ArmError`` carries ARM's own ``code`` and ``message``.
+Notebooks show the method, URL and body of every call before they send it::
+
+    request = admin.role_assignment("Reader", principal_id, scope=t.resource_group_id)
+    display(admin.shown(request, az="az role assignment create …", powershell="New-AzRoleAssignment …"))
+    assignment = admin.send(request)
+
+This only saves repeating the header, the CA bundle and the error unpacking. ``ArmError`` carries
+ARM's own ``code`` and ``message``.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from .display import ShownCall, shown_call
+from .roles import ROLE_IDS, role_definition_id
 from .target import Target
 
-#: Built-in role definition ids (the same GUIDs in every Azure tenant).
-ROLE_IDS = {
-    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
-    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-    "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
-    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
-    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
-    "Storage Account Contributor": "17d1049b-9a84-46fb-8f53-869881c3d3ab",
-    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
-    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
-    "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
-    "Key Vault Reader": "21090545-7ca7-4776-b22c-e363652d74d2",
-    "Key Vault Contributor": "f25e0fa2-a7c8-4377-a976-54943a77a395",
-}
+__all__ = ["IDENTITY_API", "KEYVAULT_API", "ROLE_ASSIGNMENTS_API", "ROLE_IDS", "VM_API", "ArmClient", "ArmError",
+           "ArmRequest", "detach_identity_body", "raise_for_arm"]
+
 KEYVAULT_API = "2023-07-01"  # Microsoft.KeyVault/vaults on Resource Manager
 ROLE_ASSIGNMENTS_API = "2022-04-01"
 IDENTITY_API = "2023-01-31"
@@ -50,6 +48,19 @@ def detach_identity_body(vm_identity: dict[str, Any] | None, identity_id: str) -
         return {"identity": {"type": "SystemAssigned, UserAssigned" if "SystemAssigned" in kinds else "UserAssigned",
                              "userAssignedIdentities": {identity_id: None}}}
     return {"identity": {"type": "SystemAssigned" if "SystemAssigned" in kinds else "None"}}
+
+
+@dataclass(frozen=True)
+class ArmRequest:
+    """One Resource Manager call, before it is sent: what a lesson shows, then sends."""
+
+    method: str
+    path: str  # /subscriptions/…, appended to Resource Manager's address
+    api_version: str
+    body: Any = None
+
+    def url(self, target: Target) -> str:
+        return f"{target.arm}{self.path}?api-version={self.api_version}"
 
 
 class ArmError(Exception):
@@ -80,6 +91,7 @@ class ArmClient:
         self.target = target
         self._token = token
         self.session = requests.Session()
+        self.last_request: ArmRequest | None = None
 
     def _headers(self) -> dict[str, str]:
         token = self._token() if callable(self._token) else self._token
@@ -93,21 +105,38 @@ class ArmClient:
         raise_for_arm(response)
         return response.json() if response.content else {}
 
+    def send(self, request: ArmRequest) -> dict[str, Any]:
+        """Send a request built (and shown) before; remembered as ``last_request``."""
+        self.last_request = request
+        return self.call(request.method, request.path, request.api_version, request.body)
+
+    def shown(self, request: ArmRequest, *, az: str | Sequence[str] | None = None,
+              powershell: str | Sequence[str] | None = None, title: str = "") -> ShownCall:
+        """The request as a lesson displays it: method, URL, the bearer header (never the token) and the body."""
+        headers = {"Authorization": "Bearer <the admin's token for https://management.azure.com/>"}
+        if request.body is not None:
+            headers["Content-Type"] = "application/json"
+        return shown_call(request.method, request.url(self.target), request.body, headers=headers, az=az,
+                          powershell=powershell, title=title)
+
     # -- the tutorial's portal steps, as REST ---------------------------------------------------------
-    def grant(self, role: str, principal_id: str, scope: str) -> dict[str, Any]:
-        """Create a role assignment (Access control (IAM) → Add role assignment)."""
+    def role_assignment(self, role: str, principal_id: str, scope: str) -> ArmRequest:
+        """The PUT that *Access control (IAM) → Add role assignment* sends (not sent yet): a new GUID as the
+        assignment's name, the role's definition id, the identity's principal id."""
         body = {"properties": {
-            "roleDefinitionId": f"/subscriptions/{self.target.subscription_id}/providers/"
-                                f"Microsoft.Authorization/roleDefinitions/{ROLE_IDS[role]}",
+            "roleDefinitionId": role_definition_id(self.target.subscription_id, role),
             "principalId": principal_id,
             "principalType": "ServicePrincipal",
         }}
-        name = str(uuid.uuid4())
-        return self.call("PUT", f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
-                         ROLE_ASSIGNMENTS_API, body)
+        return ArmRequest("PUT", f"{scope}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}",
+                          ROLE_ASSIGNMENTS_API, body)
+
+    def grant(self, role: str, principal_id: str, scope: str) -> dict[str, Any]:
+        """Create a role assignment (Access control (IAM) → Add role assignment); the request is ``last_request``."""
+        return self.send(self.role_assignment(role, principal_id, scope))
 
     def revoke(self, assignment_id: str) -> None:
-        self.call("DELETE", assignment_id, ROLE_ASSIGNMENTS_API)
+        self.send(ArmRequest("DELETE", assignment_id, ROLE_ASSIGNMENTS_API))
 
     def assignments_for(self, principal_id: str, scope: str) -> list[dict[str, Any]]:
         found = self.call("GET", f"{scope}/providers/Microsoft.Authorization/roleAssignments",

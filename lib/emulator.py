@@ -112,7 +112,8 @@ class EmulatorControl:
         self.call("DELETE", "faults")
 
     def change_settings(self, **settings: Any) -> dict[str, Any]:
-        """E.g. ``change_settings(imdsThrottling=False)``."""
+        """E.g. ``change_settings(imdsThrottling=False)`` or ``change_settings(rbacPropagationSeconds=10)`` (role
+        assignment changes reach the access checks that many seconds late, as Azure's caches make them)."""
         return self.call("POST", "settings", settings)
 
     def shutdown(self) -> dict[str, Any]:

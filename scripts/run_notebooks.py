@@ -11,12 +11,25 @@ Exit status 1 when a notebook failed. Used by ``make workbook-headless``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+
+
+def kernel_config(socket_dir: str) -> dict[str, Any]:
+    """Kernels talk to this process over Unix sockets in a private folder where there are any (not Windows):
+    nothing on the network to eavesdrop, so ipykernel has no "running over TCP without encryption" to warn of."""
+    if os.name == "nt":
+        return {}
+    from traitlets.config import Config
+
+    return {"config": Config({"KernelManager": {"transport": "ipc", "ip": str(Path(socket_dir) / "kernel")}})}
 
 
 def _first_error(notebook_path: Path) -> str:
@@ -57,22 +70,24 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     chosen = [Path(n) for n in args.notebooks] or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     rows: list[tuple[str, float, str]] = []
-    for notebook in chosen:
-        executed = out / notebook.name
-        print(f"Running {notebook.name} (target {args.target}) ...", flush=True)
-        started = time.perf_counter()
-        try:
-            papermill.execute_notebook(
-                str(notebook), str(executed), parameters={"target": args.target}, kernel_name="python3",
-                cwd=str(notebook.resolve().parent), execution_timeout=args.timeout, progress_bar=False,
-            )
-            result = "ok"
-        except Exception as exc:  # papermill raises its own error types for a failed cell; report and go on
-            result = _first_error(executed) if executed.exists() else f"{type(exc).__name__}: {exc}"[:200]
-        seconds = time.perf_counter() - started
-        if executed.exists():
-            _html(executed)
-        rows.append((notebook.name, seconds, result))
+    with tempfile.TemporaryDirectory(prefix="kernels-") as sockets:  # private to this user (0700)
+        for notebook in chosen:
+            executed = out / notebook.name
+            print(f"Running {notebook.name} (target {args.target}) ...", flush=True)
+            started = time.perf_counter()
+            try:
+                papermill.execute_notebook(
+                    str(notebook), str(executed), parameters={"target": args.target}, kernel_name="python3",
+                    cwd=str(notebook.resolve().parent), execution_timeout=args.timeout, progress_bar=False,
+                    **kernel_config(sockets),
+                )
+                result = "ok"
+            except Exception as exc:  # papermill raises its own error types for a failed cell; report and go on
+                result = _first_error(executed) if executed.exists() else f"{type(exc).__name__}: {exc}"[:200]
+            seconds = time.perf_counter() - started
+            if executed.exists():
+                _html(executed)
+            rows.append((notebook.name, seconds, result))
 
     table = ["| notebook | seconds | result |", "|---|---:|---|"]
     table += [f"| {name} | {seconds:.1f} | {result} |" for name, seconds, result in rows]

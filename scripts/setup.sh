@@ -17,9 +17,12 @@ stamp_of() {  # what the set-up depends on: this script and the project's requir
 # pyodbc needs libodbc.so.2; the Microsoft ODBC Driver 18 (from the mssql-python-odbc wheel) needs
 # libltdl.so.7 and the Kerberos libraries. Install them from Debian/Ubuntu packages when missing.
 missing=()
+# Read the cache once: `ldconfig -p | grep -q` under pipefail fails now and then (grep -q exits at the first match,
+# ldconfig gets SIGPIPE), which made the set-up reinstall libraries it had.
+cache="$(ldconfig -p 2>/dev/null || true)"
 for lib in libodbc.so.2:libodbc2 libltdl.so.7:libltdl7 libkrb5.so.3:libkrb5-3 libgssapi_krb5.so.2:libgssapi-krb5-2; do
     file="${lib%%:*}" package="${lib##*:}"
-    if ! ldconfig -p 2>/dev/null | grep -q "$file"; then missing+=("$package"); fi
+    if ! grep -qF "$file" <<<"$cache"; then missing+=("$package"); fi
 done
 if [ "${#missing[@]}" -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1; then

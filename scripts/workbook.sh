@@ -3,6 +3,7 @@
 #   bash scripts/workbook.sh               JupyterLab on the repository, opening notebooks/index.ipynb
 #   bash scripts/workbook.sh --headless    every notebook through papermill into output/ (+ HTML, summary)
 #   TARGET=azure bash scripts/workbook.sh --headless    the same on an Azure VM (no emulator started)
+#   TARGET=azure PORT=8888 bash scripts/workbook.sh     JupyterLab on an Azure VM, on a port to tunnel to
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
@@ -12,6 +13,7 @@ bash scripts/setup.sh
 source "$VENV/bin/activate"
 
 started_here=""
+export WORKBOOK_TARGET="$TARGET"  # what the notebooks' Parameters cells read
 if [ "$TARGET" != "azure" ]; then
     # Start the emulator in the background (a no-op if it already runs) and take its profile variables.
     if ! azure-emulator status >/dev/null 2>&1; then started_here=yes; fi
@@ -31,7 +33,7 @@ if [ "${1:-}" = "--headless" ]; then
 else
     extra=()
     if [ "$(id -u)" -eq 0 ]; then extra+=(--allow-root); fi  # containers and CI images run as root
-    port="$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    port="${PORT:-$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
     token="$(python -c 'import secrets; print(secrets.token_urlsafe(24))')"
     url="http://127.0.0.1:${port}/lab/tree/notebooks/index.ipynb?token=${token}"
     cat <<BANNER
@@ -45,6 +47,9 @@ else
 
 BANNER
     trap stop_emulator EXIT
+    # Trust the workbook's own notebooks (a signature in your Jupyter data dir): JupyterLab then renders the widget
+    # state saved in them (07's selector) on first open, instead of the widget's text.
+    jupyter trust notebooks/*.ipynb >/dev/null 2>&1 || echo "(could not trust the notebooks: widgets show once run)"
     JUPYTER_TOKEN="$token" jupyter lab --ip=127.0.0.1 --port="$port" --ServerApp.port_retries=0 \
         --notebook-dir=. --LabApp.default_url="/lab/tree/notebooks/index.ipynb" "${extra[@]}" \
         >"${VENV}/jupyterlab.log" 2>&1 \

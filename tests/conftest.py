@@ -69,9 +69,11 @@ def fresh(emulator: Emulator) -> Iterator[Emulator]:
     """The shared emulator, reset to the declared world before and after the test."""
     emulator.reset()
     emulator.settings.imds_throttling = True
+    emulator.settings.rbac_propagation_seconds = 0.0
     yield emulator
     emulator.reset()
     emulator.settings.imds_throttling = True
+    emulator.settings.rbac_propagation_seconds = 0.0
 
 
 @pytest.fixture

@@ -3,6 +3,10 @@
 An assignment grants its role's actions at its scope and every scope below it
 (subscription → resource group → resource). Actions match case-insensitively with ``*`` wildcards,
 minus ``notActions``; data actions are checked separately, as Azure does.
+
+Propagation: with ``Settings.rbac_propagation_seconds`` above 0, the access check sees the assignments
+as they were that many seconds ago, as Azure's caches do (a grant refused at first, a revoked assignment
+still honoured for a while). Listing assignments on Resource Manager always shows the current ones.
 """
 
 from __future__ import annotations
@@ -10,11 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .settings import Settings
 from .store import Store
 
 ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
@@ -114,10 +122,64 @@ def load_role_definitions() -> dict[str, RoleDefinition]:
     }
 
 
+@dataclass(frozen=True)
+class _Change:
+    at: float
+    document: dict[str, Any]
+    removed: bool
+
+
 class Rbac:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, settings: Settings | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.roles = load_role_definitions()
+        self.settings = settings
+        self._clock = clock
+        self._changes: list[_Change] = []  # made within the propagation delay, oldest first
+        self._lock = threading.Lock()
+
+    @property
+    def propagation_seconds(self) -> float:
+        return self.settings.rbac_propagation_seconds if self.settings is not None else 0.0
+
+    def note_change(self, document: dict[str, Any], *, removed: bool) -> None:
+        """A role assignment was created or deleted: the check sees it only after the propagation delay."""
+        if self.propagation_seconds <= 0:
+            return
+        with self._lock:
+            self._changes.append(_Change(self._clock(), document, removed))
+
+    def forget_changes(self) -> None:
+        """Everything propagated at once (on reset)."""
+        with self._lock:
+            self._changes.clear()
+
+    def _propagated(self, principal_id: str) -> list[dict[str, Any]]:
+        """The principal's assignments as the services' caches see them: the current ones, with the changes
+        younger than the propagation delay undone, newest first."""
+        current = self.assignments_for(principal_id)
+        delay = self.propagation_seconds
+        with self._lock:
+            if delay <= 0:
+                self._changes.clear()
+                return current
+            horizon = self._clock() - delay
+            self._changes = [c for c in self._changes if c.at > horizon]
+            recent = list(self._changes)
+        if not recent:
+            return current
+        wanted = principal_id.lower()
+        seen = {a["id"].lower(): a for a in current}
+        for change in reversed(recent):
+            if change.document["properties"]["principalId"].lower() != wanted:
+                continue
+            key = change.document["id"].lower()
+            if change.removed:
+                seen[key] = change.document
+            else:
+                seen.pop(key, None)
+        return list(seen.values())
 
     def role(self, role_id: str) -> RoleDefinition | None:
         return self.roles.get(role_id.lower())
@@ -136,10 +198,10 @@ class Rbac:
         What Resource Manager looks at for the reads a caller is entitled to without the action at the
         scope itself: its subscriptions, and a list filtered down to the children it may read.
         """
-        return any(scope_covers(scope, a["properties"]["scope"]) for a in self.assignments_for(principal_id))
+        return any(scope_covers(scope, a["properties"]["scope"]) for a in self._propagated(principal_id))
 
     def is_allowed(self, principal_id: str, action: str, scope: str, *, data: bool = False) -> bool:
-        for assignment in self.assignments_for(principal_id):
+        for assignment in self._propagated(principal_id):
             properties = assignment["properties"]
             if not scope_covers(properties["scope"], scope):
                 continue

@@ -37,6 +37,10 @@ class Settings:
     imds_rate_per_second: int = 20
     imds_max_concurrent: int = 5
     owner_only: bool = False          # answer only this user's processes (shared machines; Linux; core/peers.py)
+    # Seconds a role assignment change takes to reach the services that check it (0: at once). Azure's
+    # caches take up to 10 minutes (Azure RBAC troubleshooting, "Role assignment changes are not being
+    # detected"); the troubleshooting lesson turns this on to show a 403 right after a grant.
+    rbac_propagation_seconds: float = 0.0
 
     @classmethod
     def for_tests(cls, data_dir: Path) -> Settings:

@@ -3,9 +3,12 @@
 Run by tests/browser/test_jupyterlab.py as ``unshare --net … python drive_jupyterlab.py <out>``:
 starts the emulator (default ports: the namespace has its own), copies the notebooks to a scratch
 folder (JupyterLab saves what it runs; the committed notebooks must stay as they are), starts
-JupyterLab on it, and for every notebook: open it, *Restart Kernel and Run All Cells*, wait until
-no cell is running, save, screenshot, and record what the saved notebook holds (error outputs,
-cells never run, widgets shown as text). Results go to ``<out>/results.json``; the test asserts.
+JupyterLab on it, and for every notebook: open it (and count the widgets that render from the saved
+state before anything runs), *Restart Kernel and Run All Cells*, wait until no cell is running, save,
+screenshot, and record what the saved notebook holds (error outputs, cells never run, widgets shown as
+text). A notebook with a widget is then used as a learner would after *Run All*: the widget changed, the
+cells below it run again (*Run Selected Cell and All Below*), and what they printed recorded too.
+Results go to ``<out>/results.json``; the test asserts.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+# A widget changed after Run All, then the cells below it run again: (the widget cell's code, the new value).
+WIDGET_RERUNS = {"07_resource_manager_user_assigned.ipynb": ("selector_widget = widgets.Dropdown", "object_id")}
+_RENDERED_WIDGETS = "() => document.querySelectorAll('.jp-OutputArea-output .jupyter-widgets').length"
 CHROMIUM = os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium")
 NOTEBOOK_TIMEOUT = float(os.environ.get("WORKBOOK_BROWSER_NOTEBOOK_TIMEOUT", "240"))
 # Flags a root, headless, offline Chromium needs (no sandbox as root; no background calls home).
@@ -62,6 +68,16 @@ def lab_config(folder: Path) -> Path:
     (config / "labconfig" / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}), encoding="utf-8")
     return config
+
+
+def lab_settings(folder: Path) -> Path:
+    """JupyterLab user settings of our own: every cell in the page (no windowing), so what the driver looks for
+    (running prompts, rendered widgets, the dropdown) is there whether or not it is scrolled into view."""
+    settings = folder / "lab-settings"
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    tracker.write_text(json.dumps({"windowingMode": "none"}), encoding="utf-8")
+    return settings
 
 
 def start_jupyterlab(folder: Path, env: dict[str, str], token: str, log: Path) -> tuple[subprocess.Popen, str]:
@@ -103,29 +119,78 @@ def saved_notebook_findings(path: Path) -> dict[str, Any]:
     return {"errors": errors, "cells_not_run": not_run, "widgets_as_text": widget_as_text}
 
 
-def run_notebook(page: Any, base: str, token: str, name: str, shots: Path) -> dict[str, Any]:
-    started = time.monotonic()
-    page.goto(f"{base}/lab/tree/{name}?token={token}")
-    page.wait_for_function(_KERNEL_IDLE, timeout=60_000)
-    # Not awaited: the command's promise settles only once its dialog is answered.
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-run-all'); }")
-    page.locator(".jp-Dialog .jp-mod-accept").click(timeout=15_000)  # "Restart kernel?" → Restart
-    page.wait_for_function("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
-                           ".some(p => p.textContent.includes('*'))", timeout=30_000, polling=100)
-    timed_out = False
+def _wait_until_idle(page: Any) -> bool:
+    """Wait for a run to start, then for every cell to finish; False when the timeout came first."""
+    try:  # a cell queued: the run has started (a loaded machine may take a while to restart the kernel)
+        page.wait_for_function("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
+                               ".some(p => p.textContent.includes('*'))", timeout=60_000, polling=100)
+    except Exception:  # playwright's TimeoutError: never seen busy; the idle check below still has to hold
+        print("(the run was not seen starting)", flush=True)
     try:
         page.wait_for_function(f"() => !({_STILL_RUNNING})()", timeout=NOTEBOOK_TIMEOUT * 1000, polling=500)
     except Exception:  # playwright's TimeoutError: record it, keep the screenshot
-        timed_out = True
+        return False
+    return True
+
+
+def widgets_on_open(page: Any) -> int:
+    """Widgets rendered from the notebook's saved widget state, before any cell ran (0 after 15 s)."""
+    try:
+        page.wait_for_function(f"() => ({_RENDERED_WIDGETS})() > 0", timeout=15_000, polling=250)
+    except Exception:  # playwright's TimeoutError: none rendered
+        return 0
+    return page.evaluate(_RENDERED_WIDGETS)
+
+
+def change_widget_and_run_below(page: Any, cell_code: str, value: str) -> bool:
+    """Choose ``value`` in the notebook's dropdown, select the cell below the widget's, Run Selected Cell and All
+    Below — what a learner does after Run All to try another choice. False when a cell was still running."""
+    page.locator(".jp-OutputArea-output .widget-dropdown select").first.select_option(value)
+    found = page.evaluate("""(code) => {
+      const notebook = window.jupyterapp.shell.currentWidget.content;
+      const index = notebook.widgets.findIndex(cell => cell.model.sharedModel.getSource().includes(code));
+      if (index < 0) { return false; }
+      notebook.activeCellIndex = index + 1;
+      window.jupyterapp.commands.execute('notebook:run-all-below');
+      return true;
+    }""", cell_code)
+    if not found:
+        raise RuntimeError(f"no cell with {cell_code!r}")
+    return _wait_until_idle(page)
+
+
+def run_notebook(page: Any, base: str, token: str, name: str, shots: Path, saved: Path) -> dict[str, Any]:
+    started = time.monotonic()
+    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    page.wait_for_function(_KERNEL_IDLE, timeout=60_000)
+    on_open = widgets_on_open(page) if name in WIDGET_RERUNS else None
+    # Not awaited: the command's promise settles only once its dialog is answered.
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-run-all'); }")
+    page.locator(".jp-Dialog .jp-mod-accept").click(timeout=15_000)  # "Restart kernel?" → Restart
+    timed_out = not _wait_until_idle(page)
     rendered_widgets = page.locator(".jp-OutputArea-output .jupyter-widgets").count()
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     page.screenshot(path=str(shots / f"{Path(name).stem}.png"), full_page=False)
+    outcome: dict[str, Any] = {"timed_out": timed_out, "rendered_widgets": rendered_widgets,
+                               "widgets_on_open": on_open}
+    if name in WIDGET_RERUNS and not timed_out:
+        outcome.update(saved_notebook_findings(saved))  # the Run All's findings, before the re-run changes them
+        cell_code, value = WIDGET_RERUNS[name]
+        finished = change_widget_and_run_below(page, cell_code, value)
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(shots / f"{Path(name).stem}-rerun.png"), full_page=False)
+        rerun = saved_notebook_findings(saved)
+        outputs = "".join("".join(o.get("text", "")) for c in json.loads(saved.read_text(encoding="utf-8"))["cells"]
+                          for o in c.get("outputs", []) if o.get("output_type") == "stream")
+        outcome["rerun"] = {"value": value, "timed_out": not finished, "errors": rerun["errors"],
+                            "used_the_new_value": f"token request selector: {{'{value}'" in outputs}
     for session in requests.get(f"{base}/api/sessions", params={"token": token}, timeout=10).json():
         requests.delete(f"{base}/api/sessions/{session['id']}", params={"token": token}, timeout=30)
     page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
     page.wait_for_timeout(300)
-    return {"seconds": round(time.monotonic() - started, 1), "timed_out": timed_out,
-            "rendered_widgets": rendered_widgets}
+    outcome["seconds"] = round(time.monotonic() - started, 1)
+    return outcome
 
 
 def main(out: Path) -> int:
@@ -136,8 +201,12 @@ def main(out: Path) -> int:
     folder = scratch / "notebooks"
     shutil.copytree(ROOT / "notebooks", folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     env = {**os.environ, "WORKBOOK_EMULATOR_HOME": str(scratch / "emulator"),
-           "JUPYTER_CONFIG_DIR": str(lab_config(scratch))}
+           "JUPYTER_CONFIG_DIR": str(lab_config(scratch)), "JUPYTERLAB_SETTINGS_DIR": str(lab_settings(scratch)),
+           "JUPYTER_DATA_DIR": str(scratch / "jupyter-data")}  # the trust database too: nothing in your own
     env.update(start_emulator(scratch / "emulator"))
+    # As `make workbook` does: trusted notebooks render their saved widget state on first open.
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", *map(str, folder.glob("*.ipynb"))], env=env,
+                   capture_output=True, timeout=120, check=True)
     token = secrets.token_urlsafe(16)
     lab, base = start_jupyterlab(folder, env, token, out / "jupyterlab.log")
     results: dict[str, Any] = {}
@@ -146,8 +215,9 @@ def main(out: Path) -> int:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             for notebook in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
-                outcome = run_notebook(page, base, token, notebook.name, out)
-                outcome.update(saved_notebook_findings(notebook))
+                outcome = run_notebook(page, base, token, notebook.name, out, notebook)
+                if "errors" not in outcome:  # widget notebooks recorded the Run All's findings before re-running
+                    outcome.update(saved_notebook_findings(notebook))
                 results[notebook.name] = outcome
                 print(notebook.name, outcome, flush=True)
             browser.close()

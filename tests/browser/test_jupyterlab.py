@@ -1,4 +1,5 @@
-"""JupyterLab in a real browser: every notebook opened, *Restart Kernel and Run All*, in Chromium.
+"""JupyterLab in a real browser: every notebook opened, *Restart Kernel and Run All*, in Chromium; 07's
+selector widget rendered on first open, then changed after Run All with the cells below run again.
 
 The driver (drive_jupyterlab.py) runs with the emulator, JupyterLab and Chromium in a loopback-only
 network namespace; screenshots and results are kept in ``output/browser/`` as test artifacts.
@@ -22,6 +23,9 @@ from netns import NoNamespace, check_namespaces, loopback_only  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "output" / "browser"
 CHROMIUM = os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium")
+# The browser run takes minutes: it starts after collection and overlaps the suite, but run on its own the
+# first test waits for all of it.
+pytestmark = pytest.mark.timeout(1200)
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 WIDGET_NOTEBOOKS = {"07_resource_manager_user_assigned.ipynb"}
 
@@ -72,5 +76,11 @@ def test_notebook_runs_in_jupyterlab(browser_run: dict, name: str) -> None:
     assert outcome["cells_not_run"] == 0, f"{name}: {outcome['cells_not_run']} code cells never ran"
     assert outcome["widgets_as_text"] == [], f"{name}: widgets shown as text {outcome['widgets_as_text']}"
     if name in WIDGET_NOTEBOOKS:
+        assert outcome["widgets_on_open"] >= 1, f"{name}: its widget did not render on first open (saved state)"
         assert outcome["rendered_widgets"] >= 1, f"{name}: its widget did not render"
+        rerun = outcome.get("rerun")
+        assert rerun is not None, f"{name}: the widget was not changed after Run All"
+        assert not rerun["timed_out"], f"{name}: after changing the widget, a cell below was still running"
+        assert rerun["errors"] == [], f"{name}: after changing the widget, error outputs {rerun['errors']}"
+        assert rerun["used_the_new_value"], f"{name}: the cells below did not use {rerun['value']!r}"
     assert (ARTIFACTS / f"{Path(name).stem}.png").exists()

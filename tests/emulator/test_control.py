@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -94,17 +95,58 @@ def test_fault_listing_and_clearing(world: Azure) -> None:
     assert world.token_response(ARM).status_code == 200
 
 
-@pytest.mark.parametrize("body", [{"imdsThrottling": "yes"}, {"imdsThrottling": 1}, {"somethingElse": True}])
-def test_settings_validation(world: Azure, body: dict[str, Any]) -> None:
+@pytest.mark.parametrize("body", [
+    {"imdsThrottling": "yes"}, {"imdsThrottling": 1}, {"somethingElse": True},
+    {"rbacPropagationSeconds": -1}, {"rbacPropagationSeconds": 601}, {"rbacPropagationSeconds": "5"},
+    {"rbacPropagationSeconds": True}, {"rbacPropagationSeconds": None},
+    {"imdsThrottling": True, "rbacPropagationSeconds": -1},  # one bad value: nothing applied
+])
+def test_settings_validation(world: Azure, emulator: Emulator, body: dict[str, Any]) -> None:
     assert_control_error(world.control("POST", "/settings", body), 400, "InvalidRequestBody")
+    assert emulator.settings.imds_throttling is False and emulator.settings.rbac_propagation_seconds == 0
 
 
 def test_settings_switch_throttling(world: Azure, emulator: Emulator) -> None:
-    assert world.control("POST", "/settings", {"imdsThrottling": True}).json() == {"imdsThrottling": True}
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        return world.control("POST", "/settings", body).json()
+
+    assert answer({"imdsThrottling": True}) == {"imdsThrottling": True, "rbacPropagationSeconds": 0}
     assert emulator.settings.imds_throttling is True
-    assert world.control("POST", "/settings", {"imdsThrottling": False}).json() == {"imdsThrottling": False}
+    assert answer({"imdsThrottling": False}) == {"imdsThrottling": False, "rbacPropagationSeconds": 0}
     assert emulator.settings.imds_throttling is False
-    assert world.control("POST", "/settings", {}).json() == {"imdsThrottling": False}
+    assert answer({"rbacPropagationSeconds": 2.5}) == {"imdsThrottling": False, "rbacPropagationSeconds": 2.5}
+    assert emulator.settings.rbac_propagation_seconds == 2.5
+    assert answer({}) == {"imdsThrottling": False, "rbacPropagationSeconds": 2.5}
+    assert answer({"rbacPropagationSeconds": 0}) == {"imdsThrottling": False, "rbacPropagationSeconds": 0}
+
+
+def test_rbac_propagation_delay_through_the_control_plane(world: Azure) -> None:
+    """A grant is refused at first and a revoked one still honoured, for the delay set; then as written."""
+    token = world.mi_token(ARM)
+    assert world.control("POST", "/settings", {"rbacPropagationSeconds": 1}).status_code == 200
+    name = world.grant(SYSTEM_PRINCIPAL_ID, "Reader")
+    assert world.get_rg(token).status_code == 403  # not there yet
+    listed = world.arm("GET", world.assignment_path(world.rg_scope, name), api_version=RA_API)
+    assert listed.status_code == 200  # Resource Manager lists it at once: only the check lags
+    time.sleep(1.2)
+    assert world.get_rg(token).status_code == 200
+    deleted = world.arm("DELETE", world.assignment_path(world.rg_scope, name), api_version=RA_API)
+    assert deleted.status_code == 200
+    assert world.get_rg(token).status_code == 200  # still honoured
+    time.sleep(1.2)
+    assert world.get_rg(token).status_code == 403
+
+
+def test_reset_propagates_everything_at_once(world: Azure) -> None:
+    token = world.mi_token(ARM)
+    name = world.grant(SYSTEM_PRINCIPAL_ID, "Reader")  # no delay yet: counts at once
+    world.control("POST", "/settings", {"rbacPropagationSeconds": 60})
+    world.arm("DELETE", world.assignment_path(world.rg_scope, name), api_version=RA_API)
+    assert world.get_rg(token).status_code == 200  # the revoked grant is honoured for a minute
+    world.control("POST", "/reset")
+    assert world.get_rg(world.mi_token(ARM)).status_code == 403  # reset forgets what was in flight
+    # the admin's own declared Owner works at once after a reset, whatever the delay
+    assert world.get_rg("admin").status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/nothing", "/health/extra", "/", "/resets", "/HEALTH"])

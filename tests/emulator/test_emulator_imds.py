@@ -318,7 +318,7 @@ def test_documented_api_versions_accepted(world: Azure, version: str) -> None:
 
 # -- throttling --------------------------------------------------------------------------------------
 def test_throttling_over_20_per_second(world: Azure) -> None:
-    assert world.control("POST", "/settings", {"imdsThrottling": True}).json() == {"imdsThrottling": True}
+    assert world.control("POST", "/settings", {"imdsThrottling": True}).json()["imdsThrottling"] is True
     time.sleep(1.05)  # let the one-second window of earlier requests pass
     statuses, started = [], time.monotonic()
     for _ in range(25):
@@ -332,7 +332,7 @@ def test_throttling_over_20_per_second(world: Azure) -> None:
 
 def test_no_throttling_when_switched_off(world: Azure) -> None:
     assert world.control("POST", "/settings", {"imdsThrottling": True}).status_code == 200
-    assert world.control("POST", "/settings", {"imdsThrottling": False}).json() == {"imdsThrottling": False}
+    assert world.control("POST", "/settings", {"imdsThrottling": False}).json()["imdsThrottling"] is False
     statuses = [world.token_response(ARM).status_code for _ in range(45)]
     assert statuses == [200] * 45
 

@@ -22,6 +22,13 @@ NOTEBOOKS = ROOT / "notebooks"
 CELL_TIMEOUT = 120
 WHOLE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}")
 
+WORLD = json.loads((ROOT / "emulator" / "world.json").read_text(encoding="utf-8"))
+ID1_RESOURCE_ID = (f"/subscriptions/{WORLD['subscription']['id']}/resourceGroups/mi-workbook-rg/providers/"
+                   "Microsoft.ManagedIdentity/userAssignedIdentities/ID1")
+SQL_RIGHT = "GRANT SELECT ON dbo.Products TO [mi-workbook-vm]"
+SQL_WRONG = "ALTER ROLE db_datareader ADD MEMBER [mi-workbook-vm]"
+
+# Every exercise is run answered right and answered wrong; unanswered is how it is committed (nbval re-runs that).
 RUNS = [
     ("00_welcome.ipynb", {}),
     ("01_data_lake.ipynb", {}),
@@ -30,20 +37,46 @@ RUNS = [
     ("01_data_lake.ipynb", {"reports_permissions": "r--", "gen2_file_permissions": "rw-"}),
     # Gen1 is retired: Part 1 explains, calls nothing; Part 2 without a Gen2 account named explains too
     ("01_data_lake.ipynb", {"target": "azure"}),
-    # exercises: a right and a wrong answer each (the unanswered run is nbval's, on the committed copy)
     ("02_blob_storage.ipynb", {"exercise_answer": {"restype": "container", "comp": "list"}}),
     ("02_blob_storage.ipynb", {"exercise_answer": {"comp": "list"}}),
     ("03_storage_sas.ipynb", {"exercise_answer": "r"}),
     ("03_storage_sas.ipynb", {"exercise_answer": "rcw"}),
-    ("04_azure_sql.ipynb", {}),
-    ("05_key_vault.ipynb", {}),
-    ("05_key_vault.ipynb", {"exercise_answer": 403}),
-    ("05_key_vault.ipynb", {"exercise_answer": 200}),
+    ("04_azure_sql.ipynb", {"exercise_answer": SQL_RIGHT}),
+    ("04_azure_sql.ipynb", {"exercise_answer": SQL_WRONG}),
+    ("05_key_vault.ipynb", {"exercise_answer": "Key Vault Secrets Officer"}),
+    ("05_key_vault.ipynb", {"exercise_answer": "Key Vault Contributor"}),
     ("06_resource_manager_system_assigned.ipynb", {}),
-    ("07_resource_manager_user_assigned.ipynb", {"selector": "client_id"}),
-    ("07_resource_manager_user_assigned.ipynb", {"selector": "object_id"}),
+    # each selector once; the exercise right, wrong, and unanswered
+    ("07_resource_manager_user_assigned.ipynb", {"selector": "client_id", "exercise_answer":
+     f"api-version=2018-02-01&resource=https://vault.azure.net&msi_res_id={ID1_RESOURCE_ID}"}),
+    ("07_resource_manager_user_assigned.ipynb", {"selector": "object_id", "exercise_answer":
+     "api-version=2018-02-01&resource=https://vault.azure.net"}),
     ("07_resource_manager_user_assigned.ipynb", {"selector": "msi_res_id"}),
+    ("08_troubleshooting.ipynb", {"exercise_answer": "127.0.0.1"}),
+    ("08_troubleshooting.ipynb", {"exercise_answer": "localhost"}),
+    ("08_troubleshooting.ipynb", {"target": "azure"}),  # only what is safe on a VM; the rest explained
 ]
+
+# What the learner is told, per notebook and answer (None: unanswered).
+EXERCISE_FEEDBACK = {
+    "02": lambda answer: "✓ Right" if answer.get("restype") else "✗ Not yet",
+    "03": lambda answer: "✓ Right" if answer == "r" else "✗ Not yet: reads worked, the write answered 201",
+    "04": lambda answer: "✓ Right: GRANT SELECT ON dbo.Products" if answer == SQL_RIGHT else
+    "✗ Not yet: the VM reads Products, but as a member of db_datareader it reads every other table too",
+    "05": lambda answer: "✓ Right: Key Vault Secrets Officer has the data actions" if answer.endswith("Officer") else
+    "✗ Not yet: with Key Vault Contributor the VM still got 403",
+    "08": lambda answer: "Set your answer above" if answer is None else
+    "✓ Right: NO_PROXY=127.0.0.1 sends token requests straight to IMDS" if answer == "127.0.0.1" else
+    "✗ Not yet: the request went through the proxy and IMDS answered 400",
+    "07": lambda answer: "Set your answer above" if answer is None else
+    "✓ Right: msi_res_id names ID1" if "msi_res_id" in answer else
+    "✗ Not yet: the token is the VM's system-assigned identity's",
+}
+
+
+def run_id(name: str, parameters: dict) -> str:
+    shown = [str(v) if k != "exercise_answer" else ("answer" + str(len(str(v)))) for k, v in parameters.items()]
+    return f"{name[:2]}-{'-'.join(shown) or 'default'}"
 
 
 def outputs_text(notebook: nbformat.NotebookNode) -> str:
@@ -61,10 +94,12 @@ def outputs_text(notebook: nbformat.NotebookNode) -> str:
 
 
 def assert_in_order(text: str, steps: list[str]) -> None:
-    positions = [text.find(step) for step in steps]
-    missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
-    assert not missing, f"missing from the outputs: {missing}"
-    assert positions == sorted(positions), "the steps came out of order"
+    """Each step appears after the one before it (a step may also appear earlier, e.g. in a request shown)."""
+    at = 0
+    for step in steps:
+        found = text.find(step, at)
+        assert found >= 0, f"missing from the outputs, or not after {steps[max(steps.index(step) - 1, 0)]!r}: {step!r}"
+        at = found + len(step)
 
 
 # The az commands each portal step shows beside its REST call (the notebooks run them only where az is installed).
@@ -86,8 +121,7 @@ def no_az(monkeypatch):
     monkeypatch.setenv("WORKBOOK_AZ", "none")
 
 
-@pytest.mark.parametrize(("name", "parameters"), RUNS,
-                         ids=[f"{n[:2]}-{'-'.join(map(str, p.values())) or 'default'}" for n, p in RUNS])
+@pytest.mark.parametrize(("name", "parameters"), RUNS, ids=[run_id(n, p) for n, p in RUNS])
 def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, tmp_path, monkeypatch):
     if parameters.get("target") == "azure":
         # IMDS is the emulator's (AZURE_POD_IDENTITY_AUTHORITY_HOST); any other host would go to this dead
@@ -104,41 +138,43 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
     text = outputs_text(executed)
     assert not any(o.get("output_type") == "error" for c in executed.cells for o in c.get("outputs", []))
     assert WHOLE_JWT.search(text) is None, "an executed notebook shows a whole token"
+    feedback = EXERCISE_FEEDBACK.get(name[:2])
+    if feedback is not None:
+        told = feedback(parameters.get("exercise_answer"))
+        assert told in text, f"the learner should be told {told!r}"
     if name.startswith(("06", "07")):
         # deny → grant → allow → clean up, in that order
         denied, allowed = text.find("403 AuthorizationFailed"), text.find("200 mi-workbook-rg")
         assert 0 <= denied < allowed, "expected a 403 before the grant and a 200 after it"
         assert "after clean-up: 403 AuthorizationFailed" in text or "ID1 is gone from the VM" in text
     if name.startswith("07"):
+        assert f"token request selector: {{'{parameters['selector']}'" in text
         assert "appid is ID1's client id: True" in text
         assert "MultipleIdentities 400" in text
         assert "IdentityNotFound 400" in text
         # off and on again, the system-assigned identity is a new principal; the old one is gone
         steps = ["identity type now: UserAssigned | system-assigned principal: None", "MultipleIdentities 400",
                  "a new principal: True", "granting the old principal: 400 PrincipalNotFound",
-                 "ID1 is gone from the VM"]
-        positions = [text.find(step) for step in steps]
-        assert min(positions) >= 0 and positions == sorted(positions), list(zip(steps, positions, strict=True))
+                 "no selector → the system-assigned identity: True",
+                 EXERCISE_FEEDBACK["07"](parameters.get("exercise_answer")), "ID1 is gone from the VM"]
+        assert_in_order(text, steps)
     if name.startswith("04"):
-        # refuse → grant → allow, read → refuse write → grant → write, clean up; in that order
-        steps = ["refused: 18456 Login failed for user '<token-identified principal>'.",
-                 "('mi-workbook-vm', 'EXTERNAL_USER', 'db_datareader')",
-                 "300 rows, 7 columns: ProductID, Name, Category, Price, InStock, AddedOn, Sku",
-                 "(1, 'Classic Hose', 'Garden', Decimal('58.99'))",  # the same rows through mssql-python
-                 "Authentication=ActiveDirectoryMsi (mssql-python): logged in as user mi-workbook-vm",
-                 # a managed identity's login is <client id>@<tenant id> (the token's appid and tid)
-                 "  = the token's appid@tid: True",
-                 "refused: 229 The INSERT permission was denied on the object 'Products'",
-                 "insert ok: ('Workbook Test Kettle', 'Kitchen', Decimal('19.99'), True)",
-                 "229 The SELECT permission was denied",
-                 "✓ Right",
-                 "deleted test rows: 1",
-                 "after clean-up: 18456 Login failed",
-                 "rows in dbo.Products: 300"]
-        positions = [text.find(step) for step in steps]
-        missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
-        assert not missing, f"missing from the outputs: {missing}"
-        assert positions == sorted(positions), "the steps came out of order"
+        # refuse → grant → allow, read → refuse write → grant → write, a role taken away, exercise, clean up
+        assert_in_order(text, [
+            "refused: 18456 Login failed for user '<token-identified principal>'.",
+            "('mi-workbook-vm', 'EXTERNAL_USER', 'db_datareader')",
+            "300 rows, 7 columns: ProductID, Name, Category, Price, InStock, AddedOn, Sku",
+            "(1, 'Classic Hose', 'Garden', Decimal('58.99'))",  # the same rows through mssql-python
+            "Authentication=ActiveDirectoryMsi (mssql-python): logged in as user mi-workbook-vm",
+            # a managed identity's login is <client id>@<tenant id> (the token's appid and tid)
+            "  = the token's appid@tid: True",
+            "refused: 229 The INSERT permission was denied on the object 'Products'",
+            "insert ok: ('Workbook Test Kettle', 'Kitchen', Decimal('19.99'), True)",
+            "229 The SELECT permission was denied",
+            EXERCISE_FEEDBACK["04"](parameters["exercise_answer"]),
+            "deleted test rows: 1",
+            "after clean-up: 18456 Login failed",
+            "rows in dbo.Products: 300"])
         assert "datetime64" in text and "Decimal" in text, "typed columns: datetimes and Decimals"
         assert re.search(r"SUSER_SNAME\(\): [0-9a-f-]{36}@[0-9a-f-]{36}\n", text), "the login name: clientId@tenantId"
     if name.startswith("01") and parameters.get("target") == "azure":
@@ -165,17 +201,14 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
                  "SDK read: b'Test file.\\n'",
                  exercise,
                  "after clean-up: 403 AccessControlException"]
-        positions = [text.find(step) for step in steps]
-        missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
-        assert not missing, f"missing from the outputs: {missing}"
-        assert positions == sorted(positions), "the steps came out of order"
+        assert_in_order(text, steps)
         # Part 2 (Gen2): refused → a role (writes anywhere) → role removed → ACLs only (its folder and nowhere
         # else), raw REST then the SDK → exercise → clean up; in that order, after Part 1
         gen2_answer = parameters.get("gen2_file_permissions")
         gen2_exercise = {None: "Set your answer above (gen2_file_permissions",
                          "r--": "✓ Right: reading a file needs r on it",
                          "rw-": "✗ Not this time: the VM could change the file"}[gen2_answer]
-        assert_in_order(text[positions[-1]:], [
+        assert_in_order(text[text.find(steps[-1]):], [
             "Gen2 before any grant: 403 AuthorizationPermissionMismatch",
             "granted: True",
             "with the role: list TestFolder → 200 OK",
@@ -191,34 +224,30 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
             gen2_exercise,
             "after clean-up (Gen2): 403 AuthorizationPermissionMismatch"])
     if name.startswith("05"):
-        # policy: refuse → grant → allow; the challenge; the SDK; RBAC: refuse → grant → allow; exercise; clean up
-        answer = parameters.get("exercise_answer")
-        exercise = {None: "Set your answer above", 403: "✓ Right: 403",
-                    200: "✗ Not this time: the VM got 403"}[answer]
-        steps = ["403 Forbidden AccessDenied",
-                 "does not have secrets get permission on key vault 'mi-workbook-kv;location=westus'",
-                 "200 Hello from Key Vault: no password in my code",
-                 "401 Request is missing a Bearer or PoP token.",
-                 'WWW-Authenticate: Bearer authorization="https://login.windows.net/<tenant>", '
-                 'resource="https://vault.azure.net"',
-                 "SDK: mi-workbook-secret = Hello from Key Vault",
-                 "enableRbacAuthorization: True",
-                 "403 Forbidden ForbiddenByRbac",
-                 "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'",
-                 "RBAC: allowed: mi-workbook-secret = Hello from Key Vault",
-                 exercise,
-                 "purged: True",
-                 "access-policy mode again: True",
-                 "after clean-up: 403 Forbidden"]
-        positions = [text.find(step) for step in steps]
-        missing = [step for step, at in zip(steps, positions, strict=True) if at < 0]
-        assert not missing, f"missing from the outputs: {missing}"
-        assert positions == sorted(positions), "the steps came out of order"
+        # policy: refuse → grant → allow; the challenge; the SDK; RBAC: refuse → grant → allow; a reader cannot
+        # write; exercise; clean up
+        assert_in_order(text, [
+            "403 Forbidden AccessDenied",
+            "does not have secrets get permission on key vault 'mi-workbook-kv;location=westus'",
+            "200 Hello from Key Vault: no password in my code",
+            "401 Request is missing a Bearer or PoP token.",
+            'WWW-Authenticate: Bearer authorization="https://login.windows.net/<tenant>", '
+            'resource="https://vault.azure.net"',
+            "SDK: mi-workbook-secret = Hello from Key Vault",
+            "enableRbacAuthorization: True",
+            "403 Forbidden ForbiddenByRbac",
+            "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'",
+            "RBAC: allowed: mi-workbook-secret = Hello from Key Vault",
+            "set_secret as Key Vault Secrets User: 403 Forbidden ForbiddenByRbac",
+            EXERCISE_FEEDBACK["05"](parameters["exercise_answer"]),
+            "purged: True",
+            "access-policy mode again: True",
+            "after clean-up: 403 Forbidden"])
     if name.startswith("02"):
         # refuse → grant → allow (raw REST, then the SDK) → a reader cannot write → exercise → clean up
         assert_in_order(text, ["403 AuthorizationPermissionMismatch", "granted: True", "200 Hello world! :)",
                                "hello_world.txt", "refused write: 403 AuthorizationPermissionMismatch",
-                               "✓ Right" if parameters["exercise_answer"].get("restype") else "✗ Not yet",
+                               EXERCISE_FEEDBACK["02"](parameters["exercise_answer"]),
                                "after clean-up: 403 AuthorizationPermissionMismatch"])
     if name.startswith("03"):
         # refuse → grant → SAS → upload/download → what a SAS cannot do → broad role → user delegation SAS → clean up
@@ -230,10 +259,40 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
                                "listKeys: 200 ['key1', 'key2']",
                                "user delegation SAS: signed with a key from the VM's own token",
                                "listKeys without Storage Account Contributor: 403 AuthorizationFailed",
-                               "✓ Right" if parameters["exercise_answer"] == "r" else "✗ Not yet",
+                               EXERCISE_FEEDBACK["03"](parameters["exercise_answer"]),
                                "after clean-up: user delegation SAS 403 AuthorizationPermissionMismatch",
                                "after clean-up: listServiceSas 403 AuthorizationFailed"])
         assert re.search(r"sig=[A-Za-z0-9%+/]{5}", text) is None, "an executed notebook shows a whole SAS signature"
+    if name.startswith("08") and parameters.get("target") == "azure":
+        assert_in_order(text, [
+            "On Azure IMDS cannot be told to fail; a normal request logs:", "IMDS answered 200 after 0 retries",
+            "without the header: 400 invalid_request", "requests: 400 invalid_request",
+            "Resource Manager cannot be reached from here: ProxyError",  # the test's dead proxy: nothing leaves
+            "On Azure: not reproduced (only Entra ID signs tokens)",
+            "On Azure: not reproduced here (notebook 06 grants for real and waits)",
+            "a client id nobody has:   IdentityNotFound 400",
+            "Set sql_server and sql_database to try this on Azure",
+            "Set vault_name to try this on Azure", "On Azure nothing was changed."])
+        assert "an identity not attached" not in text and "Data Lake Gen1:" not in text
+    elif name.startswith("08"):
+        # each symptom reproduced, in the notebook's order, then the exercise and the clean-up
+        assert_in_order(text, [
+            "lib.imds: IMDS answered 200 after 2 retries", "410 once: lib.imds: IMDS answered 200 after 1 retries",
+            "429 ten times: ThrottledError after 2 retries",
+            "without the header: 400 invalid_request · Required metadata header not specified",
+            "requests: 400 invalid_request · Request contains X-Forwarded-For header",
+            "azure-identity: CredentialUnavailableError", "NO_PROXY = 127.0.0.1: 200 · forwarded: 0",
+            "→ 401 InvalidAuthenticationTokenAudience", "→ 401 Unauthorized\n    AKV10022: Invalid audience",
+            "→ 401 SecurityException", "→ 401 ExpiredAuthenticationToken", "asking again: True",
+            "right after the grant: 403 · after waiting: 200", "right after revoking: 200 · after waiting: 403",
+            "an identity not attached: IdentityNotFound 400", "no selector, two attached: MultipleIdentities 400",
+            "system-assigned on again, a new principal: True",
+            "no user for the VM in the database: 18456 Login failed",
+            "a token for Storage instead:        18456 Login failed",
+            "no token: 401 Unauthorized", "a token with the trailing slash: 401 Unauthorized · AKV10022",
+            "the VM's token, nothing granted: 403 Forbidden AccessDenied",
+            EXERCISE_FEEDBACK["08"](parameters.get("exercise_answer")),
+            "RBAC propagation delay: 0.0 s · faults pending: {}"])
     if name.startswith("00"):
         assert "VM name: mi-workbook-vm" in text
         assert "InvalidResource 400 invalid_resource" in text
@@ -249,7 +308,7 @@ def test_nbval_reexecutes_committed_notebooks(fresh, emulator_env, no_az):
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
          "--nbval-kernel-name", "python3", "--nbval-cell-timeout", str(CELL_TIMEOUT),
-         "--sanitize-with", str(Path(__file__).with_name("sanitize.cfg")), "--rootdir", str(NOTEBOOKS),
+         "--nbval-sanitize-with", str(Path(__file__).with_name("sanitize.cfg")), "--rootdir", str(NOTEBOOKS),
          "-o", "addopts=", *notebooks],
         cwd=NOTEBOOKS, env={**os.environ}, capture_output=True, text=True, timeout=900,
     )
@@ -257,8 +316,7 @@ def test_nbval_reexecutes_committed_notebooks(fresh, emulator_env, no_az):
     assert re.search(r"\d+ passed", result.stdout), result.stdout[-2000:]
 
 
-ACCOUNT_KEYS = [key for account in json.loads((ROOT / "emulator" / "world.json").read_text(encoding="utf-8"))
-                .get("storage", {}).get("accounts", []) for key in account["keys"]]
+ACCOUNT_KEYS = [key for account in WORLD.get("storage", {}).get("accounts", []) for key in account["keys"]]
 WHOLE_SIGNATURE = re.compile(r"sig=[A-Za-z0-9%+/=]{5,}")
 
 
@@ -288,3 +346,4 @@ def test_committed_notebooks_show_az_run_against_the_emulator(name):
     assert "az found: the notebook runs its az commands against the emulator" in text
     for command in AZ_EQUIVALENTS[name]:
         assert f"$ {command}" in text, command
+

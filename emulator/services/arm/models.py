@@ -207,6 +207,7 @@ class ArmModel:
                     wanted["principalId"].lower(), wanted["roleDefinitionId"].lower(), scope.lower()):
                 raise errors.role_assignment_exists()
         self.store.put(document["id"], ROLE_ASSIGNMENT_TYPE, document)
+        self.context.rbac.note_change(document, removed=False)
         return document, True
 
     def _assignment_id(self, scope: str, name: str) -> str:
@@ -223,6 +224,7 @@ class ArmModel:
         document = self.store.get(assignment_id)
         if document is not None:
             self.store.delete(assignment_id)
+            self.context.rbac.note_change(document, removed=True)
         return document
 
     def role_assignments(self, scope: str, filter_text: str | None) -> list[dict[str, Any]]:

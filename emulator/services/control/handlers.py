@@ -104,17 +104,34 @@ async def clear_faults(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+SETTINGS = ("imdsThrottling", "rbacPropagationSeconds")
+MAX_PROPAGATION_SECONDS = 600  # Azure's own worst case for ordinary role assignments is about 10 minutes
+
+
+def _settings_answer(emulator: ControlledEmulator) -> dict[str, Any]:
+    return {"imdsThrottling": emulator.settings.imds_throttling,
+            "rbacPropagationSeconds": emulator.settings.rbac_propagation_seconds}
+
+
 async def change_settings(request: web.Request) -> web.Response:
     body = await _json_body(request)
-    unknown = set(body) - {"imdsThrottling"}
+    unknown = set(body) - set(SETTINGS)
     if unknown:
         raise errors.invalid_body(f"Unknown settings: {', '.join(sorted(unknown))}.")
     emulator = _emulator(request)
+    throttling, delay = body.get("imdsThrottling"), body.get("rbacPropagationSeconds")
+    if "imdsThrottling" in body and not isinstance(throttling, bool):
+        raise errors.invalid_body("'imdsThrottling' must be true or false.")
+    if "rbacPropagationSeconds" in body and (
+            not isinstance(delay, (int, float)) or isinstance(delay, bool)
+            or not 0 <= delay <= MAX_PROPAGATION_SECONDS):
+        raise errors.invalid_body(f"'rbacPropagationSeconds' must be a number from 0 to {MAX_PROPAGATION_SECONDS}.")
+    # Both checked before either is applied: a refused body changes nothing.
     if "imdsThrottling" in body:
-        if not isinstance(body["imdsThrottling"], bool):
-            raise errors.invalid_body("'imdsThrottling' must be true or false.")
-        emulator.settings.imds_throttling = body["imdsThrottling"]
-    return web.json_response({"imdsThrottling": emulator.settings.imds_throttling})
+        emulator.settings.imds_throttling = throttling
+    if "rbacPropagationSeconds" in body:
+        emulator.settings.rbac_propagation_seconds = float(delay)
+    return web.json_response(_settings_answer(emulator))
 
 
 async def shutdown(request: web.Request) -> web.Response:
