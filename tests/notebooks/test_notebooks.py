@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
+from ipc_kernels import papermill_config
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -133,6 +134,7 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
     papermill.execute_notebook(
         str(NOTEBOOKS / name), str(output), parameters={"target": "emulator", **parameters},
         kernel_name="python3", cwd=str(NOTEBOOKS), execution_timeout=CELL_TIMEOUT, progress_bar=False,
+        **papermill_config(tmp_path),
     )
     executed = nbformat.read(output, as_version=4)
     text = outputs_text(executed)
@@ -305,12 +307,13 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
 def test_nbval_reexecutes_committed_notebooks(fresh, emulator_env, no_az):
     """nbval re-runs the committed notebooks and compares the cells marked NBVAL_CHECK_OUTPUT."""
     notebooks = sorted(str(p) for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    plugin_path = os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "ipc_kernels", "--nbval-lax",
          "--nbval-kernel-name", "python3", "--nbval-cell-timeout", str(CELL_TIMEOUT),
          "--nbval-sanitize-with", str(Path(__file__).with_name("sanitize.cfg")), "--rootdir", str(NOTEBOOKS),
          "-o", "addopts=", *notebooks],
-        cwd=NOTEBOOKS, env={**os.environ}, capture_output=True, text=True, timeout=900,
+        cwd=NOTEBOOKS, env={**os.environ, "PYTHONPATH": plugin_path}, capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert re.search(r"\d+ passed", result.stdout), result.stdout[-2000:]
