@@ -2,6 +2,9 @@
 # What the tests need beyond the workbook's own set-up: Debian's Chromium (the browser test drives
 # JupyterLab in it) and iproute2 (programs a test starts run in a loopback-only network namespace).
 set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/apt-install.sh
+source scripts/apt-install.sh
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
@@ -10,16 +13,7 @@ command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)  # az joins the emul
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)  # another user's process (owner-only, the hub test)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ "${#missing[@]}" -gt 0 ]; then
-    if command -v apt-get >/dev/null 2>&1; then
-        sudo=""
-        if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-        echo "Test set-up: installing ${missing[*]} (apt-get; Chromium takes about half a minute) ..."
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-    else
-        echo "Please install with your package manager: ${missing[*]}" >&2
-        exit 1
-    fi
+    install_packages "the test tools (Chromium takes about half a minute)" "${missing[@]}"
 fi
 
 # configurable-http-proxy (JupyterHub's default proxy) for tests/hub, from npm into a cache folder outside the
@@ -29,16 +23,7 @@ CHP_VERSION="5.3.0"
 if [ ! -x "$CHP_DIR/node_modules/.bin/configurable-http-proxy" ] || \
    ! grep -q "\"version\": \"$CHP_VERSION\"" "$CHP_DIR/node_modules/configurable-http-proxy/package.json" 2>/dev/null; then
     if ! command -v npm >/dev/null 2>&1; then
-        if command -v apt-get >/dev/null 2>&1; then
-            sudo=""
-            if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-            echo "Test set-up: installing nodejs and npm (apt-get) for configurable-http-proxy ..."
-            $sudo apt-get update -qq
-            DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
-        else
-            echo "Please install Node.js and npm (configurable-http-proxy for the JupyterHub test)" >&2
-            exit 1
-        fi
+        install_packages "Node.js and npm for configurable-http-proxy (the JupyterHub test)" nodejs npm
     fi
     echo "Test set-up: installing configurable-http-proxy $CHP_VERSION into $CHP_DIR (npm) ..."
     mkdir -p "$CHP_DIR"

@@ -10,8 +10,11 @@ VENV="${VENV:-.venv}"
 STAMP="$VENV/.setup-stamp"
 LOG="$VENV/setup.log"
 
+# shellcheck source=scripts/apt-install.sh
+source scripts/apt-install.sh
+
 stamp_of() {  # what the set-up depends on: this script and the project's requirements
-    cat scripts/setup.sh pyproject.toml | "$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'
+    cat scripts/setup.sh scripts/apt-install.sh pyproject.toml | "$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'
 }
 
 # pyodbc needs libodbc.so.2; the Microsoft ODBC Driver 18 (from the mssql-python-odbc wheel) needs
@@ -25,15 +28,7 @@ for lib in libodbc.so.2:libodbc2 libltdl.so.7:libltdl7 libkrb5.so.3:libkrb5-3 li
     if ! grep -qF "$file" <<<"$cache"; then missing+=("$package"); fi
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-    if command -v apt-get >/dev/null 2>&1; then
-        sudo=""
-        if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-        echo "Set-up: installing system libraries ${missing[*]} (apt-get) ..."
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-    else
-        echo "Please install these system libraries with your package manager: ${missing[*]}" >&2
-    fi
+    install_packages "the system libraries the ODBC driver needs" "${missing[@]}" || true  # notebooks 00-03, 05-08 run without
 fi
 
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_of)" ]; then

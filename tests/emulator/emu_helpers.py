@@ -16,6 +16,7 @@ import requests
 
 from emulator.profile import Profile
 from lib.emulator import SECRET_HEADER
+from lib.roles import ROLE_IDS
 
 ARM = "https://management.azure.com/"
 RA_API = "2022-04-01"
@@ -26,18 +27,8 @@ VM_API = "2024-03-01"
 IMDS_API = "2018-02-01"
 INSTANCE_API = "2021-02-01"
 
-# Built-in role ids, as reference/arm.md lists them (the real Azure GUIDs).
-ROLES = {
-    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
-    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-    "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
-    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
-    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
-    "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
-    "Storage Account Contributor": "17d1049b-9a84-46fb-8f53-869881c3d3ab",
-    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
-}
+# Built-in role ids (the real Azure GUIDs, as reference/arm.md lists them): the learner's table in lib.roles.
+ROLES = ROLE_IDS
 
 # Fixed ids of the declared world (emulator/world.json); tests pin them so outputs stay repeatable.
 SYSTEM_PRINCIPAL_ID = "15a76ff3-0756-4b47-b362-9d74a68a035b"
