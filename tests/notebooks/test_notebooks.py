@@ -93,24 +93,27 @@ EXERCISE_FEEDBACK = {
 
 
 # The steps each notebook records in the learner's progress book (lib.progress) on a run against the emulator,
-# besides the exercise (recorded only when answered, with whether the answer was right).
-PROGRESS_STEPS = {
-    "00": {"denied", "allowed", "finished"},
-    "06": {"denied", "granted", "allowed", "finished"},
-}
-# The answer parameter of each exercise step a notebook records.
-PROGRESS_EXERCISES = {"exercise": "exercise_answer"}
+# besides its exercises (recorded only when answered, with whether the answer was right).
+PROGRESS_STEPS = {"00": {"denied", "allowed", "finished"},
+                  **{key: {"denied", "granted", "allowed", "finished"}
+                     for key in ("01", "02", "03", "04", "05", "06", "07", "08")}}
+# Each exercise step: the parameter that answers it, and which answers are right (default: "exercise" answered by
+# exercise_answer, right when the learner is told "✓ Right").
+PROGRESS_EXERCISES = {"01": {"exercise": ("reports_permissions", lambda answer: answer == "r-x"),
+                             "exercise-gen2": ("gen2_file_permissions", lambda answer: answer == "r--")}}
 
 
 def expected_progress(name: str, parameters: dict) -> dict[str, bool | None]:
-    """step → None, or for an exercise whether the answer given was right (told "✓ Right")."""
+    """step → None, or for an answered exercise whether the answer given was right."""
     if parameters.get("target") == "azure":
         return {}  # nothing is recorded on Azure
-    expected: dict[str, bool | None] = dict.fromkeys(PROGRESS_STEPS[name[:2]])
-    feedback = EXERCISE_FEEDBACK.get(name[:2])
-    for step, parameter in PROGRESS_EXERCISES.items():
-        if parameters.get(parameter) is not None and feedback is not None:
-            expected[step] = feedback(parameters[parameter]).startswith("✓")
+    key = name[:2]
+    expected: dict[str, bool | None] = dict.fromkeys(PROGRESS_STEPS[key])
+    exercises = PROGRESS_EXERCISES.get(key) or {
+        "exercise": ("exercise_answer", lambda answer: EXERCISE_FEEDBACK[key](answer).startswith("✓"))}
+    for step, (parameter, is_right) in exercises.items():
+        if parameters.get(parameter) is not None:
+            expected[step] = is_right(parameters[parameter])
     return expected
 
 
@@ -183,12 +186,11 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
     if feedback is not None:
         told = feedback(parameters.get("exercise_answer"))
         assert told in text, f"the learner should be told {told!r}"
-    if name[:2] in PROGRESS_STEPS:
-        # the learner's progress book: which steps succeeded, names only (never a token)
-        book = fresh.progress.snapshot()["notebooks"]
-        recorded = book.get(name[:2], {})
-        assert {step: entry.get("correct") for step, entry in recorded.items()} == expected_progress(name, parameters)
-        assert set(book) <= {name[:2]} and "eyJ" not in json.dumps(book)
+    # the learner's progress book: which steps succeeded, names only (never a token); nothing on Azure
+    book = fresh.progress.snapshot()["notebooks"]
+    recorded = book.get(name[:2], {})
+    assert {step: entry.get("correct") for step, entry in recorded.items()} == expected_progress(name, parameters)
+    assert set(book) <= {name[:2]} and "eyJ" not in json.dumps(book)
     if name.startswith(("06", "07")):
         # deny → grant → allow → clean up, in that order
         denied, allowed = text.find("403 AuthorizationFailed"), text.find("200 mi-workbook-rg")
