@@ -88,7 +88,8 @@ identities = admin.call("GET", f"{t.resource_group_id}/providers/Microsoft.Manag
                         "2023-01-31").get("value", [])
 try:
     with sql_connect(t, imds.get_token("https://database.windows.net/").token) as connection:
-        login = "ok: " + connection.cursor().execute("SELECT SUSER_SNAME()").fetchone()[0]
+        # the database user the learner's grant made (SUSER_SNAME is the login: <client id>@<tenant id>)
+        login = "ok: " + connection.cursor().execute("SELECT USER_NAME()").fetchone()[0]
 except pyodbc.Error as problem:
     login = "refused: " + str(problem)[:160]
 print(json.dumps({"vm_principal": principal, "reader_grants": grants,
