@@ -133,13 +133,18 @@ def _wait_until_idle(page: Any) -> bool:
     return True
 
 
-def widgets_on_open(page: Any) -> int:
-    """Widgets rendered from the notebook's saved widget state, before any cell ran (0 after 15 s)."""
+def widgets_rendered(page: Any, timeout_ms: float) -> int:
+    """Widgets rendered in the notebook, waiting up to ``timeout_ms`` for the first (0 when none came)."""
     try:
-        page.wait_for_function(f"() => ({_RENDERED_WIDGETS})() > 0", timeout=15_000, polling=250)
+        page.wait_for_function(f"() => ({_RENDERED_WIDGETS})() > 0", timeout=timeout_ms, polling=250)
     except Exception:  # playwright's TimeoutError: none rendered
         return 0
     return page.evaluate(_RENDERED_WIDGETS)
+
+
+def widgets_on_open(page: Any) -> int:
+    """Widgets rendered from the notebook's saved widget state, before any cell ran (0 after 15 s)."""
+    return widgets_rendered(page, 15_000)
 
 
 def change_widget_and_run_below(page: Any, cell_code: str, value: str) -> bool:
@@ -168,7 +173,9 @@ def run_notebook(page: Any, base: str, token: str, name: str, shots: Path, saved
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-run-all'); }")
     page.locator(".jp-Dialog .jp-mod-accept").click(timeout=15_000)  # "Restart kernel?" → Restart
     timed_out = not _wait_until_idle(page)
-    rendered_widgets = page.locator(".jp-OutputArea-output .jupyter-widgets").count()
+    # A widget's view is drawn after its cell has finished, once the page's widget manager has the kernel's comm
+    # open: on a loaded machine that can take seconds more (CI once counted 0 at once), so wait for it.
+    rendered_widgets = widgets_rendered(page, 30_000) if name in WIDGET_RERUNS else page.evaluate(_RENDERED_WIDGETS)
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     page.screenshot(path=str(shots / f"{Path(name).stem}.png"), full_page=False)
     outcome: dict[str, Any] = {"timed_out": timed_out, "rendered_widgets": rendered_widgets,

@@ -37,6 +37,14 @@ import hub_harness as harness  # noqa: E402
 
 LEARNERS = ["wblearner1", "wblearner2", "wblearner3"]
 PASSWORDS = {name: f"pw-{name}" for name in [*LEARNERS, harness.TRAINER]}
+SUBSCRIPTION = json.loads((harness.ROOT / "emulator" / "world.json").read_text(encoding="utf-8"))["subscription"]["id"]
+# The exercises' answers, as a learner types them (the notebooks are committed unanswered): 00's raw token request,
+# 06's list of the role assignments on the resource group (right), or on the subscription (refused: wrong).
+ANSWER_00 = {"url": "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource="
+                    "https://storage.azure.com/", "headers": {"Metadata": "true"}}
+ANSWER_06 = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/mi-workbook-rg/providers/Microsoft.Authorization/"
+             "roleAssignments?api-version=2022-04-01")
+WRONG_06 = ANSWER_06.replace("/resourceGroups/mi-workbook-rg", "")
 
 ENVIRONMENT = """
 import json, os, stat
@@ -80,6 +88,7 @@ identities = admin.call("GET", f"{t.resource_group_id}/providers/Microsoft.Manag
                         "2023-01-31").get("value", [])
 try:
     with sql_connect(t, imds.get_token("https://database.windows.net/").token) as connection:
+        # the database user the learner's grant made (SUSER_SNAME is the login: <client id>@<tenant id>)
         login = "ok: " + connection.cursor().execute("SELECT USER_NAME()").fetchone()[0]
 except pyodbc.Error as problem:
     login = "refused: " + str(problem)[:160]
@@ -226,18 +235,24 @@ def main() -> int:
             step("environments read")
 
             runs = {
-                "wblearner1/00": harness.run_notebook(hub, "wblearner1", "00_welcome.ipynb"),
-                "wblearner1/06": harness.run_notebook(hub, "wblearner1", "06_resource_manager_system_assigned.ipynb"),
-                "wblearner2/00": harness.run_notebook(hub, "wblearner2", "00_welcome.ipynb"),
-                # wblearner3 types a wrong prediction into the exercise cell
+                "wblearner1/00": harness.run_notebook(hub, "wblearner1", "00_welcome.ipynb",
+                                                      overrides={"exercise_answer": ANSWER_00}),
+                "wblearner1/06": harness.run_notebook(hub, "wblearner1", "06_resource_manager_system_assigned.ipynb",
+                                                      overrides={"exercise_answer": ANSWER_06}),
+                "wblearner2/00": harness.run_notebook(hub, "wblearner2", "00_welcome.ipynb",
+                                                      overrides={"exercise_answer": ANSWER_00}),
+                # wblearner3 types a wrong answer into the exercise cell
                 "wblearner3/06": harness.run_notebook(hub, "wblearner3", "06_resource_manager_system_assigned.ipynb",
-                                                      edits={"prediction = 403": "prediction = 200"}),
+                                                      edits={"my_answer = exercise_answer":
+                                                             f"my_answer = {WRONG_06!r}"}),
             }
             results["notebooks"] = {key: {k: v for k, v in run.items() if k != "text"} | {"tail": run["text"][-600:]}
                                     for key, run in runs.items()}
             results["notebook_markers"] = {key: {
                 "denied": "403 AuthorizationFailed" in run["text"], "allowed": "200 mi-workbook-rg" in run["text"],
-                "cleaned": "after clean-up: 403 AuthorizationFailed" in run["text"]} for key, run in runs.items()}
+                "cleaned": "after clean-up: 403 AuthorizationFailed" in run["text"],
+                "told": "✓ Right" if "✓ Right" in run["text"] else "✗ Not yet" if "✗ Not yet" in run["text"] else None}
+                for key, run in runs.items()}
             step("notebooks run")
 
             assert kernels["wblearner1"].value(GRANT_AND_SQL_USER) == "done"

@@ -28,10 +28,18 @@ ID1_RESOURCE_ID = (f"/subscriptions/{WORLD['subscription']['id']}/resourceGroups
                    "Microsoft.ManagedIdentity/userAssignedIdentities/ID1")
 SQL_RIGHT = "GRANT SELECT ON dbo.Products TO [mi-workbook-vm]"
 SQL_WRONG = "ALTER ROLE db_datareader ADD MEMBER [mi-workbook-vm]"
+# 06's exercise: the role assignments on the resource group, listed with the VM's token
+RG_ROLE_ASSIGNMENTS = (f"/subscriptions/{WORLD['subscription']['id']}/resourceGroups/mi-workbook-rg/providers/"
+                       "Microsoft.Authorization/roleAssignments?api-version=2022-04-01")
+# 00's exercise: the raw token request for Storage, written as on a VM (the notebook sends it to the emulator's IMDS)
+STORAGE_TOKEN_URL = "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=" \
+                    "https://storage.azure.com/"
 
 # Every exercise is run answered right and answered wrong; unanswered is how it is committed (nbval re-runs that).
 RUNS = [
     ("00_welcome.ipynb", {}),
+    ("00_welcome.ipynb", {"exercise_answer": {"url": STORAGE_TOKEN_URL, "headers": {"Metadata": "true"}}}),
+    ("00_welcome.ipynb", {"exercise_answer": {"url": STORAGE_TOKEN_URL, "headers": {}}}),
     ("01_data_lake.ipynb", {}),
     # both exercises (Gen1, Gen2), answered right, then wrong
     ("01_data_lake.ipynb", {"reports_permissions": "r-x", "gen2_file_permissions": "r--"}),
@@ -47,6 +55,10 @@ RUNS = [
     ("05_key_vault.ipynb", {"exercise_answer": "Key Vault Secrets Officer"}),
     ("05_key_vault.ipynb", {"exercise_answer": "Key Vault Contributor"}),
     ("06_resource_manager_system_assigned.ipynb", {}),
+    ("06_resource_manager_system_assigned.ipynb", {"exercise_answer": RG_ROLE_ASSIGNMENTS}),
+    # the same list at the subscription's scope: the VM's Reader holds only on the resource group
+    ("06_resource_manager_system_assigned.ipynb", {"exercise_answer": RG_ROLE_ASSIGNMENTS.replace(
+        "/resourceGroups/mi-workbook-rg", "")}),
     # each selector once; the exercise right, wrong, and unanswered
     ("07_resource_manager_user_assigned.ipynb", {"selector": "client_id", "exercise_answer":
      f"api-version=2018-02-01&resource=https://vault.azure.net&msi_res_id={ID1_RESOURCE_ID}"}),
@@ -60,12 +72,18 @@ RUNS = [
 
 # What the learner is told, per notebook and answer (None: unanswered).
 EXERCISE_FEEDBACK = {
+    "00": lambda answer: "Set your answer above" if answer is None else
+    "✓ Right: GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://storage.azure.com/" if
+    answer["headers"] else "✗ Not yet: IMDS answered 400 invalid_request: Required metadata header not specified",
     "02": lambda answer: "✓ Right" if answer.get("restype") else "✗ Not yet",
     "03": lambda answer: "✓ Right" if answer == "r" else "✗ Not yet: reads worked, the write answered 201",
     "04": lambda answer: "✓ Right: GRANT SELECT ON dbo.Products" if answer == SQL_RIGHT else
     "✗ Not yet: the VM reads Products, but as a member of db_datareader it reads every other table too",
     "05": lambda answer: "✓ Right: Key Vault Secrets Officer has the data actions" if answer.endswith("Officer") else
     "✗ Not yet: with Key Vault Contributor the VM still got 403",
+    "06": lambda answer: "Set your answer above" if answer is None else
+    "✓ Right: GET <resource group id>/providers/Microsoft.Authorization/roleAssignments" if "resourceGroups" in answer
+    else "✗ Not yet: 403 AuthorizationFailed: The client",
     "08": lambda answer: "Set your answer above" if answer is None else
     "✓ Right: NO_PROXY=127.0.0.1 sends token requests straight to IMDS" if answer == "127.0.0.1" else
     "✗ Not yet: the request went through the proxy and IMDS answered 400",
@@ -73,6 +91,31 @@ EXERCISE_FEEDBACK = {
     "✓ Right: msi_res_id names ID1" if "msi_res_id" in answer else
     "✗ Not yet: the token is the VM's system-assigned identity's",
 }
+
+
+# The steps each notebook records in the learner's progress book (lib.progress) on a run against the emulator,
+# besides its exercises (recorded only when answered, with whether the answer was right).
+PROGRESS_STEPS = {"00": {"denied", "allowed", "finished"},
+                  **{key: {"denied", "granted", "allowed", "finished"}
+                     for key in ("01", "02", "03", "04", "05", "06", "07", "08")}}
+# Each exercise step: the parameter that answers it, and which answers are right (default: "exercise" answered by
+# exercise_answer, right when the learner is told "✓ Right").
+PROGRESS_EXERCISES = {"01": {"exercise": ("reports_permissions", lambda answer: answer == "r-x"),
+                             "exercise-gen2": ("gen2_file_permissions", lambda answer: answer == "r--")}}
+
+
+def expected_progress(name: str, parameters: dict) -> dict[str, bool | None]:
+    """step → None, or for an answered exercise whether the answer given was right."""
+    if parameters.get("target") == "azure":
+        return {}  # nothing is recorded on Azure
+    key = name[:2]
+    expected: dict[str, bool | None] = dict.fromkeys(PROGRESS_STEPS[key])
+    exercises = PROGRESS_EXERCISES.get(key) or {
+        "exercise": ("exercise_answer", lambda answer: EXERCISE_FEEDBACK[key](answer).startswith("✓"))}
+    for step, (parameter, is_right) in exercises.items():
+        if parameters.get(parameter) is not None:
+            expected[step] = is_right(parameters[parameter])
+    return expected
 
 
 def run_id(name: str, parameters: dict) -> str:
@@ -131,6 +174,7 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
         monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
         monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     output = tmp_path / name
+    fresh.progress.clear()  # the book outlives the world's reset; this run's records only
     papermill.execute_notebook(
         str(NOTEBOOKS / name), str(output), parameters={"target": "emulator", **parameters},
         kernel_name="python3", cwd=str(NOTEBOOKS), execution_timeout=CELL_TIMEOUT, progress_bar=False,
@@ -144,6 +188,11 @@ def test_papermill_runs_notebook(name, parameters, fresh, emulator_env, no_az, t
     if feedback is not None:
         told = feedback(parameters.get("exercise_answer"))
         assert told in text, f"the learner should be told {told!r}"
+    # the learner's progress book: which steps succeeded, names only (never a token); nothing on Azure
+    book = fresh.progress.snapshot()["notebooks"]
+    recorded = book.get(name[:2], {})
+    assert {step: entry.get("correct") for step, entry in recorded.items()} == expected_progress(name, parameters)
+    assert set(book) <= {name[:2]} and "eyJ" not in json.dumps(book)
     if name.startswith(("06", "07")):
         # deny → grant → allow → clean up, in that order
         denied, allowed = text.find("403 AuthorizationFailed"), text.find("200 mi-workbook-rg")
