@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
+import uuid
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 
 from . import errors
+from .errors import StorageError
 from .rows import Conditions
 
 # The conditional headers in the order Conditions takes them, spelled as the Blob REST API documents them.
@@ -65,3 +68,17 @@ def md5_digest(value: str) -> bytes:
     if len(digest) != 16:
         raise errors.invalid_md5(value)
     return digest
+
+
+def error_headers(request: web.Request, error: StorageError, server: str) -> dict[str, str]:
+    """The headers of a storage error answer on either host; the body's RequestId is their x-ms-request-id."""
+    headers = {"x-ms-request-id": str(uuid.uuid4()), "x-ms-error-code": error.code, "Server": server,
+               "x-ms-version": request.headers.get("x-ms-version", ""), **error.headers}
+    if "x-ms-client-request-id" in request.headers:
+        headers["x-ms-client-request-id"] = request.headers["x-ms-client-request-id"]
+    return headers
+
+
+def error_time() -> str:
+    """The ``Time:`` an error message ends with, as Azure writes it (seven fractional digits)."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
