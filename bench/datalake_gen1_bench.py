@@ -15,31 +15,17 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
 import requests
 from bench_imds import spawn, stop
+from common import idle_then_sample
 
 from emulator.profile import read_profile
 
 GEN1 = "https://datalake.azure.net/"
 CHUNK = 4 * 1024 * 1024  # Gen1's most per CREATE or APPEND
-
-
-class RssSampler(threading.Thread):
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.process = psutil.Process(pid)
-        self.peak = self.process.memory_info().rss
-        self.running = True
-
-    def run(self) -> None:
-        while self.running:
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.01)
 
 
 def main() -> None:
@@ -60,10 +46,7 @@ def main() -> None:
                 "client_secret": profile.admin["clientSecret"], "resource": GEN1}).json()["access_token"]
             http.headers["Authorization"] = f"Bearer {token}"
             base = f"{profile.endpoints['datalake']}/webhdfs/v1"
-            time.sleep(0.5)
-            idle = psutil.Process(process.pid).memory_info().rss
-            sampler = RssSampler(process.pid)
-            sampler.start()
+            idle, sampler = idle_then_sample(process.pid)
 
             block = os.urandom(CHUNK)
             started = time.perf_counter()

@@ -28,11 +28,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import psutil
 from azure.storage.blob import BlobServiceClient
 from azure.storage.filedatalake import DataLakeServiceClient
 from bench_imds import spawn, stop
-from datalake_gen1_bench import RssSampler
+from common import idle_then_sample
 
 from emulator.profile import read_profile
 
@@ -68,10 +67,7 @@ def main() -> None:
             container = blobs.get_container_client(FILESYSTEM)
             filesystem.create_directory("bench")  # connections opened, imports done, before the idle reading
             assert container.exists()
-            time.sleep(0.5)
-            idle = psutil.Process(process.pid).memory_info().rss
-            sampler = RssSampler(process.pid)
-            sampler.start()
+            idle, sampler = idle_then_sample(process.pid)
 
             data = os.urandom(args.mib * MIB)
             gen2_file = filesystem.get_file_client("bench/big-gen2.bin")
