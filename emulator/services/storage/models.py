@@ -238,15 +238,20 @@ class StorageModel:
     def blob(self, account: str, container: str, name: str, actor: Actor = UNCHECKED, wanted: int = READ) -> Blob:
         """The blob; on an HNS account after the POSIX checks (``wanted`` bits on it: 0 for its properties)."""
         with self.store.transaction() as db:
-            self.container_row(db, account, container)
-            entry = namespace.existing(db, actor, account, container, name, wanted) \
-                if self.hierarchical(account) else None
-            found = read_blob(db, account, container, name)
+            entry, found = self._entry_and_blob(db, account, container, name, actor, wanted)
         if found is None:
             raise errors.blob_not_found()
         if entry is not None:
             found.namespace_headers = entry.read_headers()
         return found
+
+    def _entry_and_blob(self, db: Any, account: str, container: str, name: str, actor: Actor,
+                        wanted: int) -> tuple[namespace.PathEntry | None, Blob | None]:
+        """In an existing container: on an HNS account the path after the POSIX checks (``wanted`` bits on it),
+        None on a flat one; and the blob's row, None when there is none."""
+        self.container_row(db, account, container)
+        entry = namespace.existing(db, actor, account, container, name, wanted) if self.hierarchical(account) else None
+        return entry, read_blob(db, account, container, name)
 
     def check_write_access(self, account: str, container: str, name: str, actor: Actor) -> None:
         """On an HNS account, refuse a write the ACLs do not allow before its body is read (checked again after)."""
@@ -397,10 +402,7 @@ class StorageModel:
     def _update(self, account: str, container: str, name: str, conditions: Conditions, change: Any,
                 actor: Actor = UNCHECKED) -> Blob:
         with self.store.transaction() as db:
-            self.container_row(db, account, container)
-            entry = namespace.existing(db, actor, account, container, name, WRITE) \
-                if self.hierarchical(account) else None
-            blob = read_blob(db, account, container, name)
+            entry, blob = self._entry_and_blob(db, account, container, name, actor, WRITE)
             if blob is None:
                 raise errors.blob_not_found()
             conditions.check_write(blob.etag, blob.last_modified, exists=True)
