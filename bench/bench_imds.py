@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import requests
+from common import admin_token
 
 from emulator.core.settings import DEFAULT_PORTS
 
@@ -154,11 +155,8 @@ def bench_many_identities(profile: dict) -> None:
     session = requests.Session()
     session.trust_env = False
     session.verify = profile["ca_bundle"]
-    login, arm, imds = profile["endpoints"]["login"], profile["endpoints"]["arm"], profile["endpoints"]["imds"]
-    token = session.post(f"{login}/{profile['tenant_id']}/oauth2/v2.0/token", timeout=30, data={
-        "grant_type": "client_credentials", "client_id": profile["admin"]["clientId"],
-        "client_secret": profile["admin"]["clientSecret"], "scope": RESOURCE + ".default"}).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    arm, imds = profile["endpoints"]["arm"], profile["endpoints"]["imds"]
+    headers = {"Authorization": f"Bearer {admin_token(profile, RESOURCE)}"}
     group = f"/subscriptions/{profile['subscription_id']}/resourceGroups/{profile['resource_group']}"
     identities = f"{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
     most = {f"{n:02d}" + "n" * 510: "v" * 256 for n in range(50)}

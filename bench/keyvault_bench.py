@@ -26,6 +26,7 @@ from pathlib import Path
 
 import requests
 from bench_imds import percentile, spawn, stop
+from common import admin_token
 
 from emulator.profile import Profile, read_profile
 
@@ -77,11 +78,7 @@ def admin_session(profile: Profile, resource: str) -> requests.Session:
     session = requests.Session()
     session.trust_env = False
     session.verify = profile.ca_bundle
-    token = session.post(f"{profile.endpoints['login']}/{profile.tenant_id}/oauth2/v2.0/token", data={
-        "grant_type": "client_credentials", "client_id": profile.admin["clientId"],
-        "client_secret": profile.admin["clientSecret"], "scope": resource.rstrip("/") + "/.default"}, timeout=10)
-    token.raise_for_status()
-    session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    session.headers["Authorization"] = f"Bearer {admin_token(profile, resource, timeout=10)}"
     return session
 
 

@@ -25,8 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyodbc
-import requests
 from bench_imds import spawn, stop
+from common import admin_token
 
 from emulator.profile import read_profile
 from lib import sql
@@ -87,17 +87,6 @@ def hold_sockets(port: int, count: int, size: int) -> list[socket.socket]:
     return held
 
 
-def admin_token(profile: object) -> str:
-    response = requests.post(
-        f"{profile.endpoints['login']}/{profile.tenant_id}/oauth2/v2.0/token",  # type: ignore[attr-defined]
-        data={"grant_type": "client_credentials", "client_id": profile.admin["clientId"],  # type: ignore[attr-defined]
-              "client_secret": profile.admin["clientSecret"],  # type: ignore[attr-defined]
-              "scope": "https://database.windows.net/.default"},
-        verify=profile.ca_bundle, timeout=10)  # type: ignore[attr-defined]
-    response.raise_for_status()
-    return str(response.json()["access_token"])
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
@@ -106,7 +95,7 @@ def main() -> None:
             profile = read_profile(data_dir)
             assert profile is not None
             port = int(profile.endpoints["sql"].split(",")[1])
-            token = admin_token(profile)
+            token = admin_token(profile, "https://database.windows.net/", timeout=10)
 
             def connect() -> pyodbc.Connection:
                 return sql.connect(token, profile.endpoints["sql"], "workbookdb", ca_file=profile.ca_bundle,
