@@ -7,14 +7,11 @@ no blob row, no body file, and no file anywhere but under generated ids.
 from __future__ import annotations
 
 import re
-import socket
-import ssl
-import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from blob_helpers import ACCOUNT, CONTAINER, HELLO, Storage, utc
+from blob_helpers import ACCOUNT, CONTAINER, HELLO, Storage, body_files, interrupted_upload, utc
 from emu_helpers import Azure
 
 from emulator.app import Emulator
@@ -34,11 +31,6 @@ def sas(storage: Storage) -> str:
 
     return generate_container_sas(ACCOUNT, CONTAINER, account_key=storage.key(), permission="racwdl",
                                   expiry=utc(hours=1))
-
-
-def body_files(emulator: Emulator) -> list[str]:
-    root = model_for(emulator.context).bodies.root
-    return sorted(str(p.relative_to(root).as_posix()) for p in root.rglob("*") if p.is_file())
 
 
 def blob_names(storage: Storage) -> list[str]:
@@ -94,18 +86,9 @@ def test_invalid_container_names(storage: Storage, name: str, code: str) -> None
 def test_interrupted_upload_leaves_no_blob_and_no_file(storage: Storage, sas: str, emulator: Emulator) -> None:
     before = body_files(emulator)
     target = urlsplit(storage.url(CONTAINER, "interrupted.bin") + "?" + sas)
-    context = ssl.create_default_context(cafile=storage.ca)
-    with socket.create_connection((target.hostname, target.port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname=target.hostname) as tls:
-        tls.sendall((f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: {target.netloc}\r\n"
-                     "x-ms-version: 2026-10-06\r\nx-ms-blob-type: BlockBlob\r\n"
-                     f"Content-Length: {8 * 1024 * 1024}\r\n\r\n").encode())
-        tls.sendall(b"\0" * (3 * 1024 * 1024))
-    temporary = model_for(emulator.context).bodies.temporary_dir
-    deadline = time.monotonic() + 5
-    while any(temporary.iterdir()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(temporary.iterdir()), "the half-received body is still on disk"
+    assert interrupted_upload(emulator, target.geturl(), storage.ca, f"PUT {target.path}?{target.query}",
+                              "x-ms-version: 2026-10-06\r\nx-ms-blob-type: BlockBlob\r\n"), \
+        "the half-received body is still on disk"
     assert body_files(emulator) == before
     assert "interrupted.bin" not in blob_names(storage)
     assert storage.read_hello(sas=sas).status_code == 200  # and the endpoint still serves
