@@ -135,9 +135,15 @@ class Azure:
             body: Any = None, raw: bytes | str | None = None, params: dict[str, str] | None = None,
             headers: dict[str, str] | None = None) -> requests.Response:
         """One ARM call. ``token="admin"`` means the admin's token; None means no Authorization header."""
+        return self.bearer_call(method, self.arm_url + path, self.admin_token() if token == "admin" else token,
+                                api_version, body, raw, params, headers)
+
+    def bearer_call(self, method: str, url: str, token: str | None, api_version: str | None, body: Any = None,
+                    raw: bytes | str | None = None, params: dict[str, str] | None = None,
+                    headers: dict[str, str] | None = None) -> requests.Response:
+        """One call with ``token`` as Bearer (None: no Authorization header) and ``api_version`` in the query;
+        ``raw`` bodies go as ``application/json`` unless ``headers`` say otherwise."""
         all_headers = dict(headers or {})
-        if token == "admin":
-            token = self.admin_token()
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
         query = dict(params or {})
@@ -145,8 +151,7 @@ class Azure:
             query["api-version"] = api_version
         if raw is not None:
             all_headers.setdefault("Content-Type", "application/json")
-        return self.http.request(method, self.arm_url + path, params=query, json=body, data=raw,
-                                 headers=all_headers, timeout=10)
+        return self.http.request(method, url, params=query, json=body, data=raw, headers=all_headers, timeout=10)
 
     def get_rg(self, token: str | None, api_version: str | None = RG_API) -> requests.Response:
         return self.arm("GET", self.rg_scope, token, api_version)

@@ -58,20 +58,11 @@ class Vault(Azure):
            body: Any = None, raw: bytes | str | None = None, params: dict[str, str] | None = None,
            headers: dict[str, str] | None = None) -> requests.Response:
         """One data-plane call. ``token="admin"``: the admin's vault token; ``"vm"``: the VM's; None: no header."""
-        sent = dict(headers or {})
         if token == "admin":
             token = self.admin_vault_token()
         elif token == "vm":
             token = self.vm_token()
-        if token is not None:
-            sent["Authorization"] = f"Bearer {token}"
-        query = dict(params or {})
-        if api_version is not None:
-            query["api-version"] = api_version
-        if raw is not None:
-            sent.setdefault("Content-Type", "application/json")
-        return self.http.request(method, self.url + path, params=query, json=body, data=raw, headers=sent,
-                                 timeout=10)
+        return self.bearer_call(method, self.url + path, token, api_version, body, raw, params, headers)
 
     def put_secret(self, name: str, value: str = "s3cret", token: str | None = "admin", **extra: Any) -> Any:
         return self.kv("PUT", f"/secrets/{name}", token, body={"value": value, **extra})
