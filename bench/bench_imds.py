@@ -15,17 +15,13 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import requests
-from common import admin_token
-
-from emulator.core.settings import DEFAULT_PORTS
+from common import admin_token, percentile, spawn, stop
 
 RESOURCE = "https://management.azure.com/"
 START_RUNS = 5
@@ -34,44 +30,6 @@ THROUGHPUT_SECONDS = 3.0
 THROUGHPUT_THREADS = 4
 CACHED_CALLS = 20000
 COLD_CALLS = 300
-
-
-def spawn(data_dir: Path, *extra: str, in_memory: bool = True,
-          launcher: tuple[str, ...] = (sys.executable, "-m", "emulator")) -> tuple[subprocess.Popen[bytes], float]:
-    """Start ``<launcher> serve`` on free ports; return the process and seconds until IMDS answered a token."""
-    profile = data_dir / "profile.json"
-    profile.unlink(missing_ok=True)
-    ports = [arg for name in DEFAULT_PORTS for arg in (f"--{name}-port", "0")]  # every listener on a free port
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [*launcher, "serve", "--data-dir", str(data_dir),
-         *(["--in-memory"] if in_memory else []), *ports, *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    session = requests.Session()
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError("the emulator exited during start")
-        try:
-            imds = json.loads(profile.read_text())["endpoints"]["imds"]
-            answer = session.get(f"{imds}/metadata/identity/oauth2/token",
-                                 params={"api-version": "2018-02-01", "resource": RESOURCE},
-                                 headers={"Metadata": "true"}, timeout=1)
-            if answer.status_code == 200:
-                return process, time.perf_counter() - started
-        except (OSError, ValueError, KeyError, requests.RequestException):
-            pass
-        time.sleep(0.002)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def bench_start(data_dir: Path) -> None:

@@ -33,8 +33,7 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_imds import spawn, stop  # noqa: E402
-from common import admin_token  # noqa: E402
+from common import admin_token, spawn, stop  # noqa: E402
 
 MIB = 1024 * 1024
 TOKEN_PATH = "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/"
