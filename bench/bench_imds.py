@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import requests
-from common import admin_token, percentile, spawn, stop
+from common import MOST_TAGS, admin_token, loopback_session, percentile, spawn, stop
 
 RESOURCE = "https://management.azure.com/"
 START_RUNS = 5
@@ -110,17 +110,14 @@ def bench_clients(imds: str) -> None:
 
 
 def bench_many_identities(profile: dict) -> None:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = profile["ca_bundle"]
+    session = loopback_session(profile["ca_bundle"])
     arm, imds = profile["endpoints"]["arm"], profile["endpoints"]["imds"]
     headers = {"Authorization": f"Bearer {admin_token(profile, RESOURCE)}"}
     group = f"/subscriptions/{profile['subscription_id']}/resourceGroups/{profile['resource_group']}"
     identities = f"{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
-    most = {f"{n:02d}" + "n" * 510: "v" * 256 for n in range(50)}
     for name in ["ID1", *(f"Other{n}" for n in range(40))]:
         answer = session.put(f"{arm}{identities}/{name}?api-version=2023-01-31", headers=headers, timeout=30,
-                             json={"location": profile["location"], "tags": most})
+                             json={"location": profile["location"], "tags": MOST_TAGS})
         assert answer.status_code in (200, 201), answer.text[:200]
     vm = f"{group}/providers/Microsoft.Compute/virtualMachines/{profile['vm_name']}"
     session.patch(f"{arm}{vm}?api-version=2024-03-01", headers=headers, timeout=30, json={"identity": {

@@ -81,18 +81,29 @@ def running_emulator(*extra: str) -> Iterator[tuple[subprocess.Popen[bytes], Pro
 
 
 
+# The most tags Resource Manager allows on a resource: 50, each name 512 characters and each value 256.
+MOST_TAGS = {f"{n:02d}" + "n" * 510: "v" * 256 for n in range(50)}
+
+
+def loopback_session(ca_bundle: str) -> requests.Session:
+    """A session that trusts the emulator's CA, and no proxy or CA bundle from the environment."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = ca_bundle
+    return session
+
+
 def admin_token(profile: Profile | Mapping[str, Any], resource: str, timeout: float = 30) -> str:
     """An access token for ``resource`` of the world's admin app (client credentials, v2.0 endpoint).
 
     ``profile`` is the emulator's profile, read (Profile) or as its JSON (a dict of the same fields).
     """
     fields = profile if isinstance(profile, Mapping) else asdict(profile)
-    with requests.Session() as session:
-        session.trust_env = False  # loopback only: never through a proxy from the environment
+    with loopback_session(fields["ca_bundle"]) as session:
         answer = session.post(f"{fields['endpoints']['login']}/{fields['tenant_id']}/oauth2/v2.0/token", data={
             "grant_type": "client_credentials", "client_id": fields["admin"]["clientId"],
             "client_secret": fields["admin"]["clientSecret"], "scope": resource.rstrip("/") + "/.default"},
-            verify=fields["ca_bundle"], timeout=timeout)
+            timeout=timeout)
     answer.raise_for_status()
     return str(answer.json()["access_token"])
 

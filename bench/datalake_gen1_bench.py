@@ -16,8 +16,7 @@ import argparse
 import os
 import time
 
-import requests
-from common import idle_then_sample, running_emulator
+from common import idle_then_sample, loopback_session, running_emulator
 
 GEN1 = "https://datalake.azure.net/"
 CHUNK = 4 * 1024 * 1024  # Gen1's most per CREATE or APPEND
@@ -29,9 +28,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     args = parser.parse_args()
     with running_emulator() as (process, profile):
-        http = requests.Session()
-        http.trust_env = False
-        http.verify = profile.ca_bundle
+        http = loopback_session(profile.ca_bundle)
         token = http.post(f"{profile.endpoints['login']}/{profile.tenant_id}/oauth2/token", timeout=10, data={
             "grant_type": "client_credentials", "client_id": profile.admin["clientId"],
             "client_secret": profile.admin["clientSecret"], "resource": GEN1}).json()["access_token"]

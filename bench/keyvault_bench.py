@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
-from common import admin_token, percentile, running_emulator
+from common import admin_token, loopback_session, percentile, running_emulator
 
 from emulator.profile import Profile
 
@@ -73,9 +73,7 @@ def cpu_per_call(action: Callable[[], object], pid: int, calls: int) -> tuple[fl
 
 
 def admin_session(profile: Profile, resource: str) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = profile.ca_bundle
+    session = loopback_session(profile.ca_bundle)
     session.headers["Authorization"] = f"Bearer {admin_token(profile, resource, timeout=10)}"
     return session
 
@@ -132,9 +130,7 @@ def main() -> None:
                             connection_verify=profile.ca_bundle,
                             transport=RequestsTransport(use_env_settings=False,
                                                         connection_verify=profile.ca_bundle))
-        raw = requests.Session()
-        raw.trust_env = False  # REQUESTS_CA_BUNDLE must not replace the emulator's CA
-        raw.verify = profile.ca_bundle
+        raw = loopback_session(profile.ca_bundle)  # REQUESTS_CA_BUNDLE must not replace the emulator's CA
         raw.headers["Authorization"] = f"Bearer {credential.get_token(VAULT + '/.default').token}"
         url = f"{profile.endpoints['keyvault']}/secrets/{SECRET}"
         resources = ResourceManagementClient(credential, profile.subscription_id, base_url=profile.endpoints["arm"],
