@@ -11,7 +11,8 @@ Rooms: models.py (accounts, containers, blobs, blocks, metadata, ETags, conditio
 bodies.py (blob bodies as files: temporary file, fsync, rename), access.py (SAS → Bearer → SharedKey →
 anonymous, RBAC data actions), sas.py (strings to sign per version, user delegation keys, minting),
 sharedkey.py (the Shared Key string to sign), wire.py (what the blob and DFS endpoints read from a request
-alike: If-* headers, MD5 headers, the raw path), errors.py (the catalogue of storage data-plane errors),
+alike: If-* headers, MD5 headers, the raw path), listener.py (the HTTPS listener each endpoint runs on
+the model), errors.py (the catalogue of storage data-plane errors),
 routes.py + handlers.py (``Microsoft.Storage/storageAccounts`` on Resource Manager: GET, list,
 listKeys, listServiceSas).
 """
