@@ -117,13 +117,7 @@ class Storage:
         return self.azure.mi_token(STORAGE)
 
     def admin_storage_token(self) -> str:
-        response = self.http.post(
-            f"{self.azure.login_url}/{self.azure.tenant}/oauth2/v2.0/token",
-            data={"grant_type": "client_credentials", "client_id": self.azure.admin_client_id,
-                  "client_secret": self.azure.admin_secret, "scope": "https://storage.azure.com/.default"},
-            timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json()["access_token"]
+        return self.azure.fresh_admin_token(STORAGE + ".default")
 
     def connection_string(self, account: str = ACCOUNT) -> str:
         return (f"DefaultEndpointsProtocol=https;AccountName={account};AccountKey={self.key(account)};"

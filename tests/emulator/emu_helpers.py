@@ -68,7 +68,7 @@ class Azure:
         self.http = requests.Session()
         self.http.trust_env = False  # no proxy, and REQUESTS_CA_BUNDLE must not override the emulator's CA
         self.http.verify = self.ca
-        self._admin_token: str | None = None
+        self._admin_tokens: dict[str, str] = {}
 
     # -- ids -------------------------------------------------------------------------------------
     @property
@@ -90,17 +90,22 @@ class Azure:
         return f"{self.sub_scope}/providers/Microsoft.Authorization/roleDefinitions/{ROLES[role]}"
 
     # -- Entra -------------------------------------------------------------------------------------
-    def admin_token(self) -> str:
-        if self._admin_token is None:
-            response = self.http.post(
-                f"{self.login_url}/{self.tenant}/oauth2/v2.0/token",
-                data={"grant_type": "client_credentials", "client_id": self.admin_client_id,
-                      "client_secret": self.admin_secret, "scope": ARM + ".default"},
-                timeout=10,
-            )
-            assert response.status_code == 200, response.text
-            self._admin_token = response.json()["access_token"]
-        return self._admin_token
+    def admin_token(self, scope: str = ARM + ".default") -> str:
+        """The admin app's token for ``scope`` (Resource Manager unless named), fetched once per scope."""
+        if scope not in self._admin_tokens:
+            self._admin_tokens[scope] = self.fresh_admin_token(scope)
+        return self._admin_tokens[scope]
+
+    def fresh_admin_token(self, scope: str) -> str:
+        """A new client-credentials token of the admin app for ``scope``."""
+        response = self.http.post(
+            f"{self.login_url}/{self.tenant}/oauth2/v2.0/token",
+            data={"grant_type": "client_credentials", "client_id": self.admin_client_id,
+                  "client_secret": self.admin_secret, "scope": scope},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
 
     # -- IMDS --------------------------------------------------------------------------------------
     def imds(self, path: str = "/metadata/identity/oauth2/token", params: Any = None,

@@ -29,7 +29,6 @@ class Vault(Azure):
     def __init__(self, profile: Profile) -> None:
         super().__init__(profile)
         self.url = profile.endpoints["keyvault"]
-        self._admin_vault_token: str | None = None
 
     # -- ids -------------------------------------------------------------------------------------
     @property
@@ -41,14 +40,7 @@ class Vault(Azure):
 
     # -- tokens ----------------------------------------------------------------------------------
     def admin_vault_token(self) -> str:
-        if self._admin_vault_token is None:
-            response = self.http.post(
-                f"{self.login_url}/{self.tenant}/oauth2/v2.0/token",
-                data={"grant_type": "client_credentials", "client_id": self.admin_client_id,
-                      "client_secret": self.admin_secret, "scope": VAULT + "/.default"}, timeout=10)
-            assert response.status_code == 200, response.text
-            self._admin_vault_token = response.json()["access_token"]
-        return self._admin_vault_token
+        return self.admin_token(VAULT + "/.default")
 
     def vm_token(self) -> str:
         return self.mi_token(VAULT)
