@@ -6,6 +6,7 @@ no blob row, no body file, and no file anywhere but under generated ids.
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -16,6 +17,7 @@ from emu_helpers import Azure
 
 from emulator.app import Emulator
 from emulator.services.storage import model_for
+from emulator.services.storage import models as storage_models
 
 BODY_FILE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}$")
 
@@ -189,3 +191,17 @@ def test_echoed_input_with_characters_xml_cannot_hold_still_gives_xml(storage: S
     assert 400 <= response.status_code < 500, response.text
     root = ElementTree.fromstring(response.content)  # raises if a control character was echoed raw
     assert root.findtext("Code") == response.headers["x-ms-error-code"]
+
+
+def test_a_new_block_beyond_the_uncommitted_limit_is_refused(storage: Storage, sas: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(storage_models, "MAX_UNCOMMITTED_BLOCKS", 2)  # Azure's 100,000 are too many to send here
+
+    def put_block(block_id: str) -> int | tuple[int, str]:
+        encoded = quote(base64.b64encode(block_id.encode()).decode(), safe="")
+        answer = storage.http.put(f"{storage.url(CONTAINER, 'blocks.bin')}?comp=block&blockid={encoded}&{sas}",
+                                  data=b"x", headers={"x-ms-version": "2026-10-06"}, timeout=10)
+        return answer.status_code if answer.ok else (answer.status_code, answer.headers["x-ms-error-code"])
+
+    assert [put_block("a"), put_block("b"), put_block("a")] == [201, 201, 201]  # staging "a" again adds none
+    assert put_block("c") == (409, "BlockCountExceedsLimit")

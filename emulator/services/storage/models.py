@@ -38,6 +38,7 @@ from .rows import (
     encode_marker,
     new_etag,
     read_blob,
+    stage_block,
     write_blob,
 )
 
@@ -341,18 +342,10 @@ class StorageModel:
                     raise errors.StorageError(400, "InvalidBlobOrBlock",
                                               "The specified blob or block content is invalid. (Every block id "
                                               "of a blob must have the same length.)")
-                count = db.execute("SELECT COUNT(*) FROM storage_blocks WHERE account = ? AND container = ? "
-                                   "AND blob = ?", (account, container, blob)).fetchone()[0]
-                replaced = db.execute("SELECT body FROM storage_blocks WHERE account = ? AND container = ? "
-                                      "AND blob = ? AND block_id = ?", (account, container, blob, block_id)).fetchone()
-                if replaced is None and count >= MAX_UNCOMMITTED_BLOCKS:
-                    raise errors.StorageError(409, "BlockCountExceedsLimit",
-                                              "The uncommitted block count cannot exceed the maximum limit of "
-                                              "100,000 blocks.")
+                replaced = stage_block(db, account, container, blob, block_id, body_id, size,
+                                       most=MAX_UNCOMMITTED_BLOCKS)
                 if replaced is not None:
-                    garbage.append(replaced[0])
-                db.execute("INSERT OR REPLACE INTO storage_blocks VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (account, container, blob, block_id, body_id, size, time.time()))
+                    garbage.append(replaced)
         except BaseException:
             self.bodies.delete([body_id])
             raise
