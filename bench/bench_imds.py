@@ -15,16 +15,13 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import requests
-
-from emulator.core.settings import DEFAULT_PORTS
+from common import MOST_TAGS, admin_token, loopback_session, percentile, spawn, stop
 
 RESOURCE = "https://management.azure.com/"
 START_RUNS = 5
@@ -33,44 +30,6 @@ THROUGHPUT_SECONDS = 3.0
 THROUGHPUT_THREADS = 4
 CACHED_CALLS = 20000
 COLD_CALLS = 300
-
-
-def spawn(data_dir: Path, *extra: str, in_memory: bool = True,
-          launcher: tuple[str, ...] = (sys.executable, "-m", "emulator")) -> tuple[subprocess.Popen[bytes], float]:
-    """Start ``<launcher> serve`` on free ports; return the process and seconds until IMDS answered a token."""
-    profile = data_dir / "profile.json"
-    profile.unlink(missing_ok=True)
-    ports = [arg for name in DEFAULT_PORTS for arg in (f"--{name}-port", "0")]  # every listener on a free port
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [*launcher, "serve", "--data-dir", str(data_dir),
-         *(["--in-memory"] if in_memory else []), *ports, *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    session = requests.Session()
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError("the emulator exited during start")
-        try:
-            imds = json.loads(profile.read_text())["endpoints"]["imds"]
-            answer = session.get(f"{imds}/metadata/identity/oauth2/token",
-                                 params={"api-version": "2018-02-01", "resource": RESOURCE},
-                                 headers={"Metadata": "true"}, timeout=1)
-            if answer.status_code == 200:
-                return process, time.perf_counter() - started
-        except (OSError, ValueError, KeyError, requests.RequestException):
-            pass
-        time.sleep(0.002)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def bench_start(data_dir: Path) -> None:
@@ -151,20 +110,14 @@ def bench_clients(imds: str) -> None:
 
 
 def bench_many_identities(profile: dict) -> None:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = profile["ca_bundle"]
-    login, arm, imds = profile["endpoints"]["login"], profile["endpoints"]["arm"], profile["endpoints"]["imds"]
-    token = session.post(f"{login}/{profile['tenant_id']}/oauth2/v2.0/token", timeout=30, data={
-        "grant_type": "client_credentials", "client_id": profile["admin"]["clientId"],
-        "client_secret": profile["admin"]["clientSecret"], "scope": RESOURCE + ".default"}).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    session = loopback_session(profile["ca_bundle"])
+    arm, imds = profile["endpoints"]["arm"], profile["endpoints"]["imds"]
+    headers = {"Authorization": f"Bearer {admin_token(profile, RESOURCE)}"}
     group = f"/subscriptions/{profile['subscription_id']}/resourceGroups/{profile['resource_group']}"
     identities = f"{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
-    most = {f"{n:02d}" + "n" * 510: "v" * 256 for n in range(50)}
     for name in ["ID1", *(f"Other{n}" for n in range(40))]:
         answer = session.put(f"{arm}{identities}/{name}?api-version=2023-01-31", headers=headers, timeout=30,
-                             json={"location": profile["location"], "tags": most})
+                             json={"location": profile["location"], "tags": MOST_TAGS})
         assert answer.status_code in (200, 201), answer.text[:200]
     vm = f"{group}/providers/Microsoft.Compute/virtualMachines/{profile['vm_name']}"
     session.patch(f"{arm}{vm}?api-version=2024-03-01", headers=headers, timeout=30, json={"identity": {

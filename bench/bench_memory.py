@@ -33,7 +33,7 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_imds import spawn, stop  # noqa: E402
+from common import MOST_TAGS, admin_token, loopback_session, spawn, stop  # noqa: E402
 
 MIB = 1024 * 1024
 TOKEN_PATH = "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/"
@@ -168,20 +168,13 @@ def distinct_resources(imds: str, count: int, threads: int = 4) -> dict[int, int
 
 
 def tags_case(profile: dict[str, Any]) -> dict[str, Any]:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = profile["ca_bundle"]
-    login, arm, imds = profile["endpoints"]["login"], profile["endpoints"]["arm"], profile["endpoints"]["imds"]
-    token = session.post(f"{login}/{profile['tenant_id']}/oauth2/v2.0/token", timeout=30, data={
-        "grant_type": "client_credentials", "client_id": profile["admin"]["clientId"],
-        "client_secret": profile["admin"]["clientSecret"], "scope": "https://management.azure.com/.default",
-    }).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    session = loopback_session(profile["ca_bundle"])
+    arm, imds = profile["endpoints"]["arm"], profile["endpoints"]["imds"]
+    headers = {"Authorization": f"Bearer {admin_token(profile, 'https://management.azure.com/')}"}
     group = f"/subscriptions/{profile['subscription_id']}/resourceGroups/{profile['resource_group']}"
     identity = f"{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID1"
-    most = {f"{n:02d}" + "n" * 510: "v" * 256 for n in range(50)}
     created = session.put(f"{arm}{identity}?api-version=2023-01-31", headers=headers, timeout=30,
-                          json={"location": profile["location"], "tags": most})
+                          json={"location": profile["location"], "tags": MOST_TAGS})
     vm = f"{group}/providers/Microsoft.Compute/virtualMachines/{profile['vm_name']}"
     session.patch(f"{arm}{vm}?api-version=2024-03-01", headers=headers, timeout=30,
                   json={"identity": {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {identity: {}}}})

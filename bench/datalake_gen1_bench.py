@@ -14,32 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
-import threading
 import time
-from pathlib import Path
 
-import psutil
-import requests
-from bench_imds import spawn, stop
-
-from emulator.profile import read_profile
+from common import idle_then_sample, loopback_session, running_emulator
 
 GEN1 = "https://datalake.azure.net/"
 CHUNK = 4 * 1024 * 1024  # Gen1's most per CREATE or APPEND
-
-
-class RssSampler(threading.Thread):
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.process = psutil.Process(pid)
-        self.peak = self.process.memory_info().rss
-        self.running = True
-
-    def run(self) -> None:
-        while self.running:
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.01)
 
 
 def main() -> None:
@@ -47,57 +27,46 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=256)
     parser.add_argument("--files", type=int, default=1000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        process, _ = spawn(Path(directory))
-        try:
-            profile = read_profile(Path(directory))
-            assert profile is not None
-            http = requests.Session()
-            http.trust_env = False
-            http.verify = profile.ca_bundle
-            token = http.post(f"{profile.endpoints['login']}/{profile.tenant_id}/oauth2/token", timeout=10, data={
-                "grant_type": "client_credentials", "client_id": profile.admin["clientId"],
-                "client_secret": profile.admin["clientSecret"], "resource": GEN1}).json()["access_token"]
-            http.headers["Authorization"] = f"Bearer {token}"
-            base = f"{profile.endpoints['datalake']}/webhdfs/v1"
-            time.sleep(0.5)
-            idle = psutil.Process(process.pid).memory_info().rss
-            sampler = RssSampler(process.pid)
-            sampler.start()
+    with running_emulator() as (process, profile):
+        http = loopback_session(profile.ca_bundle)
+        token = http.post(f"{profile.endpoints['login']}/{profile.tenant_id}/oauth2/token", timeout=10, data={
+            "grant_type": "client_credentials", "client_id": profile.admin["clientId"],
+            "client_secret": profile.admin["clientSecret"], "resource": GEN1}).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        base = f"{profile.endpoints['datalake']}/webhdfs/v1"
+        idle, sampler = idle_then_sample(process.pid)
 
-            block = os.urandom(CHUNK)
-            started = time.perf_counter()
-            answer = http.put(f"{base}/bench/big.bin", params={"op": "CREATE", "write": "true"}, data=block)
-            assert answer.status_code == 201, answer.text
-            for index in range(1, args.mib * 1024 * 1024 // CHUNK):
-                answer = http.post(f"{base}/bench/big.bin", data=block,
-                                   params={"op": "APPEND", "append": "true", "offset": str(index * CHUNK)})
-                assert answer.status_code == 200, answer.text
-            write_s = time.perf_counter() - started
+        block = os.urandom(CHUNK)
+        started = time.perf_counter()
+        answer = http.put(f"{base}/bench/big.bin", params={"op": "CREATE", "write": "true"}, data=block)
+        assert answer.status_code == 201, answer.text
+        for index in range(1, args.mib * 1024 * 1024 // CHUNK):
+            answer = http.post(f"{base}/bench/big.bin", data=block,
+                               params={"op": "APPEND", "append": "true", "offset": str(index * CHUNK)})
+            assert answer.status_code == 200, answer.text
+        write_s = time.perf_counter() - started
 
-            started = time.perf_counter()
-            received = 0
-            with http.get(f"{base}/bench/big.bin", params={"op": "OPEN", "read": "true"}, stream=True) as answer:
-                for piece in answer.iter_content(1024 * 1024):
-                    received += len(piece)
-            read_s = time.perf_counter() - started
-            assert received == args.mib * 1024 * 1024, received
-            sampler.running = False
-            sampler.join()
+        started = time.perf_counter()
+        received = 0
+        with http.get(f"{base}/bench/big.bin", params={"op": "OPEN", "read": "true"}, stream=True) as answer:
+            for piece in answer.iter_content(1024 * 1024):
+                received += len(piece)
+        read_s = time.perf_counter() - started
+        assert received == args.mib * 1024 * 1024, received
+        sampler.running = False
+        sampler.join()
 
-            small = os.urandom(1024)
-            started = time.perf_counter()
-            for index in range(args.files):
-                assert http.put(f"{base}/bench/small/{index}.bin", params={"op": "CREATE", "write": "true"},
-                                data=small).status_code == 201
-            create_s = time.perf_counter() - started
-            started = time.perf_counter()
-            for index in range(args.files):
-                assert http.get(f"{base}/bench/small/{index}.bin", params={"op": "OPEN", "read": "true"}).content \
-                    == small
-            open_s = time.perf_counter() - started
-        finally:
-            stop(process)
+        small = os.urandom(1024)
+        started = time.perf_counter()
+        for index in range(args.files):
+            assert http.put(f"{base}/bench/small/{index}.bin", params={"op": "CREATE", "write": "true"},
+                            data=small).status_code == 201
+        create_s = time.perf_counter() - started
+        started = time.perf_counter()
+        for index in range(args.files):
+            assert http.get(f"{base}/bench/small/{index}.bin", params={"op": "OPEN", "read": "true"}).content \
+                == small
+        open_s = time.perf_counter() - started
     mib = 1024 * 1024
     print(f"{args.mib} MiB file, CREATE + {args.mib * mib // CHUNK - 1} APPENDs of 4 MB: {write_s:.2f} s "
           f"= {args.mib / write_s:.0f} MiB/s")

@@ -23,18 +23,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-import psutil
 from azure.storage.blob import BlobServiceClient
 from azure.storage.filedatalake import DataLakeServiceClient
-from bench_imds import spawn, stop
-from datalake_gen1_bench import RssSampler
-
-from emulator.profile import read_profile
+from common import idle_then_sample, running_emulator
 
 ACCOUNT = "miworkbooklake"
 FILESYSTEM = "mi-workbook-fs"
@@ -53,56 +47,47 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3, help="256 MiB rounds per endpoint (interleaved)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        process, _ = spawn(Path(directory))
-        try:
-            profile = read_profile(Path(directory))
-            assert profile is not None
-            key = next(a for a in profile.extra["storage"]["accounts"] if a["name"] == ACCOUNT)["keys"][0]
-            credential = {"account_name": ACCOUNT, "account_key": key}
-            lake = DataLakeServiceClient(f"{profile.endpoints['dfs']}/{ACCOUNT}", credential=credential,
-                                         connection_verify=profile.ca_bundle)
-            blobs = BlobServiceClient(f"{profile.endpoints['blob']}/{ACCOUNT}", credential=credential,
-                                      connection_verify=profile.ca_bundle)
-            filesystem = lake.get_file_system_client(FILESYSTEM)
-            container = blobs.get_container_client(FILESYSTEM)
-            filesystem.create_directory("bench")  # connections opened, imports done, before the idle reading
-            assert container.exists()
-            time.sleep(0.5)
-            idle = psutil.Process(process.pid).memory_info().rss
-            sampler = RssSampler(process.pid)
-            sampler.start()
+    with running_emulator() as (process, profile):
+        key = next(a for a in profile.extra["storage"]["accounts"] if a["name"] == ACCOUNT)["keys"][0]
+        credential = {"account_name": ACCOUNT, "account_key": key}
+        lake = DataLakeServiceClient(f"{profile.endpoints['dfs']}/{ACCOUNT}", credential=credential,
+                                     connection_verify=profile.ca_bundle)
+        blobs = BlobServiceClient(f"{profile.endpoints['blob']}/{ACCOUNT}", credential=credential,
+                                  connection_verify=profile.ca_bundle)
+        filesystem = lake.get_file_system_client(FILESYSTEM)
+        container = blobs.get_container_client(FILESYSTEM)
+        filesystem.create_directory("bench")  # connections opened, imports done, before the idle reading
+        assert container.exists()
+        idle, sampler = idle_then_sample(process.pid)
 
-            data = os.urandom(args.mib * MIB)
-            gen2_file = filesystem.get_file_client("bench/big-gen2.bin")
-            blob_file = container.get_blob_client("bench/big-blob.bin")
-            times: dict[str, list[float]] = {"gen2 write": [], "gen2 read": [], "blob write": [], "blob read": []}
-            for _ in range(args.runs):
-                for name, write, read in (
-                        ("gen2", lambda: gen2_file.upload_data(data, overwrite=True),
-                         lambda: gen2_file.download_file().readall()),
-                        ("blob", lambda: blob_file.upload_blob(data, overwrite=True),
-                         lambda: blob_file.download_blob().readall())):
-                    times[f"{name} write"].append(timed(write))
-                    started = time.perf_counter()
-                    got = read()
-                    times[f"{name} read"].append(time.perf_counter() - started)
-                    assert got == data
-            sampler.running = False
-            sampler.join()
+        data = os.urandom(args.mib * MIB)
+        gen2_file = filesystem.get_file_client("bench/big-gen2.bin")
+        blob_file = container.get_blob_client("bench/big-blob.bin")
+        times: dict[str, list[float]] = {"gen2 write": [], "gen2 read": [], "blob write": [], "blob read": []}
+        for _ in range(args.runs):
+            for name, write, read in (
+                    ("gen2", lambda: gen2_file.upload_data(data, overwrite=True),
+                     lambda: gen2_file.download_file().readall()),
+                    ("blob", lambda: blob_file.upload_blob(data, overwrite=True),
+                     lambda: blob_file.download_blob().readall())):
+                times[f"{name} write"].append(timed(write))
+                started = time.perf_counter()
+                got = read()
+                times[f"{name} read"].append(time.perf_counter() - started)
+                assert got == data
+        sampler.running = False
+        sampler.join()
 
-            small = os.urandom(1024)
-            small_files = [filesystem.get_file_client(f"bench/small/g{index}.bin") for index in range(args.files)]
-            small_blobs = [container.get_blob_client(f"bench/small/b{index}.bin") for index in range(args.files)]
-            gen2_write = blob_write = gen2_read = blob_read = 0.0
-            for gen2_small, blob_small in zip(small_files, small_blobs, strict=True):  # interleaved, file by file
-                gen2_write += timed(lambda f=gen2_small: f.upload_data(small, overwrite=True))
-                blob_write += timed(lambda b=blob_small: b.upload_blob(small, overwrite=True))
-            for gen2_small, blob_small in zip(small_files, small_blobs, strict=True):
-                gen2_read += timed(lambda f=gen2_small: f.download_file().readall())
-                blob_read += timed(lambda b=blob_small: b.download_blob().readall())
-        finally:
-            stop(process)
+        small = os.urandom(1024)
+        small_files = [filesystem.get_file_client(f"bench/small/g{index}.bin") for index in range(args.files)]
+        small_blobs = [container.get_blob_client(f"bench/small/b{index}.bin") for index in range(args.files)]
+        gen2_write = blob_write = gen2_read = blob_read = 0.0
+        for gen2_small, blob_small in zip(small_files, small_blobs, strict=True):  # interleaved, file by file
+            gen2_write += timed(lambda f=gen2_small: f.upload_data(small, overwrite=True))
+            blob_write += timed(lambda b=blob_small: b.upload_blob(small, overwrite=True))
+        for gen2_small, blob_small in zip(small_files, small_blobs, strict=True):
+            gen2_read += timed(lambda f=gen2_small: f.download_file().readall())
+            blob_read += timed(lambda b=blob_small: b.download_blob().readall())
     median = {name: statistics.median(values) for name, values in times.items()}
     print(f"{args.mib} MiB file through the SDKs (median of {args.runs}, interleaved):")
     for what in ("write", "read"):

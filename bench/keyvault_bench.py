@@ -18,16 +18,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import requests
-from bench_imds import percentile, spawn, stop
+from common import admin_token, loopback_session, percentile, running_emulator
 
-from emulator.profile import Profile, read_profile
+from emulator.profile import Profile
 
 VAULT = "https://vault.azure.net"
 ARM = "https://management.azure.com/"
@@ -74,14 +73,8 @@ def cpu_per_call(action: Callable[[], object], pid: int, calls: int) -> tuple[fl
 
 
 def admin_session(profile: Profile, resource: str) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = profile.ca_bundle
-    token = session.post(f"{profile.endpoints['login']}/{profile.tenant_id}/oauth2/v2.0/token", data={
-        "grant_type": "client_credentials", "client_id": profile.admin["clientId"],
-        "client_secret": profile.admin["clientSecret"], "scope": resource.rstrip("/") + "/.default"}, timeout=10)
-    token.raise_for_status()
-    session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    session = loopback_session(profile.ca_bundle)
+    session.headers["Authorization"] = f"Bearer {admin_token(profile, resource, timeout=10)}"
     return session
 
 
@@ -120,46 +113,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     calls = parser.parse_args().calls
-    with tempfile.TemporaryDirectory() as home:
-        data_dir = Path(home)
-        process, _seconds = spawn(data_dir)
-        try:
-            profile = read_profile(data_dir)
-            assert profile is not None
-            os.environ["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = profile.endpoints["imds"]
-            from azure.core.pipeline.transport import RequestsTransport
-            from azure.identity import ManagedIdentityCredential
-            from azure.keyvault.secrets import SecretClient
-            from azure.mgmt.resource.resources import ResourceManagementClient
+    with running_emulator() as (process, profile):
+        os.environ["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = profile.endpoints["imds"]
+        from azure.core.pipeline.transport import RequestsTransport
+        from azure.identity import ManagedIdentityCredential
+        from azure.keyvault.secrets import SecretClient
+        from azure.mgmt.resource.resources import ResourceManagementClient
 
-            vault_id = prepare(profile)
-            credential = ManagedIdentityCredential()
-            client = SecretClient(profile.endpoints["keyvault"], credential, verify_challenge_resource=False,
-                                  connection_verify=profile.ca_bundle)
-            [policy_mode] = timed([lambda: client.get_secret(SECRET)], calls)
-            set_rbac(profile, vault_id, True)
-            lean = SecretClient(profile.endpoints["keyvault"], credential, verify_challenge_resource=False,
-                                connection_verify=profile.ca_bundle,
-                                transport=RequestsTransport(use_env_settings=False,
-                                                            connection_verify=profile.ca_bundle))
-            raw = requests.Session()
-            raw.trust_env = False  # REQUESTS_CA_BUNDLE must not replace the emulator's CA
-            raw.verify = profile.ca_bundle
-            raw.headers["Authorization"] = f"Bearer {credential.get_token(VAULT + '/.default').token}"
-            url = f"{profile.endpoints['keyvault']}/secrets/{SECRET}"
-            resources = ResourceManagementClient(credential, profile.subscription_id, base_url=profile.endpoints["arm"],
-                                                 credential_scopes=[ARM + ".default"],
-                                                 connection_verify=profile.ca_bundle)
-            names = ["SecretClient.get_secret, RBAC vault", "  same, transport with use_env_settings=False",
-                     "requests GET secret (same token), RBAC vault",
-                     "ResourceManagementClient.resource_groups.get (ARM)"]
-            figures = timed([lambda: client.get_secret(SECRET), lambda: lean.get_secret(SECRET),
-                             lambda: raw.get(url, params={"api-version": "7.4"}).raise_for_status(),
-                             lambda: resources.resource_groups.get(profile.resource_group)], calls)
-            rows = [("SecretClient.get_secret, access-policy vault", policy_mode), *zip(names, figures, strict=True)]
-            cpu = cpu_per_call(lambda: client.get_secret(SECRET), process.pid, min(calls, 1000))
-        finally:
-            stop(process)
+        vault_id = prepare(profile)
+        credential = ManagedIdentityCredential()
+        client = SecretClient(profile.endpoints["keyvault"], credential, verify_challenge_resource=False,
+                              connection_verify=profile.ca_bundle)
+        [policy_mode] = timed([lambda: client.get_secret(SECRET)], calls)
+        set_rbac(profile, vault_id, True)
+        lean = SecretClient(profile.endpoints["keyvault"], credential, verify_challenge_resource=False,
+                            connection_verify=profile.ca_bundle,
+                            transport=RequestsTransport(use_env_settings=False,
+                                                        connection_verify=profile.ca_bundle))
+        raw = loopback_session(profile.ca_bundle)  # REQUESTS_CA_BUNDLE must not replace the emulator's CA
+        raw.headers["Authorization"] = f"Bearer {credential.get_token(VAULT + '/.default').token}"
+        url = f"{profile.endpoints['keyvault']}/secrets/{SECRET}"
+        resources = ResourceManagementClient(credential, profile.subscription_id, base_url=profile.endpoints["arm"],
+                                             credential_scopes=[ARM + ".default"],
+                                             connection_verify=profile.ca_bundle)
+        names = ["SecretClient.get_secret, RBAC vault", "  same, transport with use_env_settings=False",
+                 "requests GET secret (same token), RBAC vault",
+                 "ResourceManagementClient.resource_groups.get (ARM)"]
+        figures = timed([lambda: client.get_secret(SECRET), lambda: lean.get_secret(SECRET),
+                         lambda: raw.get(url, params={"api-version": "7.4"}).raise_for_status(),
+                         lambda: resources.resource_groups.get(profile.resource_group)], calls)
+        rows = [("SecretClient.get_secret, access-policy vault", policy_mode), *zip(names, figures, strict=True)]
+        cpu = cpu_per_call(lambda: client.get_secret(SECRET), process.pid, min(calls, 1000))
     print(f"Key Vault get-secret on loopback, {calls} sequential calls each (after 50 warm-up rounds; the RBAC "
           "rows interleaved), "
           f"Python {sys.version.split()[0]}, {len(os.environ)} environment variables, "

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from bench_imds import spawn, stop
+from common import spawn, stop
 
 from emulator.profile import Profile, read_profile
 from emulator.services.sql import session

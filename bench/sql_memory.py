@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import socket
 import struct
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,10 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyodbc
-import requests
-from bench_imds import spawn, stop
+from common import admin_token, running_emulator
 
-from emulator.profile import read_profile
 from lib import sql
 
 PRELOGIN = 0x12
@@ -87,65 +84,47 @@ def hold_sockets(port: int, count: int, size: int) -> list[socket.socket]:
     return held
 
 
-def admin_token(profile: object) -> str:
-    response = requests.post(
-        f"{profile.endpoints['login']}/{profile.tenant_id}/oauth2/v2.0/token",  # type: ignore[attr-defined]
-        data={"grant_type": "client_credentials", "client_id": profile.admin["clientId"],  # type: ignore[attr-defined]
-              "client_secret": profile.admin["clientSecret"],  # type: ignore[attr-defined]
-              "scope": "https://database.windows.net/.default"},
-        verify=profile.ca_bundle, timeout=10)  # type: ignore[attr-defined]
-    response.raise_for_status()
-    return str(response.json()["access_token"])
-
-
 def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        data_dir = Path(folder)
-        process, _ = spawn(data_dir)
-        try:
-            profile = read_profile(data_dir)
-            assert profile is not None
-            port = int(profile.endpoints["sql"].split(",")[1])
-            token = admin_token(profile)
+    with running_emulator() as (process, profile):
+        port = int(profile.endpoints["sql"].split(",")[1])
+        token = admin_token(profile, "https://database.windows.net/", timeout=10)
 
-            def connect() -> pyodbc.Connection:
-                return sql.connect(token, profile.endpoints["sql"], "workbookdb", ca_file=profile.ca_bundle,
-                                   autocommit=True)
+        def connect() -> pyodbc.Connection:
+            return sql.connect(token, profile.endpoints["sql"], "workbookdb", ca_file=profile.ca_bundle,
+                               autocommit=True)
 
-            with connect() as first:
-                first.execute("SELECT COUNT(*) FROM Products").fetchone()
-            print(f"at rest after a login: {rss_mib(process.pid):.0f} MiB")
+        with connect() as first:
+            first.execute("SELECT COUNT(*) FROM Products").fetchone()
+        print(f"at rest after a login: {rss_mib(process.pid):.0f} MiB")
 
-            def case(label: str, action: Callable[[], object]) -> None:
-                with Peak(process.pid) as peak:
-                    action()
-                print(f"{label}: peak {peak.value:.0f} MiB, after {rss_mib(process.pid):.0f} MiB")
+        def case(label: str, action: Callable[[], object]) -> None:
+            with Peak(process.pid) as peak:
+                action()
+            print(f"{label}: peak {peak.value:.0f} MiB, after {rss_mib(process.pid):.0f} MiB")
 
-            def held(count: int, size: int) -> None:
-                sockets = hold_sockets(port, count, size)
-                time.sleep(0.5)
-                for connection in sockets:
-                    connection.close()
+        def held(count: int, size: int) -> None:
+            sockets = hold_sockets(port, count, size)
+            time.sleep(0.5)
+            for connection in sockets:
+                connection.close()
 
-            case("200 sockets x 60 KiB of PRELOGIN, held", lambda: held(200, 60 * 1024))
-            case("200 sockets x 1 MiB of PRELOGIN", lambda: held(200, 1024 * 1024))
+        case("200 sockets x 60 KiB of PRELOGIN, held", lambda: held(200, 60 * 1024))
+        case("200 sockets x 1 MiB of PRELOGIN", lambda: held(200, 1024 * 1024))
 
-            def requests_of(size: int) -> list[str]:
-                def one(_: int) -> str:
-                    with connect() as connection:
-                        try:
-                            connection.execute("SELECT 1 WHERE ? IS NOT NULL", "x" * (size // 2)).fetchall()
-                            return "answered"
-                        except pyodbc.Error as exc:
-                            return "refused" if "40517" in str(exc) else f"error {exc}"
+        def requests_of(size: int) -> list[str]:
+            def one(_: int) -> str:
+                with connect() as connection:
+                    try:
+                        connection.execute("SELECT 1 WHERE ? IS NOT NULL", "x" * (size // 2)).fetchall()
+                        return "answered"
+                    except pyodbc.Error as exc:
+                        return "refused" if "40517" in str(exc) else f"error {exc}"
 
-                with ThreadPoolExecutor(4) as pool:
-                    return list(pool.map(one, range(4)))
+            with ThreadPoolExecutor(4) as pool:
+                return list(pool.map(one, range(4)))
 
-            case("4 clients x 17 MiB request (over the cap)", lambda: print("   ", requests_of(17 * 1024 * 1024)))
-            case("4 clients x 14 MiB request (under the cap)", lambda: print("   ", requests_of(14 * 1024 * 1024)))
-        finally:
-            stop(process)
+        case("4 clients x 17 MiB request (over the cap)", lambda: print("   ", requests_of(17 * 1024 * 1024)))
+        case("4 clients x 14 MiB request (under the cap)", lambda: print("   ", requests_of(14 * 1024 * 1024)))
 
 
 if __name__ == "__main__":

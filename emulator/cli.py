@@ -52,6 +52,14 @@ def _running_profile(data_dir: Path) -> Profile | None:
     return None
 
 
+def _running_or_say(data_dir: Path) -> Profile | None:
+    """The running emulator's profile; when none runs, None after telling the user (on stderr) to start it."""
+    profile = _running_profile(data_dir)
+    if profile is None:
+        print(f"The emulator is not running (data dir {data_dir}); start it first.", file=sys.stderr)
+    return profile
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     ports = dict(DEFAULT_PORTS)
     for name in DEFAULT_PORTS:
@@ -230,9 +238,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
     from lib.progress import ordered_steps, table_rows  # `serve` never needs it
 
     data_dir = Path(args.data_dir)
-    profile = _running_profile(data_dir)
+    profile = _running_or_say(data_dir)
     if profile is None:
-        print(f"The emulator is not running (data dir {data_dir}); start it first.", file=sys.stderr)
         return 3
     if args.clear:
         if _control(profile, "DELETE", "progress") is None:
@@ -261,9 +268,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
 def cmd_env(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
-    profile = _running_profile(data_dir)
+    profile = _running_or_say(data_dir)
     if profile is None:
-        print(f"The emulator is not running (data dir {data_dir}); start it first.", file=sys.stderr)
         return 3
     _print_env(profile, data_dir, args.shell)
     return 0
@@ -274,9 +280,8 @@ def cmd_az_profile(args: argparse.Namespace) -> int:
     from lib.azcli import AzCli, AzCliError, default_config_dir, shell_profile  # `serve` never needs it
 
     data_dir = Path(args.data_dir)
-    profile = _running_profile(data_dir)
+    profile = _running_or_say(data_dir)
     if profile is None:
-        print(f"The emulator is not running (data dir {data_dir}); start it first.", file=sys.stderr)
         return 3
     as_dict = dataclasses.asdict(profile)
     config_dir = default_config_dir(as_dict)

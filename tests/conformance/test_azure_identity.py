@@ -5,8 +5,6 @@ A client failing here is a bug in the emulator, not in the client (DESIGN.md §4
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from typing import Any
 
@@ -22,12 +20,9 @@ from conformance_helpers import (
     World,
 )
 
+from lib.imds import decode_claims
+
 ARM_SCOPE = "https://management.azure.com/.default"
-
-
-def claims(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 def resource_client(world: World, credential: Any) -> ResourceManagementClient:
@@ -41,7 +36,7 @@ def test_managed_identity_credential_system_assigned(world: World) -> None:
     credential = ManagedIdentityCredential()
     token = credential.get_token(ARM_SCOPE)
     assert token.expires_on > time.time() + 3600
-    decoded = claims(token.token)
+    decoded = decode_claims(token.token)
     assert decoded["appid"] == SYSTEM_CLIENT_ID
     assert decoded["oid"] == SYSTEM_PRINCIPAL_ID
     assert decoded["aud"] in ("https://management.azure.com", "https://management.azure.com/")
@@ -53,7 +48,7 @@ def test_managed_identity_credential_system_assigned(world: World) -> None:
 def test_managed_identity_credential_user_assigned_by_client_id(world: World) -> None:
     world.create_and_assign_id1()
     token = ManagedIdentityCredential(client_id=ID1_CLIENT_ID).get_token(ARM_SCOPE)
-    decoded = claims(token.token)
+    decoded = decode_claims(token.token)
     assert decoded["appid"] == ID1_CLIENT_ID
     assert decoded["oid"] == ID1_PRINCIPAL_ID
     assert decoded["xms_mirid"].endswith("/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID1")
@@ -66,7 +61,7 @@ def test_managed_identity_credential_user_assigned_by_identity_config(world: Wor
     world.create_and_assign_id1()
     value = world.identity_id() if selector == "resource_id" else ID1_PRINCIPAL_ID
     token = ManagedIdentityCredential(identity_config={selector: value}).get_token(ARM_SCOPE)
-    assert claims(token.token)["appid"] == ID1_CLIENT_ID
+    assert decode_claims(token.token)["appid"] == ID1_CLIENT_ID
 
 
 def test_managed_identity_credential_unknown_client_id_is_unavailable(world: World) -> None:
@@ -80,7 +75,7 @@ def test_managed_identity_credential_retries_an_injected_outage(world: World) ->
     injected = world.control("POST", "/faults", {"service": "imds", "status": 500, "count": 1})
     assert injected.status_code == 201
     token = ManagedIdentityCredential().get_token(ARM_SCOPE)
-    assert claims(token.token)["appid"] == SYSTEM_CLIENT_ID
+    assert decode_claims(token.token)["appid"] == SYSTEM_CLIENT_ID
     assert world.control("GET", "/faults").json() == {}  # the fault was met, and retried past
 
 
@@ -121,7 +116,7 @@ def _admin_credential(world: World, secret: str | None = None) -> ClientSecretCr
 def test_client_secret_credential_gets_the_admin_token(world: World) -> None:
     token = _admin_credential(world).get_token(ARM_SCOPE)
     assert token.expires_on > time.time() + 600
-    decoded = claims(token.token)
+    decoded = decode_claims(token.token)
     assert decoded["appid"] == world.profile.admin["clientId"]
     assert decoded["oid"] == world.profile.admin["objectId"]
     assert decoded["aud"] == "https://management.azure.com"  # the scope's resource: all before "/.default"

@@ -7,8 +7,6 @@ would otherwise ask login.microsoftonline.com whether the emulator's host is a k
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 import msal
@@ -22,12 +20,9 @@ from conformance_helpers import (
     World,
 )
 
+from lib.imds import decode_claims
+
 ARM = "https://management.azure.com/"
-
-
-def claims(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 def http(world: World) -> requests.Session:
@@ -47,7 +42,7 @@ def test_system_assigned(world: World) -> None:
     result = client.acquire_token_for_client(resource=ARM)
     assert "access_token" in result, result
     assert result["token_type"].lower() == "bearer" and result["expires_in"] > 3600
-    decoded = claims(result["access_token"])
+    decoded = decode_claims(result["access_token"])
     assert (decoded["appid"], decoded["oid"], decoded["aud"]) == (SYSTEM_CLIENT_ID, SYSTEM_PRINCIPAL_ID, ARM)
     again = client.acquire_token_for_client(resource=ARM)
     assert again["access_token"] == result["access_token"]  # from MSAL's cache
@@ -61,7 +56,7 @@ def test_user_assigned(world: World, selector: str) -> None:
     identity = msal.UserAssignedManagedIdentity(**{selector: value})
     result = managed_identity_client(world, identity).acquire_token_for_client(resource="https://vault.azure.net")
     assert "access_token" in result, result
-    decoded = claims(result["access_token"])
+    decoded = decode_claims(result["access_token"])
     assert (decoded["appid"], decoded["oid"]) == (ID1_CLIENT_ID, ID1_PRINCIPAL_ID)
     assert decoded["xms_mirid"].endswith("/userAssignedIdentities/ID1")
 
@@ -100,7 +95,7 @@ def test_client_credentials(world: World, scope: str, audience: str) -> None:
     app = admin_app(world)
     result = app.acquire_token_for_client(scopes=[scope])
     assert "access_token" in result, result
-    decoded = claims(result["access_token"])
+    decoded = decode_claims(result["access_token"])
     assert decoded["aud"] == audience and decoded["oid"] == world.profile.admin["objectId"]
     assert app.acquire_token_for_client(scopes=[scope])["access_token"] == result["access_token"]  # cached
 

@@ -6,12 +6,18 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import socket
+import ssl
+import time
 import xml.etree.ElementTree as ElementTree
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from emu_helpers import Azure
+
+from emulator.app import Emulator
+from emulator.services.storage.models import model_for
 
 STORAGE = "https://storage.azure.com/"
 ACCOUNT = "miworkbookstore"
@@ -20,6 +26,29 @@ CONTAINER = "mi-workbook"
 HELLO = "hello_world.txt"
 VERSION = "2026-10-06"  # what azure-storage-blob 12.31 sends
 STORAGE_API = "2023-01-01"
+
+
+def body_files(emulator: Emulator) -> list[str]:
+    """The blob bodies on disk (blob and DFS endpoints share them), as paths below the bodies' root."""
+    root = model_for(emulator.context).bodies.root
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def interrupted_upload(emulator: Emulator, url: str, ca: str, request_line: str, headers: str) -> bool:
+    """Send ``request_line`` and ``headers`` declaring 8 MiB, then 3 MiB of it, and hang up; True once the
+    half-received body's temporary file is gone (waiting up to 5 s)."""
+    target = urlsplit(url)
+    context = ssl.create_default_context(cafile=ca)
+    with socket.create_connection((target.hostname, target.port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=target.hostname) as tls:
+        tls.sendall((f"{request_line} HTTP/1.1\r\nHost: {target.netloc}\r\n{headers}"
+                     f"Content-Length: {8 * 1024 * 1024}\r\n\r\n").encode())
+        tls.sendall(b"\0" * (3 * 1024 * 1024))
+    temporary = model_for(emulator.context).bodies.temporary_dir
+    deadline = time.monotonic() + 5
+    while any(temporary.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(temporary.iterdir())
 
 
 def utc(**delta: float) -> dt.datetime:
@@ -88,13 +117,7 @@ class Storage:
         return self.azure.mi_token(STORAGE)
 
     def admin_storage_token(self) -> str:
-        response = self.http.post(
-            f"{self.azure.login_url}/{self.azure.tenant}/oauth2/v2.0/token",
-            data={"grant_type": "client_credentials", "client_id": self.azure.admin_client_id,
-                  "client_secret": self.azure.admin_secret, "scope": "https://storage.azure.com/.default"},
-            timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json()["access_token"]
+        return self.azure.fresh_admin_token(STORAGE + ".default")
 
     def connection_string(self, account: str = ACCOUNT) -> str:
         return (f"DefaultEndpointsProtocol=https;AccountName={account};AccountKey={self.key(account)};"

@@ -68,7 +68,7 @@ class Azure:
         self.http = requests.Session()
         self.http.trust_env = False  # no proxy, and REQUESTS_CA_BUNDLE must not override the emulator's CA
         self.http.verify = self.ca
-        self._admin_token: str | None = None
+        self._admin_tokens: dict[str, str] = {}
 
     # -- ids -------------------------------------------------------------------------------------
     @property
@@ -90,17 +90,22 @@ class Azure:
         return f"{self.sub_scope}/providers/Microsoft.Authorization/roleDefinitions/{ROLES[role]}"
 
     # -- Entra -------------------------------------------------------------------------------------
-    def admin_token(self) -> str:
-        if self._admin_token is None:
-            response = self.http.post(
-                f"{self.login_url}/{self.tenant}/oauth2/v2.0/token",
-                data={"grant_type": "client_credentials", "client_id": self.admin_client_id,
-                      "client_secret": self.admin_secret, "scope": ARM + ".default"},
-                timeout=10,
-            )
-            assert response.status_code == 200, response.text
-            self._admin_token = response.json()["access_token"]
-        return self._admin_token
+    def admin_token(self, scope: str = ARM + ".default") -> str:
+        """The admin app's token for ``scope`` (Resource Manager unless named), fetched once per scope."""
+        if scope not in self._admin_tokens:
+            self._admin_tokens[scope] = self.fresh_admin_token(scope)
+        return self._admin_tokens[scope]
+
+    def fresh_admin_token(self, scope: str) -> str:
+        """A new client-credentials token of the admin app for ``scope``."""
+        response = self.http.post(
+            f"{self.login_url}/{self.tenant}/oauth2/v2.0/token",
+            data={"grant_type": "client_credentials", "client_id": self.admin_client_id,
+                  "client_secret": self.admin_secret, "scope": scope},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
 
     # -- IMDS --------------------------------------------------------------------------------------
     def imds(self, path: str = "/metadata/identity/oauth2/token", params: Any = None,
@@ -135,9 +140,15 @@ class Azure:
             body: Any = None, raw: bytes | str | None = None, params: dict[str, str] | None = None,
             headers: dict[str, str] | None = None) -> requests.Response:
         """One ARM call. ``token="admin"`` means the admin's token; None means no Authorization header."""
+        return self.bearer_call(method, self.arm_url + path, self.admin_token() if token == "admin" else token,
+                                api_version, body, raw, params, headers)
+
+    def bearer_call(self, method: str, url: str, token: str | None, api_version: str | None, body: Any = None,
+                    raw: bytes | str | None = None, params: dict[str, str] | None = None,
+                    headers: dict[str, str] | None = None) -> requests.Response:
+        """One call with ``token`` as Bearer (None: no Authorization header) and ``api_version`` in the query;
+        ``raw`` bodies go as ``application/json`` unless ``headers`` say otherwise."""
         all_headers = dict(headers or {})
-        if token == "admin":
-            token = self.admin_token()
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
         query = dict(params or {})
@@ -145,8 +156,7 @@ class Azure:
             query["api-version"] = api_version
         if raw is not None:
             all_headers.setdefault("Content-Type", "application/json")
-        return self.http.request(method, self.arm_url + path, params=query, json=body, data=raw,
-                                 headers=all_headers, timeout=10)
+        return self.http.request(method, url, params=query, json=body, data=raw, headers=all_headers, timeout=10)
 
     def get_rg(self, token: str | None, api_version: str | None = RG_API) -> requests.Response:
         return self.arm("GET", self.rg_scope, token, api_version)

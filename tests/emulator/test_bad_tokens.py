@@ -21,7 +21,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from emu_helpers import ARM, RA_API, SYSTEM_PRINCIPAL_ID, Azure
+from emu_helpers import ARM, RA_API, SYSTEM_PRINCIPAL_ID, Azure, unverified_claims
 
 from emulator.app import Emulator
 
@@ -42,17 +42,18 @@ def _attacker_key() -> rsa.RSAPrivateKey:
 
 
 class Forge:
-    """Builds tokens: valid ones signed with the emulator's own key, and every kind of bad one."""
+    """Builds tokens for ``audience``: valid ones signed with the emulator's own key, and every kind of bad one."""
 
-    def __init__(self, emulator: Emulator, azure: Azure) -> None:
+    def __init__(self, emulator: Emulator, azure: Azure, audience: str = ARM) -> None:
         self.key = emulator.context.issuer.key
         self.azure = azure
+        self.audience = audience
         self.other_key = _attacker_key()
 
     def claims(self, **overrides: Any) -> dict[str, Any]:
         now = int(time.time())
         claims = {
-            "aud": ARM, "iss": f"https://sts.windows.net/{self.azure.tenant}/", "iat": now, "nbf": now,
+            "aud": self.audience, "iss": f"https://sts.windows.net/{self.azure.tenant}/", "iat": now, "nbf": now,
             "exp": now + 3600, "appid": self.azure.admin_client_id, "appidacr": "1", "idtyp": "app",
             "oid": self.azure.admin_oid, "sub": self.azure.admin_oid, "tid": self.azure.tenant, "ver": "1.0",
         }
@@ -94,9 +95,9 @@ class Forge:
 
     def tampered(self) -> str:
         """A genuine IMDS token for the VM identity whose payload is edited to claim the admin's oid."""
-        genuine = self.azure.mi_token(ARM)
-        header, payload, signature = genuine.split(".")
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        genuine = self.azure.mi_token(self.audience)
+        header, _payload, signature = genuine.split(".")
+        claims = unverified_claims(genuine)
         claims["oid"] = claims["sub"] = self.azure.admin_oid
         return f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
 

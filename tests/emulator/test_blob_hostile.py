@@ -6,19 +6,18 @@ no blob row, no body file, and no file anywhere but under generated ids.
 
 from __future__ import annotations
 
+import base64
 import re
-import socket
-import ssl
-import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from blob_helpers import ACCOUNT, CONTAINER, HELLO, Storage, utc
+from blob_helpers import ACCOUNT, CONTAINER, HELLO, Storage, body_files, interrupted_upload, utc
 from emu_helpers import Azure
 
 from emulator.app import Emulator
 from emulator.services.storage import model_for
+from emulator.services.storage import models as storage_models
 
 BODY_FILE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}$")
 
@@ -34,11 +33,6 @@ def sas(storage: Storage) -> str:
 
     return generate_container_sas(ACCOUNT, CONTAINER, account_key=storage.key(), permission="racwdl",
                                   expiry=utc(hours=1))
-
-
-def body_files(emulator: Emulator) -> list[str]:
-    root = model_for(emulator.context).bodies.root
-    return sorted(str(p.relative_to(root).as_posix()) for p in root.rglob("*") if p.is_file())
 
 
 def blob_names(storage: Storage) -> list[str]:
@@ -94,18 +88,9 @@ def test_invalid_container_names(storage: Storage, name: str, code: str) -> None
 def test_interrupted_upload_leaves_no_blob_and_no_file(storage: Storage, sas: str, emulator: Emulator) -> None:
     before = body_files(emulator)
     target = urlsplit(storage.url(CONTAINER, "interrupted.bin") + "?" + sas)
-    context = ssl.create_default_context(cafile=storage.ca)
-    with socket.create_connection((target.hostname, target.port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname=target.hostname) as tls:
-        tls.sendall((f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: {target.netloc}\r\n"
-                     "x-ms-version: 2026-10-06\r\nx-ms-blob-type: BlockBlob\r\n"
-                     f"Content-Length: {8 * 1024 * 1024}\r\n\r\n").encode())
-        tls.sendall(b"\0" * (3 * 1024 * 1024))
-    temporary = model_for(emulator.context).bodies.temporary_dir
-    deadline = time.monotonic() + 5
-    while any(temporary.iterdir()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(temporary.iterdir()), "the half-received body is still on disk"
+    assert interrupted_upload(emulator, target.geturl(), storage.ca, f"PUT {target.path}?{target.query}",
+                              "x-ms-version: 2026-10-06\r\nx-ms-blob-type: BlockBlob\r\n"), \
+        "the half-received body is still on disk"
     assert body_files(emulator) == before
     assert "interrupted.bin" not in blob_names(storage)
     assert storage.read_hello(sas=sas).status_code == 200  # and the endpoint still serves
@@ -206,3 +191,17 @@ def test_echoed_input_with_characters_xml_cannot_hold_still_gives_xml(storage: S
     assert 400 <= response.status_code < 500, response.text
     root = ElementTree.fromstring(response.content)  # raises if a control character was echoed raw
     assert root.findtext("Code") == response.headers["x-ms-error-code"]
+
+
+def test_a_new_block_beyond_the_uncommitted_limit_is_refused(storage: Storage, sas: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(storage_models, "MAX_UNCOMMITTED_BLOCKS", 2)  # Azure's 100,000 are too many to send here
+
+    def put_block(block_id: str) -> int | tuple[int, str]:
+        encoded = quote(base64.b64encode(block_id.encode()).decode(), safe="")
+        answer = storage.http.put(f"{storage.url(CONTAINER, 'blocks.bin')}?comp=block&blockid={encoded}&{sas}",
+                                  data=b"x", headers={"x-ms-version": "2026-10-06"}, timeout=10)
+        return answer.status_code if answer.ok else (answer.status_code, answer.headers["x-ms-error-code"])
+
+    assert [put_block("a"), put_block("b"), put_block("a")] == [201, 201, 201]  # staging "a" again adds none
+    assert put_block("c") == (409, "BlockCountExceedsLimit")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from bench_imds import spawn, stop  # noqa: E402
 from bench_memory import run_cases  # noqa: E402
+from common import spawn, stop  # noqa: E402
 
 LIMIT_MIB = 200
 RESOURCES = 2000

@@ -29,7 +29,6 @@ class Vault(Azure):
     def __init__(self, profile: Profile) -> None:
         super().__init__(profile)
         self.url = profile.endpoints["keyvault"]
-        self._admin_vault_token: str | None = None
 
     # -- ids -------------------------------------------------------------------------------------
     @property
@@ -41,14 +40,7 @@ class Vault(Azure):
 
     # -- tokens ----------------------------------------------------------------------------------
     def admin_vault_token(self) -> str:
-        if self._admin_vault_token is None:
-            response = self.http.post(
-                f"{self.login_url}/{self.tenant}/oauth2/v2.0/token",
-                data={"grant_type": "client_credentials", "client_id": self.admin_client_id,
-                      "client_secret": self.admin_secret, "scope": VAULT + "/.default"}, timeout=10)
-            assert response.status_code == 200, response.text
-            self._admin_vault_token = response.json()["access_token"]
-        return self._admin_vault_token
+        return self.admin_token(VAULT + "/.default")
 
     def vm_token(self) -> str:
         return self.mi_token(VAULT)
@@ -58,20 +50,11 @@ class Vault(Azure):
            body: Any = None, raw: bytes | str | None = None, params: dict[str, str] | None = None,
            headers: dict[str, str] | None = None) -> requests.Response:
         """One data-plane call. ``token="admin"``: the admin's vault token; ``"vm"``: the VM's; None: no header."""
-        sent = dict(headers or {})
         if token == "admin":
             token = self.admin_vault_token()
         elif token == "vm":
             token = self.vm_token()
-        if token is not None:
-            sent["Authorization"] = f"Bearer {token}"
-        query = dict(params or {})
-        if api_version is not None:
-            query["api-version"] = api_version
-        if raw is not None:
-            sent.setdefault("Content-Type", "application/json")
-        return self.http.request(method, self.url + path, params=query, json=body, data=raw, headers=sent,
-                                 timeout=10)
+        return self.bearer_call(method, self.url + path, token, api_version, body, raw, params, headers)
 
     def put_secret(self, name: str, value: str = "s3cret", token: str | None = "admin", **extra: Any) -> Any:
         return self.kv("PUT", f"/secrets/{name}", token, body={"value": value, **extra})

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from kv_helpers import VM, Vault
 
 from emulator.app import Emulator
 from emulator.core.settings import DEFAULT_PORTS, Settings
 
 
-def _persistent(data_dir: Path) -> Emulator:
-    return Emulator(Settings(ports={name: 0 for name in DEFAULT_PORTS}, data_dir=data_dir)).start_in_thread()
+def _persistent(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Emulator, Vault]:
+    """An emulator keeping its state in ``data_dir`` (IMDS unthrottled, azure-identity pointed at it), and its vault."""
+    emulator = Emulator(Settings(ports={name: 0 for name in DEFAULT_PORTS}, data_dir=data_dir)).start_in_thread()
+    try:
+        assert emulator.profile is not None
+        monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.profile.endpoints["imds"])
+        emulator.settings.imds_throttling = False
+        return emulator, Vault(emulator.profile)
+    except BaseException:
+        emulator.stop()
+        raise
 
 
 def test_secrets_and_policies_survive_a_restart_and_reset_restores_the_world(tmp_path: Path, monkeypatch) -> None:
-    first = _persistent(tmp_path)
+    first, vault = _persistent(tmp_path, monkeypatch)
     try:
-        assert first.profile is not None
-        monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", first.profile.endpoints["imds"])
-        first.settings.imds_throttling = False
-        vault = Vault(first.profile)
         assert vault.put_secret("kept", "one").status_code == 200
         version_two = vault.put_secret("kept", "two").json()["id"]
         vault.put_secret("gone", "x")
@@ -30,12 +36,8 @@ def test_secrets_and_policies_survive_a_restart_and_reset_restores_the_world(tmp
     finally:
         first.stop()
 
-    second = _persistent(tmp_path)
+    second, vault = _persistent(tmp_path, monkeypatch)
     try:
-        assert second.profile is not None
-        monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", second.profile.endpoints["imds"])
-        second.settings.imds_throttling = False
-        vault = Vault(second.profile)
         got = vault.kv("GET", "/secrets/kept")
         assert got.status_code == 403  # the vault is still in RBAC mode, where the admin has no data role
         assert vault.rbac_mode(False).status_code == 200

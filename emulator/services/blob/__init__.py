@@ -13,8 +13,9 @@ property headers), errors.py (the storage catalogue rendered as Azure's XML erro
 from __future__ import annotations
 
 from emulator.core.context import EmulatorContext
-from emulator.core.http import HttpListener, RouteTable, build_app
-from emulator.services.storage.models import StorageModel, forget, model_for
+from emulator.core.http import RouteTable, build_app
+from emulator.services.storage.listener import StorageListener
+from emulator.services.storage.models import StorageModel, model_for
 
 from . import handlers
 from .errors import CATALOGUE
@@ -23,25 +24,13 @@ from .routes import ROUTES
 TABLE = RouteTable(ROUTES)
 
 
-class BlobListener(HttpListener):
-    """An HttpListener that tells the storage model where it listens (ARM shows it as primaryEndpoints)."""
+class BlobListener(StorageListener):
+    """The blob endpoint's listener on the shared storage model (storage/listener.py)."""
 
     def __init__(self, context: EmulatorContext, model: StorageModel) -> None:
         app = build_app(TABLE, handlers, CATALOGUE)
         app[handlers.MODEL] = model
-        super().__init__("blob", app, context.certificates.server_context())
-        self.context = context
-        self.model = model
-
-    async def start(self, host: str, port: int) -> int:
-        bound = await super().start(host, port)
-        self.model.endpoints["blob"] = f"https://{host}:{bound}"
-        return bound
-
-    async def stop(self) -> None:
-        await super().stop()
-        self.model.endpoints.pop("blob", None)
-        forget(self.context, "blob")  # the last listener to stop closes the shared model
+        super().__init__("blob", app, context, model)
 
 
 def create(context: EmulatorContext) -> BlobListener:

@@ -8,13 +8,10 @@ The codes themselves live in storage/errors.py, shared with the Data Lake Gen2 e
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-
 from aiohttp import web
 
 from emulator.core.http import ErrorCatalogue
-from emulator.services.storage import errors
+from emulator.services.storage import errors, wire
 from emulator.services.storage.errors import StorageError
 
 from .render import escape
@@ -23,18 +20,15 @@ SERVER = "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0"
 
 
 def xml_error(error: StorageError, request_id: str) -> bytes:
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+    now = wire.error_time()
     details = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in error.details.items())
     return (f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{error.code}</Code><Message>'
             f"{escape(error.message)}\nRequestId:{request_id}\nTime:{now}</Message>{details}</Error>").encode()
 
 
 def render(request: web.Request, error: StorageError) -> web.Response:
-    request_id = str(uuid.uuid4())
-    headers = {"x-ms-request-id": request_id, "x-ms-error-code": error.code, "Server": SERVER,
-               "x-ms-version": request.headers.get("x-ms-version", ""), **error.headers}
-    if "x-ms-client-request-id" in request.headers:
-        headers["x-ms-client-request-id"] = request.headers["x-ms-client-request-id"]
+    headers = wire.error_headers(request, error, SERVER)
+    request_id = headers["x-ms-request-id"]
     if request.method == "HEAD":
         return web.Response(status=error.status, headers=headers)
     return web.Response(status=error.status, body=xml_error(error, request_id), headers=headers,

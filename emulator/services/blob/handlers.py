@@ -17,16 +17,14 @@ import re
 import uuid
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 
 from emulator.core.http import read_stream
 from emulator.core.posix_acl import READ
 from emulator.core.versions import release_date
-from emulator.services.storage import bodies, errors, namespace, sas
+from emulator.services.storage import bodies, errors, namespace, sas, wire
 from emulator.services.storage.access import DEFAULT_VERSION, Caller, Incoming, authorize
 from emulator.services.storage.models import MAX_LIST_RESULTS, StorageModel, check_blob_name, check_container_name
 from emulator.services.storage.rows import Account, Conditions
@@ -104,15 +102,12 @@ async def _dispatch(request: web.Request, level: str, account_name: str, contain
     operation = _operation(request, level)
     account = model.account(account_name)
     version = _version(request)
-    raw_path = request.raw_path.split("?", 1)[0]
-    try:
-        unquote_to_bytes(raw_path).decode("utf-8")
-    except UnicodeDecodeError:  # yarl leaves undecodable escapes as text; Azure refuses such a URI
-        raise errors.invalid_uri(raw_path) from None
+    raw_path = wire.checked_raw_path(request)
     incoming = Incoming(
-        method=request.method, raw_path=raw_path, query=_first_values(request), query_items=list(request.query.items()),
-        headers=request.headers, header_items=list(request.headers.items()), secure=request.secure,
-        remote=request.remote or "", version=version, account=account, container=container, blob=blob)
+        method=request.method, raw_path=raw_path, query=wire.first_values(request),
+        query_items=list(request.query.items()), headers=request.headers, header_items=list(request.headers.items()),
+        secure=request.secure, remote=request.remote or "", version=version, account=account, container=container,
+        blob=blob)
     caller = authorize(model.context, incoming, operation.need)
     if container is not None:
         check_container_name(container)
@@ -121,32 +116,10 @@ async def _dispatch(request: web.Request, level: str, account_name: str, contain
         if account.hierarchical_namespace:  # a path: dot segments resolved, as on the DFS endpoint
             blob = namespace.normalize(blob)
             check_blob_name(blob)
-    conditions = _conditions(request)
+    conditions = wire.conditions(request)
     conditions.create_only = caller.create_only
     handler = globals()[operation.handler]
     return await handler(Call(request, operation, model, account, container, blob, caller, version, conditions))
-
-
-def _first_values(request: web.Request) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for name, value in request.query.items():
-        found.setdefault(name, value)
-    return found
-
-
-def _conditions(request: web.Request) -> Conditions:
-    def moment(name: str) -> float | None:
-        value = request.headers.get(name)
-        if value is None:
-            return None
-        try:
-            return parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError):
-            raise errors.invalid_header_value(name, value, "A date in RFC 1123 format is expected.") from None
-
-    return Conditions(if_match=request.headers.get("If-Match"), if_none_match=request.headers.get("If-None-Match"),
-                      if_modified_since=moment("If-Modified-Since"),
-                      if_unmodified_since=moment("If-Unmodified-Since"))
 
 
 def _headers(call: Call, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -176,18 +149,8 @@ def _properties(request: web.Request, *, content_type_fallback: bool) -> dict[st
             if name != "content_md5" and not found[name]:
                 found[name] = request.headers.get(header, "")
     if found["content_md5"]:
-        _md5_bytes(found["content_md5"])
+        wire.md5_digest(found["content_md5"])
     return found
-
-
-def _md5_bytes(value: str) -> bytes:
-    try:
-        digest = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        digest = b""
-    if len(digest) != 16:
-        raise errors.invalid_md5(value)
-    return digest
 
 
 def _limit(call: Call) -> int:
@@ -307,7 +270,7 @@ async def _receive(call: Call) -> tuple[str, int, bytes]:
     sent_md5 = call.request.headers.get("Content-MD5")
     # the route's limit is the largest of its operations': the operation's own is checked here
     return await bodies.receive(call.request, call.model.bodies, call.operation.max_body, CATALOGUE,
-                                _md5_bytes(sent_md5) if sent_md5 else None)
+                                wire.md5_digest(sent_md5) if sent_md5 else None)
 
 
 async def put_blob(call: Call) -> web.Response:

@@ -92,9 +92,14 @@ def container_list(endpoint: str, prefix: str, marker: str | None, limit: int | 
         metadata = _metadata(container.metadata) if with_metadata else ""
         items.append(f"<Container>{_element('Name', container.name)}{properties}{metadata}</Container>")
     return (f"{_XML_HEAD}<EnumerationResults ServiceEndpoint={quoteattr(endpoint)}>"
-            f"{_element('Prefix', prefix) if prefix else ''}{_element('Marker', marker) if marker else ''}"
-            f"{_element('MaxResults', limit) if limit else ''}<Containers>{''.join(items)}</Containers>"
+            f"{_paging(prefix, marker, limit)}<Containers>{''.join(items)}</Containers>"
             f"{_element('NextMarker', next_marker)}</EnumerationResults>").encode()
+
+
+def _paging(prefix: str, marker: str | None, limit: int | None) -> str:
+    """A listing's echo of what was asked: each element only when the request gave it."""
+    return (f"{_element('Prefix', prefix) if prefix else ''}{_element('Marker', marker) if marker else ''}"
+            f"{_element('MaxResults', limit) if limit else ''}")
 
 
 def blob_list(endpoint: str, container: str, prefix: str, delimiter: str, marker: str | None, limit: int | None,
@@ -115,9 +120,8 @@ def blob_list(endpoint: str, container: str, prefix: str, delimiter: str, marker
         entries.append(f"<Blob>{_element('Name', item.name)}{properties}{metadata}</Blob>")
     return (f"{_XML_HEAD}<EnumerationResults ServiceEndpoint={quoteattr(endpoint)} "
             f"ContainerName={quoteattr(container)}>"
-            f"{_element('Prefix', prefix) if prefix else ''}{_element('Marker', marker) if marker else ''}"
-            f"{_element('MaxResults', limit) if limit else ''}"
-            f"{_element('Delimiter', delimiter) if delimiter else ''}<Blobs>{''.join(entries)}</Blobs>"
+            f"{_paging(prefix, marker, limit)}{_element('Delimiter', delimiter) if delimiter else ''}"
+            f"<Blobs>{''.join(entries)}</Blobs>"
             f"{_element('NextMarker', next_marker)}</EnumerationResults>").encode()
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -25,6 +26,7 @@ from emulator.core.tokens import TokenRejected
 from emulator.core.versions import is_supported
 
 from . import errors
+from .bodies import Upload
 from .models import DEFAULT_MODE, Caller, DataLakeGen1
 from .routes import OPERATIONS, PREFIX, Operation
 
@@ -226,55 +228,49 @@ async def _drain(request: web.Request) -> None:
         await read_stream(request, errors.MAX_WRITE_BYTES, lambda _chunk: None, ERRORS)
 
 
-async def _upload(request: web.Request, model: DataLakeGen1) -> Any:
-    upload = model.bodies.new_upload()
+async def _write(request: web.Request, model: DataLakeGen1, call: WebHdfsCall, flag: str, check: Callable[[], None],
+                 commit: Callable[[Upload], None]) -> web.Response | None:
+    """CREATE and APPEND alike: ``check`` before a byte of the body is kept (a refused or redirected request's
+    body is drained, so the client reads the answer), then the body streamed to a file that ``commit`` hands
+    to the model. A redirect (``flag`` its second step's flag) is returned; None once the data is written."""
     try:
-        await read_stream(request, errors.MAX_WRITE_BYTES, upload.write, ERRORS)
-        await asyncio.to_thread(upload.finish)  # fsync off the event loop
-    except BaseException:
-        upload.abort()
-        raise
-    return upload
-
-
-async def create(request: web.Request, model: DataLakeGen1, call: WebHdfsCall) -> web.Response:
-    overwrite = _boolean(call, "overwrite", False)
-    mode = _mode(call)
-    try:
-        model.check_create(call.caller, call.path, overwrite)
+        check()
     except errors.WebHdfsError:
         await _drain(request)
         raise
     if _redirecting(request, call):
         await _drain(request)
-        return _redirect(request, "write")
-    upload = await _upload(request, model)
+        return _redirect(request, flag)
+    upload = model.bodies.new_upload()
     try:
-        model.create(call.caller, call.path, overwrite, DEFAULT_MODE if mode is None else mode, upload)
+        await read_stream(request, errors.MAX_WRITE_BYTES, upload.write, ERRORS)
+        await asyncio.to_thread(upload.finish)  # fsync off the event loop
+        commit(upload)
     except BaseException:
         upload.abort()
         raise
+    return None
+
+
+async def create(request: web.Request, model: DataLakeGen1, call: WebHdfsCall) -> web.Response:
+    overwrite = _boolean(call, "overwrite", False)
+    mode = _mode(call)
+    redirect = await _write(
+        request, model, call, "write", check=lambda: model.check_create(call.caller, call.path, overwrite),
+        commit=lambda upload: model.create(call.caller, call.path, overwrite,
+                                           DEFAULT_MODE if mode is None else mode, upload))
+    if redirect is not None:
+        return redirect
     location = f"{request.scheme}://{request.host}{request.raw_path}"
     return respond(status=201, extra={"Location": location, "ContentLength": "0"})
 
 
 async def append(request: web.Request, model: DataLakeGen1, call: WebHdfsCall) -> web.Response:
     offset = _count(call, "offset")
-    try:
-        model.check_append(call.caller, call.path, offset)
-    except errors.WebHdfsError:
-        await _drain(request)
-        raise
-    if _redirecting(request, call):
-        await _drain(request)
-        return _redirect(request, "append")
-    upload = await _upload(request, model)
-    try:
-        model.append(call.caller, call.path, offset, upload)
-    except BaseException:
-        upload.abort()
-        raise
-    return respond()
+    redirect = await _write(request, model, call, "append",
+                            check=lambda: model.check_append(call.caller, call.path, offset),
+                            commit=lambda upload: model.append(call.caller, call.path, offset, upload))
+    return respond() if redirect is None else redirect
 
 
 async def open_file(request: web.Request, model: DataLakeGen1, call: WebHdfsCall) -> web.StreamResponse:

@@ -15,9 +15,10 @@ create, append/flush, rename, delete, ACLs, listings), errors.py (the storage ca
 from __future__ import annotations
 
 from emulator.core.context import EmulatorContext
-from emulator.core.http import HttpListener, RouteTable, build_app
+from emulator.core.http import RouteTable, build_app
 from emulator.services.blob import handlers as blob_handlers
-from emulator.services.storage.models import StorageModel, forget, model_for
+from emulator.services.storage.listener import StorageListener
+from emulator.services.storage.models import StorageModel, model_for
 
 from . import handlers
 from .errors import CATALOGUE
@@ -28,26 +29,14 @@ TABLE = RouteTable(ROUTES)
 HOLDER = "dfs"
 
 
-class DfsListener(HttpListener):
-    """An HttpListener on the shared storage model; ARM shows where it listens as the accounts' dfs endpoint."""
+class DfsListener(StorageListener):
+    """The DFS endpoint's listener on the shared storage model (storage/listener.py)."""
 
     def __init__(self, context: EmulatorContext, model: StorageModel) -> None:
         app = build_app(TABLE, handlers, CATALOGUE)
         app[handlers.MODEL] = DataLake(model)
         app[blob_handlers.MODEL] = model  # the Blob REST requests this listener answers too
-        super().__init__("dfs", app, context.certificates.server_context())
-        self.context = context
-        self.model = model
-
-    async def start(self, host: str, port: int) -> int:
-        bound = await super().start(host, port)
-        self.model.endpoints["dfs"] = f"https://{host}:{bound}"
-        return bound
-
-    async def stop(self) -> None:
-        await super().stop()
-        self.model.endpoints.pop("dfs", None)
-        forget(self.context, HOLDER)  # the last listener to stop closes the shared model
+        super().__init__(HOLDER, app, context, model)
 
 
 def create(context: EmulatorContext) -> DfsListener:

@@ -14,14 +14,12 @@ host would answer them.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import uuid
 
 from aiohttp import web
 
 from emulator.core.http import ErrorCatalogue
-from emulator.services.storage import errors
+from emulator.services.storage import errors, wire
 from emulator.services.storage.errors import StorageError
 
 SERVER = "Windows-Azure-HDFS/1.0 Microsoft-HTTPAPI/2.0"
@@ -45,7 +43,7 @@ def as_dfs(error: StorageError) -> StorageError:
 
 
 def json_error(error: StorageError, request_id: str) -> bytes:
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+    now = wire.error_time()
     message = error.message
     detail = error.details.get("AuthenticationErrorDetail")
     if detail:  # Data Lake's JSON has no element for it; the blob endpoint's XML does
@@ -56,11 +54,8 @@ def json_error(error: StorageError, request_id: str) -> bytes:
 
 def render(request: web.Request, error: StorageError) -> web.Response:
     error = as_dfs(error)
-    request_id = str(uuid.uuid4())
-    headers = {"x-ms-request-id": request_id, "x-ms-error-code": error.code, "Server": SERVER,
-               "x-ms-version": request.headers.get("x-ms-version", ""), **error.headers}
-    if "x-ms-client-request-id" in request.headers:
-        headers["x-ms-client-request-id"] = request.headers["x-ms-client-request-id"]
+    headers = wire.error_headers(request, error, SERVER)
+    request_id = headers["x-ms-request-id"]
     if request.method == "HEAD":
         return web.Response(status=error.status, headers=headers)
     headers["Content-Type"] = JSON_TYPE

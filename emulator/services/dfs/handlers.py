@@ -18,9 +18,8 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, replace
-from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import unquote, unquote_to_bytes
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -32,7 +31,7 @@ from emulator.services.blob import errors as blob_errors
 from emulator.services.blob import handlers as blob_handlers
 from emulator.services.blob import render as blob_render
 from emulator.services.blob import routes as blob_routes
-from emulator.services.storage import bodies, errors, namespace
+from emulator.services.storage import bodies, errors, namespace, wire
 from emulator.services.storage.access import Caller, Incoming, authorize
 from emulator.services.storage.errors import StorageError
 from emulator.services.storage.models import check_blob_name, check_container_name, check_metadata
@@ -157,11 +156,7 @@ async def _dispatch(request: web.Request, level: str, account_name: str, filesys
     for header, what in _NOT_EMULATED_HEADERS.items():
         if header in request.headers:
             raise not_emulated(what)
-    raw_path = request.raw_path.split("?", 1)[0]
-    try:
-        unquote_to_bytes(raw_path).decode("utf-8")
-    except UnicodeDecodeError:  # yarl leaves undecodable escapes as text; Azure refuses such a URI
-        raise errors.invalid_uri(raw_path) from None
+    wire.checked_raw_path(request)
     need = operation.need
     if operation.name == "Set Access Control" and not ({"x-ms-acl", "x-ms-permissions"} & set(request.headers)):
         need = replace(need, action=MANAGE_OWNERSHIP, sas="o")  # only the owner or group changes
@@ -183,34 +178,15 @@ async def _dispatch(request: web.Request, level: str, account_name: str, filesys
 def _incoming(request: web.Request, version: str, account: Account, filesystem: str | None,
               path: str | None) -> Incoming:
     return Incoming(method=request.method, raw_path=request.raw_path.split("?", 1)[0],
-                    query=_first_values(request), query_items=list(request.query.items()), headers=request.headers,
+                    query=wire.first_values(request), query_items=list(request.query.items()), headers=request.headers,
                     header_items=list(request.headers.items()), secure=request.secure, remote=request.remote or "",
                     version=version, account=account, container=filesystem, blob=path or None, service="dfs")
 
 
-def _first_values(request: web.Request) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for name, value in request.query.items():
-        found.setdefault(name, value)
-    return found
-
-
 def _conditions(request: web.Request, prefix: str) -> Conditions:
-    """If-* headers (``prefix`` "x-ms-source-" for a rename's source)."""
-
-    def moment(name: str) -> float | None:
-        value = request.headers.get(prefix + name)
-        if value is None:
-            return None
-        try:
-            return parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError):
-            raise errors.invalid_header_value(prefix + name, value, "A date in RFC 1123 format is expected.") \
-                from None
-
-    return Conditions(if_match=request.headers.get(prefix + "if-match"),
-                      if_none_match=request.headers.get(prefix + "if-none-match"),
-                      if_modified_since=moment("if-modified-since"), if_unmodified_since=moment("if-unmodified-since"))
+    """If-* headers (``prefix`` "x-ms-source-" for a rename's source), named in errors as Data Lake spells them."""
+    return wire.conditions(request, (prefix + "if-match", prefix + "if-none-match", prefix + "if-modified-since",
+                                     prefix + "if-unmodified-since"))
 
 
 # -- answers ----------------------------------------------------------------------------------------------
@@ -477,7 +453,7 @@ async def append_data(call: Call) -> web.Response:
     assert position is not None
     flush = _flag(call, "flush")
     sent_md5 = call.headers.get("Content-MD5")
-    expected = _md5(sent_md5) if sent_md5 else None
+    expected = wire.md5_digest(sent_md5) if sent_md5 else None
     lake, account, actor = call.lake, call.account.name, call.caller.actor
     lake.check_append(account, call.filesystem, call.path, actor)  # before reading a byte of the body
     body_id, size, md5 = await bodies.receive(call.request, lake.bodies, call.operation.max_body, CATALOGUE, expected)
@@ -491,16 +467,6 @@ async def append_data(call: Call) -> web.Response:
                           properties=_content(call), conditions=call.conditions)
         extra.update(_stamp(blob))
     return _respond(call, 202, extra)
-
-
-def _md5(value: str) -> bytes:
-    try:
-        digest = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        digest = b""
-    if len(digest) != 16:
-        raise errors.invalid_md5(value)
-    return digest
 
 
 async def flush_data(call: Call) -> web.Response:

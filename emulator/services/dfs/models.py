@@ -34,7 +34,15 @@ from emulator.core.posix_acl import EXECUTE, WRITE, AclEntry, AclError
 from emulator.services.storage import errors, namespace
 from emulator.services.storage.models import StorageModel, check_metadata
 from emulator.services.storage.namespace import Actor, PathEntry
-from emulator.services.storage.rows import Blob, Conditions, blob_from_row, new_etag, read_blob, write_blob
+from emulator.services.storage.rows import (
+    Blob,
+    Conditions,
+    blob_from_row,
+    new_etag,
+    read_blob,
+    stage_block,
+    write_blob,
+)
 
 _APPEND = "dfs-append:"  # an uncommitted append's block id: base64 of this and its zero-padded position
 
@@ -210,13 +218,9 @@ class DataLake:
         try:
             with self.store.transaction() as db:
                 self._file(db, account, filesystem, name, actor)
-                block_id = append_block_id(position)
-                replaced = db.execute("SELECT body FROM storage_blocks WHERE account = ? AND container = ? AND "
-                                      "blob = ? AND block_id = ?", (account, filesystem, name, block_id)).fetchone()
+                replaced = stage_block(db, account, filesystem, name, append_block_id(position), body_id, size)
                 if replaced is not None:
-                    garbage.append(replaced[0])
-                db.execute("INSERT OR REPLACE INTO storage_blocks VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (account, filesystem, name, block_id, body_id, size, time.time()))
+                    garbage.append(replaced)
         except BaseException:
             self.bodies.delete([body_id])
             raise

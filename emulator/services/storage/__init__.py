@@ -10,7 +10,9 @@ storage → arm for the Resource Manager routes, which ARM mounts through ``prov
 Rooms: models.py (accounts, containers, blobs, blocks, metadata, ETags, conditions; SQLite rows),
 bodies.py (blob bodies as files: temporary file, fsync, rename), access.py (SAS → Bearer → SharedKey →
 anonymous, RBAC data actions), sas.py (strings to sign per version, user delegation keys, minting),
-sharedkey.py (the Shared Key string to sign), errors.py (the catalogue of storage data-plane errors),
+sharedkey.py (the Shared Key string to sign), wire.py (what the blob and DFS endpoints read from a request
+alike: If-* headers, MD5 headers, the raw path), listener.py (the HTTPS listener each endpoint runs on
+the model), errors.py (the catalogue of storage data-plane errors),
 routes.py + handlers.py (``Microsoft.Storage/storageAccounts`` on Resource Manager: GET, list,
 listKeys, listServiceSas).
 """

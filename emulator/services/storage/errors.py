@@ -202,6 +202,11 @@ def invalid_md5(value: str) -> StorageError:
                                            "128 bits and Base64-encoded.", details={"HeaderValue": value})
 
 
+def block_count_exceeds_limit() -> StorageError:
+    return StorageError(409, "BlockCountExceedsLimit",
+                        "The uncommitted block count cannot exceed the maximum limit of 100,000 blocks.")
+
+
 def invalid_block_id() -> StorageError:
     return StorageError(400, "InvalidQueryParameterValue",
                         "Value for one of the query parameters specified in the request URI is invalid.",

@@ -38,6 +38,7 @@ from .rows import (
     encode_marker,
     new_etag,
     read_blob,
+    stage_block,
     write_blob,
 )
 
@@ -238,15 +239,20 @@ class StorageModel:
     def blob(self, account: str, container: str, name: str, actor: Actor = UNCHECKED, wanted: int = READ) -> Blob:
         """The blob; on an HNS account after the POSIX checks (``wanted`` bits on it: 0 for its properties)."""
         with self.store.transaction() as db:
-            self.container_row(db, account, container)
-            entry = namespace.existing(db, actor, account, container, name, wanted) \
-                if self.hierarchical(account) else None
-            found = read_blob(db, account, container, name)
+            entry, found = self._entry_and_blob(db, account, container, name, actor, wanted)
         if found is None:
             raise errors.blob_not_found()
         if entry is not None:
             found.namespace_headers = entry.read_headers()
         return found
+
+    def _entry_and_blob(self, db: Any, account: str, container: str, name: str, actor: Actor,
+                        wanted: int) -> tuple[namespace.PathEntry | None, Blob | None]:
+        """In an existing container: on an HNS account the path after the POSIX checks (``wanted`` bits on it),
+        None on a flat one; and the blob's row, None when there is none."""
+        self.container_row(db, account, container)
+        entry = namespace.existing(db, actor, account, container, name, wanted) if self.hierarchical(account) else None
+        return entry, read_blob(db, account, container, name)
 
     def check_write_access(self, account: str, container: str, name: str, actor: Actor) -> None:
         """On an HNS account, refuse a write the ACLs do not allow before its body is read (checked again after)."""
@@ -336,18 +342,10 @@ class StorageModel:
                     raise errors.StorageError(400, "InvalidBlobOrBlock",
                                               "The specified blob or block content is invalid. (Every block id "
                                               "of a blob must have the same length.)")
-                count = db.execute("SELECT COUNT(*) FROM storage_blocks WHERE account = ? AND container = ? "
-                                   "AND blob = ?", (account, container, blob)).fetchone()[0]
-                replaced = db.execute("SELECT body FROM storage_blocks WHERE account = ? AND container = ? "
-                                      "AND blob = ? AND block_id = ?", (account, container, blob, block_id)).fetchone()
-                if replaced is None and count >= MAX_UNCOMMITTED_BLOCKS:
-                    raise errors.StorageError(409, "BlockCountExceedsLimit",
-                                              "The uncommitted block count cannot exceed the maximum limit of "
-                                              "100,000 blocks.")
+                replaced = stage_block(db, account, container, blob, block_id, body_id, size,
+                                       most=MAX_UNCOMMITTED_BLOCKS)
                 if replaced is not None:
-                    garbage.append(replaced[0])
-                db.execute("INSERT OR REPLACE INTO storage_blocks VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (account, container, blob, block_id, body_id, size, time.time()))
+                    garbage.append(replaced)
         except BaseException:
             self.bodies.delete([body_id])
             raise
@@ -397,10 +395,7 @@ class StorageModel:
     def _update(self, account: str, container: str, name: str, conditions: Conditions, change: Any,
                 actor: Actor = UNCHECKED) -> Blob:
         with self.store.transaction() as db:
-            self.container_row(db, account, container)
-            entry = namespace.existing(db, actor, account, container, name, WRITE) \
-                if self.hierarchical(account) else None
-            blob = read_blob(db, account, container, name)
+            entry, blob = self._entry_and_blob(db, account, container, name, actor, WRITE)
             if blob is None:
                 raise errors.blob_not_found()
             conditions.check_write(blob.etag, blob.last_modified, exists=True)

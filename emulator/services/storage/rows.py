@@ -156,6 +156,23 @@ def write_blob(db: Any, account: str, blob: Blob) -> None:
                 json.dumps(blob.metadata)))
 
 
+def stage_block(db: Any, account: str, container: str, blob: str, block_id: str, body_id: str, size: int,
+                most: int | None = None) -> str | None:
+    """Keep ``body_id`` as the blob's uncommitted block ``block_id`` (Put Block, a Data Lake append); return the
+    body of the block it replaces, for the caller to delete once the transaction is committed. A new block
+    beyond ``most`` uncommitted ones is refused."""
+    replaced = db.execute("SELECT body FROM storage_blocks WHERE account = ? AND container = ? AND blob = ? "
+                          "AND block_id = ?", (account, container, blob, block_id)).fetchone()
+    if replaced is None and most is not None:
+        count = db.execute("SELECT COUNT(*) FROM storage_blocks WHERE account = ? AND container = ? AND blob = ?",
+                           (account, container, blob)).fetchone()[0]
+        if count >= most:
+            raise errors.block_count_exceeds_limit()
+    db.execute("INSERT OR REPLACE INTO storage_blocks VALUES (?, ?, ?, ?, ?, ?, ?)",
+               (account, container, blob, block_id, body_id, size, time.time()))
+    return replaced[0] if replaced is not None else None
+
+
 def read_blob(db: Any, account: str, container: str, name: str) -> Blob | None:
     row = db.execute(f"SELECT {BLOB_COLUMNS} FROM storage_blobs WHERE account = ? AND container = ? "  # noqa: S608
                      "AND name = ?", (account, container, name)).fetchone()

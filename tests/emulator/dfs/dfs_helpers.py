@@ -76,14 +76,7 @@ class Gen2:
         return self._tokens["vm"]
 
     def admin_token(self) -> str:
-        if "admin" not in self._tokens:
-            response = self.http.post(
-                f"{self.azure.login_url}/{self.azure.tenant}/oauth2/v2.0/token",
-                data={"grant_type": "client_credentials", "client_id": self.azure.admin_client_id,
-                      "client_secret": self.azure.admin_secret, "scope": STORAGE + ".default"}, timeout=10)
-            assert response.status_code == 200, response.text
-            self._tokens["admin"] = response.json()["access_token"]
-        return self._tokens["admin"]
+        return self.azure.admin_token(STORAGE + ".default")
 
     def token(self, who: str | None) -> str | None:
         if who == "admin" and not self._admin_is_owner:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from dfs_helpers import FS, HELLO, LAKE, Gen2
+from dfs_helpers import FS, HELLO, LAKE, STORAGE, Gen2
 from test_bad_tokens import SKEW, Forge
 
 from emulator.app import Emulator
@@ -23,14 +23,7 @@ from emulator.app import Emulator
 @pytest.fixture
 def forge(gen2: Gen2, emulator: Emulator) -> Forge:
     gen2.admin_is_blob_owner()
-    forge = Forge(emulator, gen2.azure)
-    original = forge.claims
-
-    def storage_claims(**overrides: Any) -> dict[str, Any]:
-        return original(**{"aud": "https://storage.azure.com/", **overrides})
-
-    forge.claims = storage_claims  # type: ignore[method-assign]
-    return forge
+    return Forge(emulator, gen2.azure, audience=STORAGE)
 
 
 # (id, token builder, what the message says)

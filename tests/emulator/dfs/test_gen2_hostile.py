@@ -7,24 +7,16 @@ Paths are names in SQLite rows and never become file names (bodies are files nam
 from __future__ import annotations
 
 import re
-import socket
-import ssl
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from blob_helpers import body_files, interrupted_upload
 from dfs_helpers import FS, HELLO, VERSION, Gen2, code, scratch
 
 from emulator.app import Emulator
-from emulator.services.storage.models import model_for
 
 _BODY_FILE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}$")
-
-
-def body_files(emulator: Emulator) -> list[str]:
-    root = model_for(emulator.context).bodies.root
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
 def paths(gen2: Gen2) -> list[str]:
@@ -115,19 +107,10 @@ def test_bodies_refused_write_nothing(admin: Gen2, emulator: Emulator) -> None:
 def test_an_interrupted_append_leaves_nothing(admin: Gen2, emulator: Emulator) -> None:
     path = _file(admin)
     before = body_files(emulator)
-    target = urlsplit(admin.url(FS, path))
-    context = ssl.create_default_context(cafile=admin.ca)
-    with socket.create_connection((target.hostname, target.port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname=target.hostname) as tls:
-        tls.sendall((f"PATCH {target.path}?action=append&position=0 HTTP/1.1\r\nHost: {target.netloc}\r\n"
-                     f"x-ms-version: {VERSION}\r\nAuthorization: Bearer {admin.admin_token()}\r\n"
-                     f"Content-Length: {8 * 1024 * 1024}\r\n\r\n").encode())
-        tls.sendall(b"\0" * (3 * 1024 * 1024))
-    temporary = model_for(emulator.context).bodies.temporary_dir
-    deadline = time.monotonic() + 5
-    while any(temporary.iterdir()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(temporary.iterdir()) and body_files(emulator) == before
+    url = admin.url(FS, path)
+    assert interrupted_upload(emulator, url, admin.ca, f"PATCH {urlsplit(url).path}?action=append&position=0",
+                              f"x-ms-version: {VERSION}\r\nAuthorization: Bearer {admin.admin_token()}\r\n")
+    assert body_files(emulator) == before
     flush = admin.call("PATCH", admin.url(FS, path), who="admin", params={"action": "flush", "position": "0"})
     assert flush.status_code == 200 and admin.call("GET", admin.url(FS, path), who="admin").content == b""
 
