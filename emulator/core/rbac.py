@@ -138,6 +138,10 @@ class Rbac:
         self._clock = clock
         self._changes: list[_Change] = []  # made within the propagation delay, oldest first
         self._lock = threading.Lock()
+        # Assignments by principal, rebuilt when the store has changed: every data-plane request checks
+        # its caller's assignments, and reading them all from the store each time was most of a small
+        # blob request's cost (bench/storage_bench.py).
+        self._index: tuple[int, dict[str, list[dict[str, Any]]]] = (-1, {})
 
     @property
     def propagation_seconds(self) -> float:
@@ -188,9 +192,15 @@ class Rbac:
         return next(r for r in self.roles.values() if r.name.lower() == name.lower())
 
     def assignments_for(self, principal_id: str) -> list[dict[str, Any]]:
-        wanted = principal_id.lower()
-        return [a for a in self.store.list(ROLE_ASSIGNMENT_TYPE)
-                if a["properties"]["principalId"].lower() == wanted]
+        """The principal's role assignments now, oldest first (callers only read them)."""
+        generation, index = self._index
+        if generation != self.store.generation:
+            generation = self.store.generation  # read before listing: a write meanwhile rebuilds next time
+            index = {}
+            for assignment in self.store.list(ROLE_ASSIGNMENT_TYPE):
+                index.setdefault(assignment["properties"]["principalId"].lower(), []).append(assignment)
+            self._index = (generation, index)
+        return list(index.get(principal_id.lower(), ()))
 
     def holds_any_within(self, principal_id: str, scope: str) -> bool:
         """Whether the principal holds any role assignment at ``scope`` or below it.

@@ -47,6 +47,9 @@ class Store:
             for suffix in ("", "-wal", "-shm"):
                 make_private(directory / (DATABASE_FILE + suffix))
         self._lock = threading.RLock()
+        # Counts the changes to resources made through put/delete/clear (the only writers of that table), so
+        # that readers may keep what they derived from a list until it changes (RBAC's assignment index).
+        self.generation = 0
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -84,10 +87,12 @@ class Store:
                 "ON CONFLICT(key) DO UPDATE SET body = excluded.body",
                 (resource_id.lower(), resource_id, resource_type, json.dumps(body)),
             )
+            self.generation += 1
 
     def delete(self, resource_id: str) -> bool:
         with self.transaction() as db:
             cursor = db.execute("DELETE FROM resources WHERE key = ?", (resource_id.lower(),))
+            self.generation += 1
         return cursor.rowcount > 0
 
     def list(self, resource_type: str, under: str = "") -> list[dict[str, Any]]:
@@ -122,6 +127,7 @@ class Store:
             for table in tables:
                 self._db.execute(f'DELETE FROM "{table}"')
             self._db.execute("COMMIT")
+            self.generation += 1
 
     def close(self) -> None:
         with self._lock:

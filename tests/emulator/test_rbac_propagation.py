@@ -53,6 +53,21 @@ def test_without_a_delay_changes_count_at_once(tmp_path: Path) -> None:
     assert not allowed(rbac)
 
 
+def test_the_assignment_index_follows_every_change_to_the_store(tmp_path: Path) -> None:
+    """The check keeps an index of assignments by principal: a grant, a revocation or a reset made after
+    it was built must each show at the next check (a stale index would keep a revoked caller in)."""
+    rbac, store, _ = make(tmp_path, 0)
+    assert not allowed(rbac) and not allowed(rbac, OTHER)  # the index is built, empty
+    grant(rbac, store, OTHER, "b")
+    assert allowed(rbac, OTHER) and not allowed(rbac)
+    document = grant(rbac, store, VM, "a")
+    assert allowed(rbac)
+    revoke(rbac, store, document)
+    assert not allowed(rbac) and allowed(rbac, OTHER)
+    store.clear()
+    assert not allowed(rbac, OTHER)
+
+
 def test_a_grant_counts_after_the_delay_and_a_revocation_too(tmp_path: Path) -> None:
     rbac, store, clock = make(tmp_path, 30)
     document = grant(rbac, store, VM, "a")
