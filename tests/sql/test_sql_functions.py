@@ -87,7 +87,7 @@ def test_try_cast_and_try_convert_give_null_when_the_value_does_not_convert(targ
 
 def test_cast_of_text_that_is_no_number_is_sql_servers_conversion_error(target: SqlTarget) -> None:
     message = _error(target, "SELECT CAST('abc' AS INT)")
-    assert "(245)" in message and "Conversion failed when converting the nvarchar value 'abc' to data type int" \
+    assert "(245)" in message and "Conversion failed when converting the varchar value 'abc' to data type int" \
         in message
     assert "(241)" in _error(target, "SELECT CAST('not a date' AS DATETIME2)")
     row, _ = _one(target, "SELECT CAST(' 42 ' AS INT), CAST(5 AS BIT), CAST(58.999 AS DECIMAL(10,2)), "

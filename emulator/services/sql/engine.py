@@ -8,20 +8,20 @@ readers see committed rows (models.Database.connection_for_read)."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import re
 import sqlite3
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from . import errors, security, tds
 from .batches import keyword, split_batch, split_top_level, string_literals, unquote
 from .catalog import DDL
-from .ddl import create_table, record_added_columns
+from .conversions import client_value, convert
+from .ddl import column_type, create_table, record_added_columns
 from .errors import SqlError
 from .models import Database, SessionState, SqlServer
+from .options import apply_set
 from .results import (
     CHUNK_ROWS,
     BatchResult,
@@ -56,9 +56,7 @@ _BEGIN_OTHER = re.compile(r"^BEGIN\s+(?!TRAN\b|TRANSACTION\b)\w+", re.I)
 _BEGIN_TRAN = re.compile(r"^BEGIN\s+(?:TRAN|TRANSACTION)(?:\s+\w+)?\s*$", re.I)
 _COMMIT = re.compile(r"^COMMIT(?:\s+(?:TRAN|TRANSACTION|WORK))?(?:\s+\w+)?\s*$", re.I)
 _ROLLBACK = re.compile(r"^ROLLBACK(?:\s+(?:TRAN|TRANSACTION|WORK))?(?:\s+\w+)?\s*$", re.I)
-_SET_NOCOUNT = re.compile(r"^SET\s+NOCOUNT\s+(ON|OFF)\s*$", re.I)
 _SET_VARIABLE = re.compile(r"^SET\s+@(\w+)\s*=\s*(.+)$", re.I | re.S)
-_SET_OPTION = re.compile(r"^SET\s+[A-Z_]+", re.I)
 _DECLARE = re.compile(r"^DECLARE\s+(.+)$", re.I | re.S)
 _DECLARATION = re.compile(r"^@(\w+)\s+(?:AS\s+)?(.+?)(?:\s*=\s*(.+))?$", re.I | re.S)
 _PRINT = re.compile(r"^PRINT\s+(.+)$", re.I | re.S)
@@ -74,8 +72,10 @@ class Engine:
     async def run_batch(self, state: SessionState, text: str, parameters: dict[str, Any] | None = None,
                         parameter_types: dict[str, SqlType] | None = None) -> BatchResult:
         result = BatchResult([])
-        state.variables = {k.lower(): v for k, v in (parameters or {}).items()}  # variables live for a batch
+        # variables live for a batch; a parameter's value in the stored form of its declared type
         state.variable_types = {k.lower(): t for k, t in (parameter_types or {}).items()}
+        state.variables = {k.lower(): client_value(v, state.variable_types.get(k.lower()))
+                           for k, v in (parameters or {}).items()}
         state.last_identity = None  # SCOPE_IDENTITY() is per scope: a new batch starts with none
         try:
             await self._run_statements(state, split_batch(text), result.outcomes)
@@ -196,15 +196,14 @@ class Engine:
             out.extend(self.rollback(state))
             return
         if word == "SET":
-            if found := _SET_NOCOUNT.match(text):
-                state.nocount = found.group(1).upper() == "ON"
-            elif found := _SET_VARIABLE.match(text):
-                if found.group(1).lower() not in state.variables:
+            if found := _SET_VARIABLE.match(text):
+                name = found.group(1).lower()
+                if name not in state.variables:
                     raise errors.must_declare("@" + found.group(1))
-                state.variables[found.group(1).lower()] = self._evaluate(state, found.group(2))
-            elif not _SET_OPTION.match(text):
-                raise errors.syntax_error("SET")
-            return  # other SET options (ANSI_NULLS, XACT_ABORT, TEXTSIZE, …) change nothing here
+                state.variables[name] = self._assigned(state, name, found.group(2))
+            else:
+                apply_set(state.options, text)  # SET options: options.py
+            return
         if word == "DECLARE":
             self._declare(state, text)
             return
@@ -229,7 +228,7 @@ class Engine:
     # -- ordinary SQL through sqlglot + SQLite ---------------------------------------------------------
     async def _sql(self, state: SessionState, text: str, out: list[Outcome], truncate: bool = False) -> None:
         database = state.database
-        translation = translate(database, text)
+        translation = translate(database, text, state.variable_types)
         if translation.missing:
             raise errors.invalid_object(translation.missing)
         kind = translation.kind
@@ -309,8 +308,18 @@ class Engine:
                 "SELECT 1 FROM __emulator_columns WHERE table_name = ? AND is_identity = 1", (table,)).fetchone()
         return row is not None
 
-    def _evaluate(self, state: SessionState, expression: str) -> Any:
-        translation = translate(state.database, f"SELECT {expression}")
+    def _assigned(self, state: SessionState, name: str, expression: str) -> Any:
+        """A variable's new value: the expression's, converted to the variable's declared type."""
+        translation = translate(state.database, f"SELECT {expression}", state.variable_types)
+        value = self._evaluate(state, expression, translation)
+        declared = state.variable_types.get(name)
+        if declared is None:
+            return value
+        source = translation.types[0] if translation.types else None
+        return convert(value, declared, source, state.options.conversion(), explicit=False)
+
+    def _evaluate(self, state: SessionState, expression: str, translation: Translation | None = None) -> Any:
+        translation = translation or translate(state.database, f"SELECT {expression}", state.variable_types)
         for table in translation.reads:
             self._require(state, "SELECT", table)
         outcome = self._execute(state, translation)
@@ -328,10 +337,13 @@ class Engine:
             name, declared, initial = declaration.groups()
             if declared.strip().upper().startswith("TABLE"):
                 raise errors.unsupported("DECLARE @table TABLE")
-            value = self._evaluate(state, initial) if initial else None
-            state.variables[name.lower()] = value
-            if (declared_type := sql_type(declared)) is not None:
-                state.variable_types[name.lower()] = declared_type
+            declared_type = sql_type(declared)
+            if declared_type is None:
+                raise errors.unsupported(f"variables of type {declared.strip()}")
+            state.variable_types[name.lower()] = column_type(declared, "@" + name, 1)
+            state.variables[name.lower()] = None
+            if initial:
+                state.variables[name.lower()] = self._assigned(state, name.lower(), initial)
 
     # -- permissions -----------------------------------------------------------------------------------
     @staticmethod
@@ -487,24 +499,6 @@ def _bindings(state: SessionState, sqlite_text: str) -> dict[str, Any]:
         key = name.lower()
         if key not in state.variables:
             raise errors.must_declare("@" + name)
-        bindings[name] = storage_value(state.variables[key])
+        value = state.variables[key]
+        bindings[name] = bytes(value) if isinstance(value, bytearray) else value
     return bindings
-
-
-def storage_value(value: Any) -> Any:
-    """A client value (from an RPC parameter) as SQLite stores it."""
-    if value is None or isinstance(value, (int, float, str, bytes)):
-        return value.decode("latin-1") if isinstance(value, bytearray) else value
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.isoformat(sep=" ", timespec="microseconds")
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value).upper()
-    return str(value)

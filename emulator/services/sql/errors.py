@@ -7,6 +7,8 @@ grep for a number finds it here.
 
 from __future__ import annotations
 
+import threading
+
 SERVER_VERSION = (12, 0, 2000, 8)  # what Azure SQL Database reports
 TOKEN_IDENTIFIED = "<token-identified principal>"
 
@@ -22,6 +24,22 @@ class SqlError(Exception):
         self.state = state
         self.severity = severity
         self.fatal = fatal  # the connection is closed after the error is sent
+
+
+_FUNCTION_ERRORS = threading.local()
+
+
+def raise_in_function(error: SqlError) -> None:
+    """Raise a SQL Server error from inside a SQLite function: SQLite reports only "user-defined function
+    raised exception", so the error waits here (per thread) for ``pending_function_error``."""
+    _FUNCTION_ERRORS.error = error
+    raise error
+
+
+def pending_function_error() -> SqlError | None:
+    error: SqlError | None = getattr(_FUNCTION_ERRORS, "error", None)
+    _FUNCTION_ERRORS.error = None
+    return error
 
 
 # -- login (the connection is closed after these) ---------------------------------------------------
@@ -198,6 +216,115 @@ def constraint_conflict(detail: str) -> SqlError:
 
 def conversion_failed(detail: str) -> SqlError:
     return SqlError(245, f"Conversion failed: {detail}.", state=1, severity=16)
+
+
+# -- conversions (messages as sys.messages has them; the type names as SQL Server writes them: numeric for
+# decimal, varchar/nvarchar for strings, expression for the result of an operator) ----------------------
+def arithmetic_overflow(source: str, target: str) -> SqlError:
+    return SqlError(8115, f"Arithmetic overflow error converting {source} to data type {target}.", state=8)
+
+
+def overflow_for_type(target: str, value: object) -> SqlError:
+    """An integer that does not fit tinyint/smallint (SQL Server names the value)."""
+    return SqlError(220, f"Arithmetic overflow error for data type {target}, value = {value}.", state=2)
+
+
+def error_converting(source: str, target: str) -> SqlError:
+    return SqlError(8114, f"Error converting data type {source} to {target}.", state=5)
+
+
+def conversion_failed_value(source: str, value: str, target: str) -> SqlError:
+    return SqlError(245, f"Conversion failed when converting the {source} value '{value}' to data type {target}.",
+                    state=1)
+
+
+def date_conversion_failed() -> SqlError:
+    return SqlError(241, "Conversion failed when converting date and/or time from character string.", state=1)
+
+
+def date_out_of_range(source: str, target: str) -> SqlError:
+    return SqlError(242, f"The conversion of a {source} data type to a {target} data type resulted in an out-of-range "
+                    "value.", state=3)
+
+
+def guid_conversion_failed() -> SqlError:
+    return SqlError(8169, "Conversion failed when converting from a character string to uniqueidentifier.", state=2)
+
+
+def money_syntax() -> SqlError:
+    return SqlError(235, "Cannot convert a char value to money. The char value has incorrect syntax.", state=0)
+
+
+def implicit_conversion(source: str, target: str) -> SqlError:
+    return SqlError(257, f"Implicit conversion from data type {source} to {target} is not allowed. Use the CONVERT "
+                    "function to run this query.", state=3)
+
+
+def explicit_conversion(source: str, target: str) -> SqlError:
+    return SqlError(529, f"Explicit conversion from data type {source} to {target} is not allowed.", state=2)
+
+
+def operand_clash(source: str, target: str) -> SqlError:
+    return SqlError(206, f"Operand type clash: {source} is incompatible with {target}", state=2)
+
+
+def insert_values_mismatch(more_values: bool) -> SqlError:
+    if more_values:
+        return SqlError(110, "There are fewer columns in the INSERT statement than values specified in the VALUES "
+                        "clause. The number of values in the VALUES clause must match the number of columns "
+                        "specified in the INSERT statement.", state=1, severity=15)
+    return SqlError(109, "There are more columns in the INSERT statement than values specified in the VALUES "
+                    "clause. The number of values in the VALUES clause must match the number of columns specified "
+                    "in the INSERT statement.", state=1, severity=15)
+
+
+def string_truncated(table: str, column: str, value: str) -> SqlError:
+    """SQL Server 2019+ and Azure SQL Database (VERBOSE_TRUNCATION_WARNINGS on): the table, the column and
+    the value as it would have been cut."""
+    return SqlError(2628, f"String or binary data would be truncated in table '{table}', column '{column}'. "
+                    f"Truncated value: '{value}'.", state=1)
+
+
+def bad_style(style: int, source: str) -> SqlError:
+    return SqlError(281, f"{style} is not a valid style number when converting from {source} to a character string.",
+                    state=1)
+
+
+# -- declared types (CREATE TABLE, DECLARE, procedure parameters) ----------------------------------------
+def precision_too_large(ordinal: int, precision: int) -> SqlError:
+    return SqlError(2750, f"Column or parameter #{ordinal}: Specified column precision {precision} is greater than "
+                    "the maximum precision of 38.", state=1)
+
+
+def scale_too_large(ordinal: int, scale: int, precision: int) -> SqlError:
+    return SqlError(2751, f"Column or parameter #{ordinal}: Specified column scale {scale} is greater than the "
+                    f"specified precision of {precision}.", state=1)
+
+
+def invalid_scale(scale: int) -> SqlError:
+    return SqlError(1002, f"Line 1: Specified scale {scale} is invalid.", state=1, severity=15)
+
+
+def invalid_length(length: int) -> SqlError:
+    return SqlError(1001, f"Line 1: Length or precision specification {length} is invalid.", state=1, severity=15)
+
+
+def size_too_large(column: str, size: int, limit: int) -> SqlError:
+    return SqlError(131, f"The size ({size}) given to the column '{column}' exceeds the maximum allowed for any data "
+                    f"type ({limit}).", state=2, severity=15)
+
+
+def set_out_of_range(option: str, value: int) -> SqlError:
+    return SqlError(2742, f"SET {option} {value} is out of range.", state=1)
+
+
+def invalid_dateformat(order: str) -> SqlError:
+    return SqlError(2741, f"SET DATEFORMAT date order '{order}' is invalid.", state=1)
+
+
+def unknown_language(name: str) -> SqlError:
+    return SqlError(2740, f"SET LANGUAGE failed because '{name}' is not an official language name or a language "
+                    "alias on this SQL Server.", state=1)
 
 
 def divide_by_zero() -> SqlError:

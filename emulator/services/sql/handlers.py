@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from . import encoding, errors, rpc, tds
+from . import encoding, errors, rows, rpc, tds
 from .batches import split_top_level
 from .dialect import load_sqlglot
 from .engine import Engine
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # A response is a list of parts: token bytes, or a result set's tokens made while they are sent.
 Part = bytes | Iterator[bytes]
-_ENCODING_FAILURES = (*encoding.ENCODING_ERRORS, ArithmeticError)  # ArithmeticError: decimal.InvalidOperation
+_ENCODING_FAILURES = encoding.ENCODING_ERRORS
 
 
 @dataclass
@@ -259,11 +259,11 @@ class Handlers:
             first = next(chunks, [])
             columns = list(result.columns)
             try:
-                encode = partial(encoding.encode_columns, [t for _, t in columns])
+                encode = partial(rows.encode_columns, [t for _, t in columns])
                 encoded = encode(first)
             except _ENCODING_FAILURES:
                 columns = [(name, infer_type([r[i] for r in result.rows])) for i, (name, _) in enumerate(columns)]
-                encode = partial(encoding.encode_rows, [encoding.column_encoder(t) for _, t in columns])
+                encode = partial(rows.encode_rows, [encoding.column_encoder(t) for _, t in columns])
                 encoded = encode(first)
             yield encoding.colmetadata(columns) + encoded
             sent = len(first)

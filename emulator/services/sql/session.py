@@ -25,6 +25,7 @@ from . import errors, rpc, tds
 from .errors import SqlError
 from .handlers import Handlers, Part
 from .models import SQL_AUDIENCES, SessionState, SqlServer
+from .options import at_login
 from .transport import REQUEST_MESSAGE_LIMIT, MessageStream, MessageTooLarge, Transport
 
 if TYPE_CHECKING:
@@ -227,7 +228,11 @@ class Session:
         except TokenRejected as exc:
             log.info("sql: token rejected (%s)", exc.reason)
             raise errors.login_failed() from None
-        return self.listener.server.open_session(claims, login.database)
+        state = self.listener.server.open_session(claims, login.database)
+        state.host_name, state.app_name = login.host_name, login.app_name
+        state.login_options = at_login(odbc=bool(login.option_flags2 & tds.LOGIN_ODBC))
+        state.options = state.login_options.copy()
+        return state
 
     # -- logged in ---------------------------------------------------------------------------------------
     async def _serve(self) -> None:
@@ -326,7 +331,7 @@ class Session:
         if not status & tds.STATUS_RESET_CONNECTION_SKIP_TRAN and self.state.in_transaction:
             self.handlers.engine.end_session(self.state)
         self.state.prepared.clear()
-        self.state.nocount = False
+        self.state.options = self.state.login_options.copy()
         return tds.env_reset_ack()
 
     async def _answer(self, kind: int, payload: bytes) -> list[Part]:
@@ -340,6 +345,8 @@ class Session:
             failure = errors.rpc_parameter(exc.problem, exc.ordinal, exc.name, exc.type_id, exc.type_name)
         except rpc.TooManyParameters:
             failure = errors.too_many_parameters(rpc.MAX_PARAMETERS)
+        except rpc.UnsupportedParameter as exc:
+            failure = errors.unsupported(exc.feature)
         except rpc.InvalidName:
             failure = errors.rpc_name_invalid()
         except tds.ProtocolError as exc:

@@ -12,16 +12,17 @@ import functools
 import re
 import sqlite3
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import errors
+from .assignments import assign_values
 from .batches import keyword
-from .builtins import pending_function_error
 from .catalog import CATALOG_NAMES
 from .dialect import emulator_dialect, load_sqlglot, sqlite_dialect, tsql_dialect
-from .errors import SqlError
-from .rewrite import DML_TOP, TYPE_META, SchemaSource, ddl_functions, limit_dml, rewrite_functions, written_function
-from .sqltypes import NUMERIC_38_0, NVARCHAR_4000, SqlType, affinity, sql_type
+from .errors import SqlError, pending_function_error
+from .rewrite import DML_TOP, ddl_functions, limit_dml, rewrite_functions, written_function
+from .sqltypes import NVARCHAR_4000, SqlType, affinity, sql_type
+from .typer import UNICODE_META, SchemaSource, Typer
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -47,14 +48,20 @@ class Translation:
 
 
 class TranslationSource(SchemaSource, Protocol):
-    """The database a statement is translated for (``models.Database``): its tables and the translations
-    it remembers."""
+    """The database a statement is translated for (``models.Database``): its tables, their identity
+    columns and the translations it remembers."""
 
-    translations: dict[str, Translation]
+    translations: dict[Any, Translation]
+
+    def identities(self) -> dict[str, frozenset[str]]: ...
 
 
 _GLOBALS = re.compile(r"('(?:[^']|'')*')|@@(\w+)")
-GLOBAL_VARIABLES = frozenset({"version", "servername", "spid", "rowcount", "identity", "trancount"})
+# the @@ functions the emulator answers (models.py registers each as __global_<name>)
+GLOBAL_VARIABLES = frozenset({"version", "servername", "spid", "rowcount", "identity", "trancount", "options",
+                              "datefirst", "language", "langid", "textsize", "lock_timeout", "max_precision",
+                              "nestlevel", "procid", "error", "servicename", "max_connections", "fetch_status",
+                              "connections", "microsoftversion"})
 
 
 # Names of SQLite's own tables and functions (sqlite_master, pragma_table_info(), sqlite_version() …) and of
@@ -63,21 +70,27 @@ _RESERVED_PREFIXES = ("__", "sqlite_", "pragma_")
 _RESERVED_FUNCTIONS = frozenset({"load_extension"})
 
 
-def translate(database: TranslationSource, text: str) -> Translation:
-    """The SQLite form of one T-SQL statement, with what the engine needs to run and type it;
-    remembered per database and text (the database forgets them when its tables change)."""
-    cached = database.translations.get(text)
+def translate(database: TranslationSource, text: str, variables: dict[str, SqlType] | None = None) -> Translation:
+    """The SQLite form of one T-SQL statement, with what the engine needs to run and type it; remembered
+    per database, text and the declared types of the variables it names (the database forgets them when
+    its tables change)."""
+    key: Any = text
+    if variables and "@" in text:
+        lowered = text.lower()
+        key = (text, tuple(sorted((name, found) for name, found in variables.items() if "@" + name in lowered)))
+    cached = database.translations.get(key)
     if cached is not None:
         return cached
-    translation = _translate(database, text)
+    translation = _translate(database, text, variables or {})
     translation.source = text
     if len(database.translations) > TRANSLATIONS_KEPT:
         database.translations.clear()
-    database.translations[text] = translation
+    database.translations[key] = translation
     return translation
 
 
-def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: C901 - one pass over the tree
+def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass over the tree
+               variables: dict[str, SqlType]) -> Translation:
     load_sqlglot()
     import sqlglot
     from sqlglot import exp
@@ -147,7 +160,9 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
             column.set("db", None)
             column.set("catalog", None)
     for node in list(tree.find_all(exp.National)):
-        node.replace(exp.Literal.string(node.this))
+        literal = exp.Literal.string(node.this)
+        literal.meta[UNICODE_META] = True
+        node.replace(literal)
     while True:  # T-SQL concatenates strings with +
         node = next((n for n in tree.find_all(exp.Add) if _is_text(n.left) or _is_text(n.right)), None)
         if node is None:
@@ -156,7 +171,9 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
     if isinstance(tree, (exp.Create, exp.Alter)):
         ddl_functions(tree)
     else:
-        rewrite_functions(database, tree)
+        typer = rewrite_functions(database, tree, variables)
+        if isinstance(tree, (exp.Insert, exp.Update)):
+            assign_values(database, tree, typer)
         if dml_top:
             limit_dml(tree, dml_top)
     returning = tree.args.get("returning")
@@ -208,7 +225,7 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
         translation.kind = "select"
         translation.reads = tuple(referenced)
         translation.returns_rows = True
-        translation.names, translation.types = _describe(database, tree)
+        translation.names, translation.types = _describe(database, tree, variables)
         translation.variables = [_variable(projection) for projection in tree.selects] \
             if isinstance(tree, exp.Select) else None
     elif isinstance(tree, (exp.Transaction, exp.Commit, exp.Rollback, exp.Use, exp.Set, exp.Declare)):
@@ -338,10 +355,12 @@ def parenthesize_default(constraint: exp.DefaultColumnConstraint) -> None:
         constraint.set("this", exp.Paren(this=value.copy()))
 
 
-def _describe(database: SchemaSource, tree: exp.Expression) -> tuple[list[str] | None, list[SqlType | None] | None]:
-    """Column names (None when a * is involved) and declared types of a SELECT's result, where known."""
+def _describe(database: SchemaSource, tree: exp.Expression, variables: dict[str, SqlType]
+              ) -> tuple[list[str] | None, list[SqlType | None] | None]:
+    """Column names (None when a * is involved) and SQL Server types of a SELECT's result, where known: the
+    (rewritten) statement is qualified on a copy, so that stars are expanded and each column knows its
+    table, then each projection typed by SQL Server's rules (typer.py)."""
     from sqlglot import exp
-    from sqlglot.optimizer.annotate_types import annotate_types
     from sqlglot.optimizer.qualify import qualify
 
     names: list[str] | None = None
@@ -357,35 +376,18 @@ def _describe(database: SchemaSource, tree: exp.Expression) -> tuple[list[str] |
             else:
                 names.append("")
     try:
-        typed = annotate_types(
-            qualify(tree.copy(), schema=database.schema(), dialect="tsql", quote_identifiers=False,
-                    validate_qualify_columns=False, identify=False),
-            schema=database.schema(), dialect="tsql")
+        typed = qualify(tree.copy(), schema=database.schema(), dialect="tsql", quote_identifiers=False,
+                        validate_qualify_columns=False, identify=False)
     except Exception:  # noqa: BLE001 - unknown shapes fall back to typing from the values
         return names, None
+    typer = Typer(database, typed, variables)
     types: list[SqlType | None] = []
     not_null = _not_null_sources(database, typed)
     for projection in typed.selects if isinstance(typed, exp.Query) else []:
-        declared = projection.type
         inner = projection.this if isinstance(projection, exp.Alias) else projection
-        found = None
-        if isinstance(inner, exp.Anonymous) and inner.name.lower() in ("scope_identity", "__global_identity"):
-            types.append(NUMERIC_38_0)  # SQL Server types identities as numeric(38,0)
-            continue
-        if inner.meta.get(TYPE_META) is not None:  # typed by rewrite_functions (SQL Server's rules)
-            types.append(inner.meta[TYPE_META])
-            continue
-        if declared is not None and not declared.is_type(exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
-            found = sql_type(declared.sql("tsql"))
+        found = typer.type_of(inner)
         if found is not None and isinstance(inner, exp.Column) and inner.name.lower() in not_null.get(inner.table, ()):
             found = replace(found, nullable=False)
-        if found is not None and not isinstance(inner, exp.Column):
-            if found.name == "decimal":
-                found = SqlType("decimal", precision=38, scale=found.scale)
-            elif found.name in ("int", "smallint", "tinyint"):
-                found = None  # computed integers: size from the values (SUM can outgrow int)
-            elif found.name == "nvarchar" and found.length >= 0:
-                found = None
         types.append(found)
     return names, types
 
