@@ -146,6 +146,8 @@ def _rewrite_node(node: exp.Expression, typer: Typer) -> exp.Expression | None: 
             name = "suser_sname" if node.name.upper() == "SYSTEM_USER" else "user_name"
             return call(name, sql_type=SqlType("nvarchar", 128))
         return None
+    if isinstance(node, exp.Cast) and isinstance(node.parent, exp.Length) and node.to.is_type(exp.DataType.Type.TEXT):
+        return node.this  # sqlglot's own CAST(x AS TEXT) inside LEN: LEN reads its argument as it is
     if isinstance(node, (exp.TryCast, exp.Cast, exp.Convert)):
         return _rewrite_cast(node, typer)
     if isinstance(node, exp.Length):
