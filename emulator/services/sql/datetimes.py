@@ -434,3 +434,22 @@ def read_in_style(text: str, style: int, type_name: str) -> Moment:
     if ticks is None:
         raise BadDate()
     return Moment(day, ticks)
+
+
+def reads_the_same_in_every_dateformat(text: str, type_name: str) -> bool:
+    """Is this string read the same whatever the session's DATEFORMAT (so it can be converted once, when a
+    statement is translated)? ISO 8601 with a T, yyyymmdd, month names, a time alone, and yyyy-mm-dd for
+    the types that always read it as ISO (not datetime and smalldatetime)."""
+    value = text.strip()
+    if _ISO_T.match(value):
+        return True
+    clock = _TIME.search(value)
+    day = value[:clock.start()].strip() if clock else value
+    if not day:
+        return True
+    if _UNSEPARATED.match(day):
+        return True
+    year_first = _YEAR_FIRST.match(day)
+    if year_first:
+        return year_first.group(2) == "-" and type_name in ("date", "datetime2", "datetimeoffset")
+    return not _NUMERIC.match(day) and any(word.lower() in _MONTH_NUMBERS for word in _WORDS.findall(day))

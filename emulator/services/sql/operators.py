@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import conversions
+from . import conversions, datetimes
 from .sqltypes import SqlType, higher
 from .typer import TYPE_META, Typer
 
@@ -244,7 +244,8 @@ def _converted(node: exp.Expression, found: SqlType, target: SqlType) -> exp.Exp
     Server's constant folding gives it), anything else by ``__tsql_convert`` when it runs."""
     from sqlglot import exp
 
-    if isinstance(node, exp.Literal) and node.is_string:
+    if isinstance(node, exp.Literal) and node.is_string and not (
+            target.is_date and not datetimes.reads_the_same_in_every_dateformat(node.this, target.name)):
         value = conversions.convert(node.this, target, found)
         literal = exp.Literal.string(str(value))
         literal.meta[TYPE_META] = target

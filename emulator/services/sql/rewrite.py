@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from . import conversions, errors
+from . import conversions, datetimes, errors
 from .builtins import DATEPARTS, WINDOW_FUNCTIONS
 from .dialect import OWN_FUNCTIONS, emulator_dialect
 from .errors import SqlError
@@ -236,7 +236,9 @@ def _rewrite_cast(node: exp.Expression, typer: Typer) -> exp.Expression | None:
         node_copy = exp.Cast(this=value, to=exp.DataType.build("INTEGER"))
         node_copy.meta[TYPE_META] = declared
         return node_copy
-    if style is None and isinstance(value, exp.Literal):
+    if style is None and isinstance(value, exp.Literal) and not (
+            declared.is_date and value.is_string and
+            not datetimes.reads_the_same_in_every_dateformat(value.this, declared.name)):
         try:
             folded = conversions.convert(value.this if value.is_string else _number(value.this), declared, source)
         except (SqlError, ValueError, ArithmeticError):
