@@ -172,6 +172,10 @@ def _rewrite_call(node: exp.Anonymous, typer: Typer) -> exp.Expression | None:  
                     sql_type=BIGINT if found is not None and found.is_long else INT)
     if name not in OWN_FUNCTIONS:
         return None
+    if name == "COUNT_BIG":  # sqlglot reads it as COUNT: the same rows, counted in a bigint
+        counted = exp.Count(this=node.expressions[0] if node.expressions else exp.Star())
+        counted.meta[TYPE_META] = BIGINT
+        return counted
     if name in _NOW_FUNCTIONS:
         _arguments(node, 0, 0)
         return _now(_NOW_FUNCTIONS[name])

@@ -262,8 +262,9 @@ class Typer:
         if isinstance(node, exp.BitwiseNot):
             return self.type_of(node.this)
         if isinstance(node, (exp.Coalesce,)):
-            return highest([self.type_of(node.this)] + [self.type_of(e) for e in node.expressions]) \
-                if not node.args.get("is_nvl") else self.type_of(node.this)
+            if node.args.get("is_null") or node.args.get("is_nvl"):  # ISNULL: the first argument's type
+                return self.type_of(node.this)
+            return highest([self.type_of(node.this)] + [self.type_of(e) for e in node.expressions])
         if isinstance(node, exp.If):
             return highest([self.type_of(node.args.get("true")), self.type_of(node.args.get("false"))])
         if isinstance(node, exp.Case):
