@@ -48,6 +48,7 @@ class Reply:
     columns: list[Column] = field(default_factory=list)  # of the last COLMETADATA
     loginack: bool = False
     payload: bytes = b""
+    envchanges: list[int] = field(default_factory=list)  # ENVCHANGE types, in order
 
     @property
     def error_numbers(self) -> list[int]:
@@ -198,12 +199,16 @@ class RawTds:
             data += chunk
         return data
 
+    def read_packet(self) -> tuple[int, int, bytes]:
+        """(type, status, payload) of the next packet."""
+        kind, status, length, _spid, _pid, _window = HEADER.unpack(self._recv_exactly(8))
+        return kind, status, self._recv_exactly(length - 8)
+
     def read_message(self) -> tuple[int, bytes]:
         payload = b""
         while True:
-            header = self._recv_exactly(8)
-            kind, status, length, _spid, _pid, _window = HEADER.unpack(header)
-            payload += self._recv_exactly(length - 8)
+            kind, status, chunk = self.read_packet()
+            payload += chunk
             if status & 0x01:
                 return kind, payload
 
@@ -410,6 +415,8 @@ def parse_tokens(data: bytes) -> Reply:
         elif token in (0xAD, 0xE3):  # LOGINACK, ENVCHANGE
             (length,) = struct.unpack_from("<H", data, at)
             reply.loginack |= token == 0xAD
+            if token == 0xE3:
+                reply.envchanges.append(data[at + 2])
             at += 2 + length
         elif token == 0xAE:  # FEATUREEXTACK
             while data[at] != 0xFF:

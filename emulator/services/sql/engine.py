@@ -417,9 +417,15 @@ class Engine:
                 database.changed()
         state.ddl_in_transaction = False
 
-    def end_session(self, state: SessionState) -> None:
+    def end_session(self, state: SessionState, keep_temporary: bool = False) -> None:
+        """The session ends (or is reset): its transaction is rolled back."""
         state.tran_count = 0
         self._finish(state, "ROLLBACK")
+        if not keep_temporary:
+            self.reset_session(state)
+
+    def reset_session(self, state: SessionState) -> None:
+        """What a connection reset also undoes: nothing more yet (see temporary tables)."""
 
     # -- DDL --------------------------------------------------------------------------------------------
     def _create_table(self, state: SessionState, translation: Translation) -> None:
