@@ -7,6 +7,7 @@ grep for a number finds it here.
 
 from __future__ import annotations
 
+import re
 import threading
 
 SERVER_VERSION = (12, 0, 2000, 8)  # what Azure SQL Database reports
@@ -27,6 +28,29 @@ class SqlError(Exception):
 
 
 _FUNCTION_ERRORS = threading.local()
+# the emulator's own names in SQLite (functions, catalog views, tables) and what a client wrote instead
+_INTERNAL = re.compile(r"__(tsql|global|sys|information_schema|emulator|visible|source)_?(\w*)", re.I)
+_CLIENT_NAMES = {"tsql_sum": "SUM", "tsql_avg": "AVG", "tsql_avg_exact": "AVG", "tsql_convert": "CONVERT",
+                 "tsql_assign": "INSERT", "tsql_decimal": "an arithmetic operator", "tsql_compare": "a comparison",
+                 "tsql_int_check": "an arithmetic operator", "tsql_now": "GETDATE"}
+
+
+def public(text: str, written: str = "") -> str:
+    """A message as a client may see it: the emulator's own names (``__tsql_sum``, ``__global_options``,
+    ``__sys_tables`` …) replaced by what the statement wrote (SUM, @@OPTIONS, sys.tables …), unless the
+    statement ``written`` named them itself (then the message quotes it, as SQL Server quotes a name)."""
+    lowered = written.lower()
+
+    def name(found: re.Match[str]) -> str:
+        if lowered and found.group(0).lower() in lowered:
+            return found.group(0)
+        kind, rest = found.group(1).lower(), found.group(2)
+        if kind == "global":
+            return "@@" + rest.upper()
+        if kind in ("sys", "information_schema"):
+            return f"{kind.replace('information_schema', 'INFORMATION_SCHEMA')}.{rest}"
+        return _CLIENT_NAMES.get(f"{kind}_{rest}".lower(), rest.upper() or "the statement")
+    return _INTERNAL.sub(name, text)
 
 
 def raise_in_function(error: SqlError) -> None:
@@ -314,6 +338,10 @@ def size_too_large(column: str, size: int, limit: int) -> SqlError:
                     f"type ({limit}).", state=2, severity=15)
 
 
+def not_recognized_option(name: str, kind: str) -> SqlError:
+    return SqlError(195, f"'{name}' is not a recognized {kind} option.", state=1, severity=15)
+
+
 def set_out_of_range(option: str, value: int) -> SqlError:
     return SqlError(2742, f"SET {option} {value} is out of range.", state=1)
 
@@ -325,6 +353,16 @@ def invalid_dateformat(order: str) -> SqlError:
 def unknown_language(name: str) -> SqlError:
     return SqlError(2740, f"SET LANGUAGE failed because '{name}' is not an official language name or a language "
                     "alias on this SQL Server.", state=1)
+
+
+def aggregate_of_aggregate() -> SqlError:
+    return SqlError(130, "Cannot perform an aggregate function on an expression containing an aggregate or a "
+                    "subquery.", state=1)
+
+
+def wrong_argument_count(function: str) -> SqlError:
+    return SqlError(174, f"The {function.lower()} function requires a different number of arguments.", state=1,
+                    severity=15)
 
 
 def divide_by_zero() -> SqlError:

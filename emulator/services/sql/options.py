@@ -122,7 +122,7 @@ def apply_set(options: SessionOptions, text: str) -> None:  # noqa: C901 - one c
                     options.implicit_transactions = False
                 continue
             if name not in _FLAG_NAMES:
-                raise errors.syntax_error(name.upper())
+                raise errors.not_recognized_option(name.upper(), "SET")
             if name in _REFUSED_FLAGS and value:
                 raise errors.unsupported(f"{_REFUSED_FLAGS[name]} ON")
             if name == "implicit_transactions" and value:
@@ -179,7 +179,7 @@ def apply_set(options: SessionOptions, text: str) -> None:  # noqa: C901 - one c
     elif name in _FLAG_NAMES or name == "ansi_defaults":
         raise errors.syntax_error(argument.split()[0] if argument else name.upper())
     else:
-        raise errors.syntax_error(word)
+        raise errors.not_recognized_option(word.upper(), "SET")
 
 
 def _number(text: str, option: str) -> int:

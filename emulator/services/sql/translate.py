@@ -428,7 +428,14 @@ def _not_null_sources(database: SchemaSource, select: exp.Expression) -> dict[st
 
 
 def sqlite_error(exc: sqlite3.Error, database: str, translation: Translation) -> SqlError:
-    """SQL Server's error for what SQLite said about a translated statement (``database``: its name)."""
+    """SQL Server's error for what SQLite said about a translated statement (``database``: its name),
+    never naming one of the emulator's own functions or tables the statement did not name itself."""
+    error = _sqlite_error(exc, database, translation)
+    error.message = errors.public(error.message, translation.source)
+    return error
+
+
+def _sqlite_error(exc: sqlite3.Error, database: str, translation: Translation) -> SqlError:
     text = str(exc)
     table = translation.target or ""
     if text.startswith("no such table:"):
@@ -439,6 +446,11 @@ def sqlite_error(exc: sqlite3.Error, database: str, translation: Translation) ->
         return errors.not_builtin_function(written_function(translation.source, text.split(":", 1)[1].strip()))
     if "user-defined function raised exception" in text:
         return pending_function_error() or errors.emulator_failure(text)
+    if text.startswith("misuse of aggregate"):
+        return errors.aggregate_of_aggregate()
+    if text.startswith("wrong number of arguments to function"):
+        function = text.rsplit(" ", 1)[-1].rstrip("()")
+        return errors.wrong_argument_count(errors.public(function))
     if "syntax error" in text:
         near = re.search(r'near "([^"]*)"', text)
         return errors.syntax_error(near.group(1) if near else "")

@@ -375,6 +375,8 @@ class Typer:
         if isinstance(node, exp.DateFromParts):
             return DATE
         if isinstance(node, exp.Anonymous):
+            if name.startswith("__GLOBAL_"):  # @@OPTIONS and friends, as the translator wrote them
+                return _FIXED_RESULTS.get("@@" + name.removeprefix("__GLOBAL_"))
             if name in ("LEFT", "RIGHT"):
                 found = self.type_of(node.expressions[0]) if node.expressions else None
                 if found is not None and found.is_string:
