@@ -345,16 +345,6 @@ def test_malformed_if_block_runs_nothing(target: SqlTarget) -> None:
 
 
 # -- #temp tables ----------------------------------------------------------------------------------------
-def test_temp_tables_are_refused_never_shared(target: SqlTarget) -> None:
-    for statement in ("CREATE TABLE #tmp (a INT)", "SELECT Name INTO #names FROM Products",
-                      "CREATE TABLE ##shared (a INT)"):
-        message = _error(target, statement)
-        assert "(40517)" in message and "temporary table #" in message, message
-    with target.admin() as connection:
-        tables = [r[0] for r in connection.execute("SELECT name FROM sys.tables").fetchall()]
-    assert tables == ["Products"]
-
-
 def test_convert_styles_and_casts_to_text_are_cut_to_their_length(target: SqlTarget) -> None:
     row, description = _one(target, "SELECT CONVERT(VARCHAR(10), AddedOn, 120), CONVERT(VARCHAR(19), AddedOn, 120), "
                                     "CONVERT(VARCHAR(10), AddedOn, 103), CONVERT(VARCHAR(10), AddedOn, 101), "

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from . import conversions, errors
 from .dialect import sqlite_dialect
 from .sqltypes import NVARCHAR_4000, SqlType, check_type, max_length, sql_type, storage
+from .temporary import TEMPDB
 from .translate import Translation, sqlite_error
 
 if TYPE_CHECKING:
@@ -36,10 +38,11 @@ def timestamp() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def create_table(database: TableHost, translation: Translation) -> None:
-    """CREATE TABLE: the SQLite table (affinities for the declared types, IDENTITY as AUTOINCREMENT, text
-    columns case-insensitive as SQL Server's default collation) and its columns' declared types in the
-    catalog, from which results are typed."""
+def create_table(database: TableHost, translation: Translation, temporary: bool = False) -> TableShape:
+    """CREATE TABLE: the SQLite table (affinities and collations for the declared types, IDENTITY as
+    AUTOINCREMENT) and its columns' declared types in the catalog, from which results are typed. A
+    #table (``temporary``: the translator named it in tempdb) is made in the attached tempdb and not
+    recorded in the catalog: its shape, returned, is kept with the session (temporary.py)."""
     from sqlglot import exp
 
     tree = translation.table_definition
@@ -48,11 +51,9 @@ def create_table(database: TableHost, translation: Translation) -> None:
     schema = tree.this
     table = schema.this
     name = table.name
-    if name.startswith("#"):
-        raise errors.unsupported("temporary tables")
-    if database.table_name(name) is not None:
+    if not temporary and database.table_name(name) is not None:
         raise errors.object_exists(name)
-    table.set("db", None)
+    table.set("db", exp.to_identifier(TEMPDB) if temporary else None)
     table.set("catalog", None)
     primary_columns: set[str] = set()
     for item in schema.expressions:
@@ -111,16 +112,31 @@ def create_table(database: TableHost, translation: Translation) -> None:
         schema.set("expressions", keep)
     sqlite_ddl = tree.sql(dialect=sqlite_dialect())
     now = timestamp()
+    shape = TableShape([(r[2], sql_type(r[3]) or NVARCHAR_4000) for r in records],
+                       frozenset(r[2].lower() for r in records if not r[8]),
+                       frozenset(r[2].lower() for r in records if r[9]))
     with database.lock:
         try:
             database.conn.execute(sqlite_ddl)
         except sqlite3.Error as exc:
             raise sqlite_error(exc, database.name, translation) from None
+        if temporary:
+            return shape
         (object_id,) = database.conn.execute(
             "SELECT COALESCE(MAX(object_id), 245575913) + 16000057 FROM __emulator_tables").fetchone()
         database.conn.execute("INSERT INTO __emulator_tables VALUES (?, ?, ?, ?)", (name, object_id, now, now))
         database.conn.executemany("INSERT INTO __emulator_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
     database.changed()
+    return shape
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """A new table's columns (declared types), its NOT NULL and its IDENTITY columns (lower-case)."""
+
+    columns: list[tuple[str, SqlType]]
+    not_null: frozenset[str]
+    identity: frozenset[str]
 
 
 def column_type(declared_text: str, column: str, ordinal: int) -> SqlType:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-import uuid
 from collections.abc import Callable
 from typing import Any
 
-from . import errors, security, tds
+from . import errors, security, sessiontables, tds
 from .batches import keyword, split_batch, split_top_level, string_literals, unquote
 from .catalog import DDL
 from .conversions import client_value, convert
@@ -30,15 +29,14 @@ from .results import (
     ResultSet,
     RowCount,
     RowStream,
-    TransactionEvent,
     all_declared,
     declared_types,
     result_columns,
 )
 from .sqltypes import SqlType, sql_type
+from .transactions import Transactions
 from .translate import Translation, sqlite_error, translate
 
-LOCK_TIMEOUT_SECONDS = 10.0  # a writer waits this long for another session's transaction, then gets 1222
 _NAME = r"(\[(?:[^\]]|\]\])+\]|\"[^\"]+\"|[^\s;,\[\]()]+)"
 _CREATE_USER = re.compile(rf"^CREATE\s+USER\s+{_NAME}\s+FROM\s+EXTERNAL\s+PROVIDER"
                           r"(?:\s+WITH\s+OBJECT_ID\s*=\s*N?'([^']*)')?\s*$", re.I | re.S)
@@ -53,9 +51,11 @@ _GRANT = re.compile(rf"^(GRANT|DENY|REVOKE)\s+(.+?)(?:\s+ON\s+(?:(OBJECT|SCHEMA|
                     rf"(?:\s*\.\s*{_NAME})?)?\s+(?:TO|FROM)\s+{_NAME}(?:\s+CASCADE)?\s*$", re.I | re.S)
 _WAITFOR = re.compile(r"^WAITFOR\s+DELAY\s+N?'([^']*)'\s*$", re.I)
 _BEGIN_OTHER = re.compile(r"^BEGIN\s+(?!TRAN\b|TRANSACTION\b)\w+", re.I)
-_BEGIN_TRAN = re.compile(r"^BEGIN\s+(?:TRAN|TRANSACTION)(?:\s+\w+)?\s*$", re.I)
+_BEGIN_TRAN = re.compile(r"^BEGIN\s+(?:TRAN|TRANSACTION)(?:\s+(\w+))?(?:\s+WITH\s+MARK(?:\s+N?'[^']*')?)?\s*$",
+                         re.I)
 _COMMIT = re.compile(r"^COMMIT(?:\s+(?:TRAN|TRANSACTION|WORK))?(?:\s+\w+)?\s*$", re.I)
-_ROLLBACK = re.compile(r"^ROLLBACK(?:\s+(?:TRAN|TRANSACTION|WORK))?(?:\s+\w+)?\s*$", re.I)
+_ROLLBACK = re.compile(r"^ROLLBACK(?:\s+(?:TRAN|TRANSACTION|WORK))?(?:\s+(\w+))?\s*$", re.I)
+_SAVE = re.compile(r"^SAVE\s+(?:TRAN|TRANSACTION)\s+(\w+)\s*$", re.I)
 _SET_VARIABLE = re.compile(r"^SET\s+@(\w+)\s*=\s*(.+)$", re.I | re.S)
 _DECLARE = re.compile(r"^DECLARE\s+(.+)$", re.I | re.S)
 _DECLARATION = re.compile(r"^@(\w+)\s+(?:AS\s+)?(.+?)(?:\s*=\s*(.+))?$", re.I | re.S)
@@ -63,7 +63,7 @@ _PRINT = re.compile(r"^PRINT\s+(.+)$", re.I | re.S)
 _TRUNCATE = re.compile(rf"^TRUNCATE\s+TABLE\s+{_NAME}(?:\s*\.\s*{_NAME})?\s*$", re.I | re.S)
 
 
-class Engine:
+class Engine(Transactions):
     """Runs batches for a session against its database, turning them into outcomes."""
 
     def __init__(self, server: SqlServer) -> None:
@@ -141,27 +141,27 @@ class Engine:
         if word == "CREATE" and re.match(r"^CREATE\s+USER\b", text, re.I):
             if with_sid := _CREATE_USER_WITH_SID.match(text):
                 name, sid, kind = unquote(with_sid.group(1)), bytes.fromhex(with_sid.group(2)), with_sid.group(3)
-                await self._write(state, lambda: security.create_user_with_sid(state, name, sid, kind.upper()))
+                await self.write(state, lambda: security.create_user_with_sid(state, name, sid, kind.upper()))
                 return
             found = _CREATE_USER.match(text)
             if not found:
                 raise errors.unsupported("CREATE USER without FROM EXTERNAL PROVIDER or WITH SID")
             directory = self.server.context.directory
-            await self._write(state, lambda: security.create_user(state, directory, unquote(found.group(1)),
+            await self.write(state, lambda: security.create_user(state, directory, unquote(found.group(1)),
                                                                    found.group(2)))
             return
         if word == "DROP" and re.match(r"^DROP\s+USER\b", text, re.I):
             found = _DROP_USER.match(text)
             if not found:
                 raise errors.syntax_error("USER")
-            await self._write(state, lambda: security.drop_user(state, unquote(found.group(2)), bool(found.group(1))))
+            await self.write(state, lambda: security.drop_user(state, unquote(found.group(2)), bool(found.group(1))))
             return
         if word == "ALTER" and re.match(r"^ALTER\s+ROLE\b", text, re.I):
             found = _ALTER_ROLE.match(text)
             if not found:
                 raise errors.syntax_error("ROLE")
             role, action, member = unquote(found.group(1)), found.group(2).upper(), unquote(found.group(3))
-            await self._write(state, lambda: security.alter_role(state, role, action, member))
+            await self.write(state, lambda: security.alter_role(state, role, action, member))
             return
         if word in ("GRANT", "DENY", "REVOKE"):
             found = _GRANT.match(text)
@@ -169,7 +169,7 @@ class Engine:
                 raise errors.unsupported(word)
             verb, permissions, scope = found.group(1).upper(), found.group(2), (found.group(3) or "").upper()
             first, second, grantee = found.group(4), found.group(5), unquote(found.group(6))
-            await self._write(state, lambda: security.grant(state, verb, permissions, scope, first, second, grantee))
+            await self.write(state, lambda: security.grant(state, verb, permissions, scope, first, second, grantee))
             return
         if word in ("EXEC", "EXECUTE"):
             await self._exec(state, text, out)
@@ -181,9 +181,10 @@ class Engine:
             await asyncio.sleep(_delay_seconds(found.group(1)))
             return
         if word == "BEGIN":
-            if not _BEGIN_TRAN.match(text):
+            found = _BEGIN_TRAN.match(text)
+            if not found:
                 raise errors.unsupported(" ".join(text.split()[:2]).upper())  # BEGIN TRY, BEGIN DISTRIBUTED …
-            out.extend(self.begin(state))
+            out.extend(self.begin(state, found.group(1) or ""))
             return
         if word == "COMMIT":
             if not _COMMIT.match(text):
@@ -191,9 +192,16 @@ class Engine:
             out.extend(self.commit(state))
             return
         if word == "ROLLBACK":
-            if not _ROLLBACK.match(text):
-                raise errors.unsupported("ROLLBACK TRANSACTION savepoint")
-            out.extend(self.rollback(state))
+            found = _ROLLBACK.match(text)
+            if not found:
+                raise errors.syntax_error("ROLLBACK")
+            out.extend(self.rollback(state, found.group(1) or ""))
+            return
+        if word == "SAVE":
+            found = _SAVE.match(text)
+            if not found:
+                raise errors.syntax_error("SAVE")
+            await self.save(state, found.group(1))
             return
         if word == "SET":
             if found := _SET_VARIABLE.match(text):
@@ -221,20 +229,36 @@ class Engine:
             table = unquote(found.group(2)) if found.group(2) else unquote(found.group(1)).split(".")[-1]
             await self._sql(state, f'DELETE FROM [{table}]', out, truncate=True)
             return
-        if word in ("IF", "WHILE", "MERGE", "SAVE", "RAISERROR", "THROW", "RETURN", "GO"):
+        if word in ("IF", "WHILE", "MERGE", "RAISERROR", "THROW", "RETURN", "GO"):
             raise errors.unsupported(word)
         await self._sql(state, text, out)
 
     # -- ordinary SQL through sqlglot + SQLite ---------------------------------------------------------
     async def _sql(self, state: SessionState, text: str, out: list[Outcome], truncate: bool = False) -> None:
         database = state.database
-        translation = translate(database, text, state.variable_types)
+        translation = translate(state.schema, text, state.variable_types)
         if translation.missing:
             raise errors.invalid_object(translation.missing)
         kind = translation.kind
+        temporary = sessiontables.is_temporary(translation, translation.target)
+        if kind == "create_table" and temporary:  # anyone may make #tables (in SQL Server's tempdb)
+            await self.write(state, lambda: sessiontables.create(state, translation))
+            return
+        if kind == "drop_table" and temporary:
+            await self.write(state, lambda: sessiontables.drop(state, translation))
+            return
+        if kind == "select_into":
+            for table in translation.reads:
+                self._require(state, "SELECT", table, translation)
+            allowed = DDL in database.capabilities(state)
+            bindings = _bindings(state, translation.sqlite)
+            count = await self.write(state, lambda: sessiontables.select_into(state, translation, bindings, allowed))
+            state.rowcount = count
+            out.append(RowCount(tds.CMD_INSERT, count))  # rows written: clients report them as affected
+            return
         if kind == "create_table":
             self._require_ddl(state, lambda: errors.create_table_denied(database.name))
-            await self._write(state, lambda: self._create_table(state, translation))
+            await self.write(state, lambda: self._create_table(state, translation))
             return
         if kind == "drop_table":
             name = translation.target or ""
@@ -244,20 +268,20 @@ class Engine:
                     return
                 raise errors.cannot_drop_table(name)
             self._require_ddl(state, lambda: errors.cannot_drop_table(name))
-            await self._write(state, lambda: self._drop_table(state, existing, translation))
+            await self.write(state, lambda: self._drop_table(state, existing, translation))
             return
         if kind == "ddl":
             self._require_ddl(state, errors.no_permission_for_action)
-            await self._write(state, lambda: self._run_ddl(state, translation))
+            await self.write(state, lambda: self._run_ddl(state, translation))
             return
         if truncate:
             self._require_ddl(state, lambda: errors.permission_denied("ALTER", translation.target or "",
                                                                        database.name))
         for table in translation.reads:
-            self._require(state, "SELECT", table)
+            self._require(state, "SELECT", table, translation)
         if kind in ("insert", "update", "delete") and translation.target:
-            self._require(state, kind.upper(), translation.target)
-            outcome = await self._write(state, lambda: self._execute(state, translation))
+            self._require(state, kind.upper(), translation.target, translation)
+            outcome = await self.write(state, lambda: self._execute(state, translation))
         else:
             outcome = self._execute(state, translation)
         out.append(outcome)
@@ -285,7 +309,9 @@ class Engine:
                     rows, description = [], ()
                 count = cursor.rowcount if translation.kind != "select" else len(rows)
                 if translation.kind == "insert" and translation.target:
-                    identity = self._identity_column(database, translation.target)
+                    identity = sessiontables.identity_of(state, translation) \
+                        if sessiontables.is_temporary(translation, translation.target) \
+                        else self._identity_column(database, translation.target)
                     if identity:
                         state.last_identity = cursor.lastrowid
             except sqlite3.Error as exc:
@@ -310,7 +336,7 @@ class Engine:
 
     def _assigned(self, state: SessionState, name: str, expression: str) -> Any:
         """A variable's new value: the expression's, converted to the variable's declared type."""
-        translation = translate(state.database, f"SELECT {expression}", state.variable_types)
+        translation = translate(state.schema, f"SELECT {expression}", state.variable_types)
         value = self._evaluate(state, expression, translation)
         declared = state.variable_types.get(name)
         if declared is None:
@@ -319,9 +345,9 @@ class Engine:
         return convert(value, declared, source, state.options.conversion(), explicit=False)
 
     def _evaluate(self, state: SessionState, expression: str, translation: Translation | None = None) -> Any:
-        translation = translation or translate(state.database, f"SELECT {expression}", state.variable_types)
+        translation = translation or translate(state.schema, f"SELECT {expression}", state.variable_types)
         for table in translation.reads:
-            self._require(state, "SELECT", table)
+            self._require(state, "SELECT", table, translation)
         outcome = self._execute(state, translation)
         assert isinstance(outcome, ResultSet)
         return outcome.rows[0][0] if outcome.rows else None
@@ -347,8 +373,11 @@ class Engine:
 
     # -- permissions -----------------------------------------------------------------------------------
     @staticmethod
-    def _require(state: SessionState, permission: str, table: str) -> None:
-        """The session holds ``permission`` on the table (catalog.allows), or SQL Server's 229."""
+    def _require(state: SessionState, permission: str, table: str, translation: Translation | None = None) -> None:
+        """The session holds ``permission`` on the table (catalog.allows), or SQL Server's 229; a session's
+        #tables are its own to use."""
+        if translation is not None and sessiontables.is_temporary(translation, table):
+            return
         database = state.database
         if not database.allows(state, permission, table):
             raise errors.permission_denied(permission, database.table_name(table) or table, database.name)
@@ -358,74 +387,16 @@ class Engine:
         if DDL not in state.database.capabilities(state):
             raise error()
 
-    # -- writes and transactions -------------------------------------------------------------------------
-    async def _write(self, state: SessionState, action: Any) -> Any:
-        database = state.database
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + LOCK_TIMEOUT_SECONDS
-        while database.writer is not None and database.writer is not state:
-            if loop.time() > deadline:
-                raise errors.lock_timeout()
-            await asyncio.sleep(0.005)
-        if database.writer is state:
-            return action()
-        database.writer = state
-        if state.in_transaction:
-            with database.lock:
-                if not database.conn.in_transaction:
-                    database.conn.execute("BEGIN")
-            return action()  # the writer slot stays with the session until COMMIT/ROLLBACK
-        try:
-            return action()
-        finally:
-            database.writer = None
-
-    def begin(self, state: SessionState) -> list[Outcome]:
-        state.tran_count += 1
-        if state.tran_count > 1:
-            return []
-        state.descriptor = uuid.uuid4().bytes[:8]
-        return [TransactionEvent(tds.ENV_BEGIN_TRAN, state.descriptor)]
-
-    def commit(self, state: SessionState) -> list[Outcome]:
-        if state.tran_count == 0:
-            raise errors.commit_without_begin()
-        state.tran_count -= 1
-        if state.tran_count > 0:
-            return []
-        self._finish(state, "COMMIT")
-        return [TransactionEvent(tds.ENV_COMMIT_TRAN, state.descriptor)]
-
-    def rollback(self, state: SessionState) -> list[Outcome]:
-        if state.tran_count == 0:
-            raise errors.rollback_without_begin()
-        state.tran_count = 0
-        self._finish(state, "ROLLBACK")
-        return [TransactionEvent(tds.ENV_ROLLBACK_TRAN, state.descriptor)]
-
-    def _finish(self, state: SessionState, verb: str) -> None:
-        database = state.database
-        if database.writer is not state:
-            return
-        with database.lock:
-            if database.conn.in_transaction:
-                database.conn.execute(verb)
-            database.writer = None
-            if verb == "ROLLBACK":  # a GRANT or ALTER ROLE may have been undone
-                database.security_changed()
-            if state.ddl_in_transaction:
-                database.changed()
-        state.ddl_in_transaction = False
-
     def end_session(self, state: SessionState, keep_temporary: bool = False) -> None:
         """The session ends (or is reset): its transaction is rolled back."""
         state.tran_count = 0
-        self._finish(state, "ROLLBACK")
+        self.finish(state, "ROLLBACK")
         if not keep_temporary:
             self.reset_session(state)
 
     def reset_session(self, state: SessionState) -> None:
-        """What a connection reset also undoes: nothing more yet (see temporary tables)."""
+        """What a connection reset also undoes: the session's #tables are dropped."""
+        sessiontables.release(state)
 
     # -- DDL --------------------------------------------------------------------------------------------
     def _create_table(self, state: SessionState, translation: Translation) -> None:
@@ -469,7 +440,7 @@ class Engine:
         arguments = string_literals(found.group(2))
         if procedure in ("sp_addrolemember", "sp_droprolemember") and len(arguments) == 2:
             action = "ADD" if procedure == "sp_addrolemember" else "DROP"
-            await self._write(state, lambda: security.alter_role(state, arguments[0], action, arguments[1]))
+            await self.write(state, lambda: security.alter_role(state, arguments[0], action, arguments[1]))
             return
         if procedure == "sp_executesql" and arguments:
             await self._run_statements(state, split_batch(arguments[0]), out, last=state.streaming)
@@ -491,7 +462,7 @@ def _delay_seconds(text: str) -> float:
         numbers.insert(0, 0.0)
     hours, minutes, seconds = numbers[-3:]
     return min(hours * 3600 + minutes * 60 + seconds, 24 * 3600)
-_PARAMETER = re.compile(r"('(?:[^']|'')*')|@(\w+)")
+_PARAMETER = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`(?:[^`]|``)*`)|@(\w+)")  # not in strings nor names
 
 
 def _bindings(state: SessionState, sqlite_text: str) -> dict[str, Any]:

@@ -485,3 +485,103 @@ def cannot_grant_to_self() -> SqlError:
 def cannot_find_user(name: str) -> SqlError:
     return SqlError(15151, f"Cannot find the user '{name}', because it does not exist or you do not have "
                     "permission.", state=1)
+
+
+def no_column_name(ordinal: int, table: str) -> SqlError:
+    return SqlError(8155, f"No column name was specified for column {ordinal} of '{table}'.", state=1, severity=16)
+
+
+def save_without_transaction() -> SqlError:
+    return SqlError(628, "Cannot issue SAVE TRANSACTION when there is no active transaction.", state=0,
+                    severity=16)
+
+
+def no_such_savepoint(name: str) -> SqlError:
+    return SqlError(6401, f"Cannot roll back {name}. No transaction or savepoint of that name was found.",
+                    state=1, severity=16)
+
+
+# -- stored procedures --------------------------------------------------------------------------------
+def schema_not_found(schema: str) -> SqlError:
+    return SqlError(2760, f'The specified schema name "{schema}" either does not exist or you do not have '
+                    "permission to use it.", state=1, severity=16)
+
+
+def parameter_declared_twice(parameter: str, procedure: str) -> SqlError:
+    return SqlError(134, f"The variable name '@{parameter}' has already been declared. Variable names must be "
+                    "unique within a query batch or stored procedure.", state=1, severity=15)
+
+
+def cannot_drop_procedure(name: str) -> SqlError:
+    return SqlError(3701, f"Cannot drop the procedure '{name}', because it does not exist or you do not have "
+                    "permission.", state=14, severity=11)
+
+
+def create_procedure_denied(database: str) -> SqlError:
+    return SqlError(262, f"CREATE PROCEDURE permission denied in database '{database}'.", state=1, severity=14)
+
+
+def positional_after_named() -> SqlError:
+    return SqlError(119, "Must pass parameter number 2 and subsequent parameters as '@name = value'. After the "
+                    "form '@name = value' has been used, all subsequent parameters must be passed in the form "
+                    "'@name = value'.", state=1, severity=15)
+
+
+def too_many_arguments(procedure: str) -> SqlError:
+    return SqlError(8144, f"Procedure or function {procedure} has too many arguments specified.", state=2,
+                    severity=16)
+
+
+def not_a_parameter(argument: str, procedure: str) -> SqlError:
+    return SqlError(8145, f"@{argument.lstrip('@')} is not a parameter for procedure {procedure}.", state=2,
+                    severity=16)
+
+
+def not_an_output_parameter(parameter: str) -> SqlError:
+    return SqlError(8162, f'The formal parameter "@{parameter}" was not declared as an OUTPUT parameter, but the '
+                    "actual parameter passed in requested output.", state=2, severity=16)
+
+
+def nesting_exceeded(limit: int) -> SqlError:
+    return SqlError(217, f"Maximum stored procedure, function, trigger, or view nesting level exceeded (limit "
+                    f"{limit}).", state=1, severity=16)
+
+
+def return_value_not_allowed() -> SqlError:
+    return SqlError(178, "A RETURN statement with a return value cannot be used in this context.", state=1,
+                    severity=15)
+
+
+def must_be_first_in_batch(statement: str) -> SqlError:
+    return SqlError(111, f"'{statement}' must be the first statement in a query batch.", state=1, severity=15)
+
+
+def raised(number: int, message: str, severity: int, state: int) -> SqlError:
+    """RAISERROR / THROW: the error the statement raises (50000 for a message given as text)."""
+    return SqlError(number, message, state=state, severity=severity)
+
+
+def severity_needs_sysadmin() -> SqlError:
+    return SqlError(2754, "Error severity levels greater than 18 can only be specified by members of the sysadmin "
+                    "role, using the WITH LOG option.", state=1, severity=16)
+
+
+def no_such_message(number: int, severity: int, state: int) -> SqlError:
+    return SqlError(18054, f"Error {number}, severity {severity}, state {state} was raised, but no message with "
+                    "that error number was found in sys.messages. If error is larger than 50000, make sure the "
+                    "user-defined message is added using sp_addmessage.", state=1, severity=16)
+
+
+def throw_number_out_of_range(number: int) -> SqlError:
+    return SqlError(35100, f"Error number {number} in the THROW statement is outside the valid range. Specify an "
+                    "error number in the valid range of 50000 to 2147483647.", state=10, severity=16)
+
+
+def throw_state_out_of_range(state: int) -> SqlError:
+    return SqlError(35102, f"State {state} in the THROW statement is outside the valid range. Specify a state in "
+                    "the valid range of 0 to 255.", state=1, severity=16)
+
+
+def rethrow_outside_catch() -> SqlError:
+    return SqlError(10704, "To rethrow an error, a THROW statement must be used inside a CATCH block.", state=1,
+                    severity=15)

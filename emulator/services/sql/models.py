@@ -33,6 +33,7 @@ from .ddl import create_table, timestamp
 from .options import SessionOptions
 from .results import RowStream
 from .sqltypes import NVARCHAR_4000, SqlType, sql_type
+from .temporary import TEMPDB, SessionSchema, TempScope, TempTable
 from .translate import Translation, translate
 
 if TYPE_CHECKING:
@@ -81,6 +82,16 @@ class SessionState:
     streaming: bool = False  # the statement being run is the request's last: its rows may be sent as read
     # what the catalog views show this session, worked out once per state of the database's security
     visibility: dict[tuple[int, int, int], catalog.Visibility] = field(default_factory=dict)
+    temp_scope: TempScope = field(init=False)  # the session's #tables
+    savepoints: list[tuple[str, str]] = field(default_factory=list)  # SAVE TRANSACTION: (name, SQLite's)
+
+    def __post_init__(self) -> None:
+        self.temp_scope = TempScope(self.spid)
+
+    @property
+    def schema(self) -> SessionSchema:
+        """The tables this session's statements may name: the database's and its #tables."""
+        return SessionSchema(self.database, self.temp_scope)
 
     @property
     def in_transaction(self) -> bool:
@@ -114,6 +125,9 @@ class Database:
         self._identities: dict[str, frozenset[str]] | None = None
         # results being sent while read (weak: a stream dropped by a closed session just goes away)
         self.streams: weakref.WeakSet[RowStream] = weakref.WeakSet()
+        self.global_temp: dict[str, TempTable] = {}  # ##tables, by lower-case name (temporary.py)
+        self.orphans: list[str] = []  # tempdb tables of ended sessions, to drop when the writer slot is free
+        self._remove_files(self.tempdb_path)  # #tables do not outlive the emulator
         self._conn = self._open()
         self._committed: sqlite3.Connection | None = None
 
@@ -145,11 +159,23 @@ class Database:
                     stream.materialize()
 
     # -- connection ----------------------------------------------------------------------------
+    @property
+    def tempdb_path(self) -> Path:
+        return self.path.with_name(self.path.stem + ".tempdb.sqlite3")
+
+    @staticmethod
+    def _remove_files(path: Path) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+
     def _open(self, read_only: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        conn.execute(f"ATTACH DATABASE ? AS {TEMPDB}", (str(self.tempdb_path),))  # #tables (temporary.py)
         if read_only:
             conn.execute("PRAGMA query_only=ON")
         else:
+            conn.execute(f"PRAGMA {TEMPDB}.journal_mode=WAL")
+            conn.execute(f"PRAGMA {TEMPDB}.synchronous=OFF")
             conn.execute("PRAGMA journal_mode=WAL")  # readers see committed data beside an open write
             # WAL + NORMAL: no flush to disk at each commit, still safe; a scratch database never flushes
             conn.execute(f"PRAGMA synchronous={'OFF' if self.server.in_memory else 'NORMAL'}")
@@ -199,8 +225,18 @@ class Database:
                                                                                else self.name) if len(a) < 2 else None)
         conn.create_function("serverproperty", 1, self.server.server_property)
         conn.create_function("databasepropertyex", 2, self.server.database_property)
-        conn.create_function("object_id", -1, lambda *a: catalog.object_id(conn, s, self.name, *a)
-                             if (s := session()) else None)
+        def object_id(*arguments: Any) -> int | None:
+            state = session()
+            if state is None:
+                return None
+            name = str(arguments[0]) if arguments and arguments[0] is not None else ""
+            if "#" in name:  # OBJECT_ID('tempdb..#orders'): the session's #table
+                written = name[name.index("#"):].strip("[]")
+                found = SessionSchema(self, state.temp_scope).find(written)
+                return found.object_id if found is not None else None
+            return catalog.object_id(conn, state, self.name, *arguments)
+
+        conn.create_function("object_id", -1, object_id)
         conn.create_function("is_rolemember", -1, lambda *a: catalog.is_role_member(conn, s, *a)
                              if (s := session()) else None)
         conn.create_function("is_member", 1, lambda role: catalog.is_role_member(conn, s, role)
@@ -254,8 +290,9 @@ class Database:
         with self.lock:
             self._settle()
             self._close_connections()
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            self._remove_files(self.path)
+            self._remove_files(self.tempdb_path)
+            self.global_temp.clear()
             self.writer = None
             self._conn = self._open()
             self.changed()

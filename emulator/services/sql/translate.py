@@ -22,6 +22,7 @@ from .dialect import emulator_dialect, load_sqlglot, sqlite_dialect, tsql_dialec
 from .errors import SqlError, pending_function_error
 from .rewrite import DML_TOP, ddl_functions, limit_dml, rewrite_functions, written_function
 from .sqltypes import NVARCHAR_4000, SqlType, affinity, sql_type
+from .temporary import TEMPDB, SessionSchema
 from .typer import UNICODE_META, SchemaSource, Typer
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ class Translation:
     if_exists: bool = False
     added: list[tuple[str, str]] = field(default_factory=list)  # ALTER TABLE … ADD: (column, T-SQL type)
     source: str = ""                   # the T-SQL text, to name functions in errors as the user wrote them
+    temporary: dict[str, str] = field(default_factory=dict)  # #tables named: tempdb name (lower) -> as written
+    into: str | None = None            # SELECT … INTO: the new table, as written
 
 
 class TranslationSource(SchemaSource, Protocol):
@@ -78,6 +81,8 @@ def translate(database: TranslationSource, text: str, variables: dict[str, SqlTy
     if variables and "@" in text:
         lowered = text.lower()
         key = (text, tuple(sorted((name, found) for name, found in variables.items() if "@" + name in lowered)))
+    if "#" in text and isinstance(database, SessionSchema):  # #tables are the session's own
+        key = (key, database.cache_key())
     cached = database.translations.get(key)
     if cached is not None:
         return cached
@@ -122,16 +127,42 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     missing: str | None = None
     referenced: list[str] = []
-    for table in list(tree.find_all(exp.Table)):
+    into = tree.args.get("into") if isinstance(tree, exp.Select) else None
+    if into is not None:  # SELECT … INTO t: the engine makes t from the SELECT's columns, then fills it
+        tree.set("into", None)
+    temporary: dict[str, str] = {}
+    creating = tree.this.this if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema) else None
+    for table in [t for t in tree.find_all(exp.Table)] + ([into.this] if into is not None else []):
         if not table.name:
             continue
         identifier = table.this
         if isinstance(identifier, exp.Identifier) and (identifier.args.get("temporary")
                                                        or identifier.args.get("global_")):
-            # sqlglot drops the # and SQLite's TEMP tables belong to the connection all sessions share:
-            # a #table would be seen by every session, so it is refused rather than shared.
-            prefix = "##" if identifier.args.get("global_") else "#"
-            raise errors.unsupported(f"temporary table {prefix}{table.name} (use a regular table, or a CTE)")
+            written = ("##" if identifier.args.get("global_") else "#") + table.name
+            physical = _temporary_table(database, written, created=table is creating or (
+                into is not None and table is into.this))
+            if physical is None:
+                if isinstance(tree, exp.Drop):  # DROP TABLE #t of a table the session has not: 3701
+                    table.set("this", exp.to_identifier(written, quoted=True))
+                else:
+                    missing = missing or written
+                continue
+            table.set("this", exp.to_identifier(physical, quoted=True))
+            if table is creating:  # a table of tempdb, not one of SQLite's TEMP tables
+                for temporary_property in list(tree.find_all(exp.TemporaryProperty)):
+                    temporary_property.pop()
+            table.set("db", None)
+            table.set("catalog", None)
+            temporary[physical.lower()] = written
+            if not (table is creating or (into is not None and table is into.this)):
+                referenced.append(physical)
+            continue
+        if into is not None and table is into.this:  # the table SELECT … INTO makes
+            if table.db.lower() not in ("", "dbo") or is_reserved(table.name):
+                raise errors.invalid_object(".".join(part.name for part in table.parts))
+            table.set("db", None)
+            table.set("catalog", None)
+            continue
         schema = table.db.lower()
         written = ".".join(part.name for part in table.parts)  # as error 208 quotes it: 'dbo.Orders'
         key = (schema, table.name.lower())
@@ -182,7 +213,7 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
             if column.table.lower() in ("inserted", "deleted"):
                 column.set("table", None)
 
-    translation = Translation(kind="other", sqlite="", missing=missing)
+    translation = Translation(kind="other", sqlite="", missing=missing, temporary=temporary)
     if isinstance(tree, exp.Create):
         kind = str(tree.args.get("kind", "")).upper()
         if kind == "TABLE":
@@ -222,7 +253,11 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
         translation.reads = tuple(others + ([translation.target] if reads_target and translation.target else []))
         translation.returns_rows = returning is not None
     elif isinstance(tree, (exp.Select, exp.Union, exp.Subquery, exp.Query)):
-        translation.kind = "select"
+        translation.kind = "select" if into is None else "select_into"
+        if into is not None:
+            target = into.this
+            translation.into = temporary.get(target.name.lower(), target.name)
+            translation.target = target.name
         translation.reads = tuple(referenced)
         translation.returns_rows = True
         translation.names, translation.types = _describe(database, tree, variables)
@@ -235,6 +270,9 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
 
     for constraint in tree.find_all(exp.DefaultColumnConstraint):
         parenthesize_default(constraint)
+    for table in tree.find_all(exp.Table):  # #tables live in the attached tempdb (temporary.py)
+        if table.name.lower() in temporary:
+            table.set("db", exp.to_identifier(TEMPDB))
     try:
         translation.sqlite = tree.sql(dialect=sqlite_dialect())
     except RecursionError:
@@ -278,6 +316,17 @@ def _global_variable(found: re.Match[str]) -> str:
     if name not in GLOBAL_VARIABLES:
         raise errors.must_declare("@@" + found.group(2))
     return f"__global_{name}()"
+
+
+def _temporary_table(database: TranslationSource, written: str, created: bool) -> str | None:
+    """The tempdb name of a #table for the session running the statement (None: it has no such table); a
+    CREATE TABLE #t or SELECT … INTO #t names the one it makes."""
+    if not isinstance(database, SessionSchema):
+        raise errors.unsupported(f"temporary table {written} here")
+    found = database.find(written)
+    if created:
+        return found.physical if found is not None else database.scope.physical_name(written)
+    return found.physical if found is not None else None
 
 
 def is_reserved(name: str) -> bool:
@@ -432,12 +481,15 @@ def sqlite_error(exc: sqlite3.Error, database: str, translation: Translation) ->
     never naming one of the emulator's own functions or tables the statement did not name itself."""
     error = _sqlite_error(exc, database, translation)
     error.message = errors.public(error.message, translation.source)
+    for physical, written in translation.temporary.items():  # a #table by the name the statement wrote
+        pattern = re.escape(f"{TEMPDB}.{physical}") + "|" + re.escape(physical)
+        error.message = re.sub(pattern, lambda _, name=written: name, error.message, flags=re.I)
     return error
 
 
 def _sqlite_error(exc: sqlite3.Error, database: str, translation: Translation) -> SqlError:
     text = str(exc)
-    table = translation.target or ""
+    table = translation.temporary.get((translation.target or "").lower(), translation.target or "")
     if text.startswith("no such table:"):
         return errors.invalid_object(text.split(":", 1)[1].strip())
     if text.startswith("no such column:"):
