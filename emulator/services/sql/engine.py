@@ -13,8 +13,9 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from . import errors, security, sessiontables, tds
+from . import errors, procedures, security, sessiontables, tds
 from .batches import keyword, split_batch, split_top_level, string_literals, unquote
+from .calls import Calls, Returned
 from .catalog import DDL
 from .conversions import client_value, convert
 from .ddl import column_type, create_table, record_added_columns
@@ -46,7 +47,8 @@ _CREATE_USER_WITH_SID = re.compile(rf"^CREATE\s+USER\s+{_NAME}\s+WITH\s+SID\s*=\
                                    r"\s*$", re.I | re.S)
 _DROP_USER = re.compile(rf"^DROP\s+USER\s+(IF\s+EXISTS\s+)?{_NAME}\s*$", re.I | re.S)
 _ALTER_ROLE = re.compile(rf"^ALTER\s+ROLE\s+{_NAME}\s+(ADD|DROP)\s+MEMBER\s+{_NAME}\s*$", re.I | re.S)
-_EXEC = re.compile(rf"^EXEC(?:UTE)?\s+(?:@\w+\s*=\s*)?{_NAME}\s*(.*)$", re.I | re.S)
+_PART = r"(?:\[(?:[^\]]|\]\])+\]|\"[^\"]+\"|[\w@#$]+)"
+_EXEC = re.compile(rf"^EXEC(?:UTE)?\s+(?:@(\w+)\s*=\s*)?({_PART}(?:\s*\.\s*{_PART}){{0,2}})(?:\s+(.*))?$", re.I | re.S)
 _GRANT = re.compile(rf"^(GRANT|DENY|REVOKE)\s+(.+?)(?:\s+ON\s+(?:(OBJECT|SCHEMA|DATABASE)\s*::\s*)?{_NAME}"
                     rf"(?:\s*\.\s*{_NAME})?)?\s+(?:TO|FROM)\s+{_NAME}(?:\s+CASCADE)?\s*$", re.I | re.S)
 _WAITFOR = re.compile(r"^WAITFOR\s+DELAY\s+N?'([^']*)'\s*$", re.I)
@@ -63,7 +65,7 @@ _PRINT = re.compile(r"^PRINT\s+(.+)$", re.I | re.S)
 _TRUNCATE = re.compile(rf"^TRUNCATE\s+TABLE\s+{_NAME}(?:\s*\.\s*{_NAME})?\s*$", re.I | re.S)
 
 
-class Engine(Transactions):
+class Engine(Transactions, Calls):
     """Runs batches for a session against its database, turning them into outcomes."""
 
     def __init__(self, server: SqlServer) -> None:
@@ -78,7 +80,12 @@ class Engine(Transactions):
                            for k, v in (parameters or {}).items()}
         state.last_identity = None  # SCOPE_IDENTITY() is per scope: a new batch starts with none
         try:
-            await self._run_statements(state, split_batch(text), result.outcomes)
+            if procedures.is_definition(text):  # CREATE / ALTER PROCEDURE: the whole batch is its definition
+                await self.define_procedure(state, text)
+            else:
+                await self._run_statements(state, split_batch(text), result.outcomes)
+        except Returned:  # RETURN ends the batch
+            pass
         except SqlError as exc:
             result.error = exc
         finally:
@@ -150,6 +157,18 @@ class Engine(Transactions):
             await self.write(state, lambda: security.create_user(state, directory, unquote(found.group(1)),
                                                                    found.group(2)))
             return
+        if word in ("CREATE", "ALTER") and procedures.is_definition(text):
+            raise errors.must_be_first_in_batch("CREATE/ALTER PROCEDURE")
+        if word == "DROP" and re.match(r"^DROP\s+PROC(?:EDURE)?\b", text, re.I):
+            await self.drop_procedure(state, text)
+            return
+        if word == "RETURN":
+            self.return_statement(state, text)
+        if word == "RAISERROR":
+            self.raiserror(state, text, out)
+            return
+        if word == "THROW":
+            self.throw(state, text)
         if word == "DROP" and re.match(r"^DROP\s+USER\b", text, re.I):
             found = _DROP_USER.match(text)
             if not found:
@@ -229,7 +248,7 @@ class Engine(Transactions):
             table = unquote(found.group(2)) if found.group(2) else unquote(found.group(1)).split(".")[-1]
             await self._sql(state, f'DELETE FROM [{table}]', out, truncate=True)
             return
-        if word in ("IF", "WHILE", "MERGE", "RAISERROR", "THROW", "RETURN", "GO"):
+        if word in ("IF", "WHILE", "MERGE", "GO"):
             raise errors.unsupported(word)
         await self._sql(state, text, out)
 
@@ -378,6 +397,8 @@ class Engine(Transactions):
         #tables are its own to use."""
         if translation is not None and sessiontables.is_temporary(translation, table):
             return
+        if state.nest_level > 0:  # inside a procedure: the owner's rights (dbo owns every table and procedure)
+            return
         database = state.database
         if not database.allows(state, permission, table):
             raise errors.permission_denied(permission, database.table_name(table) or table, database.name)
@@ -433,11 +454,16 @@ class Engine(Transactions):
             state.ddl_in_transaction = True
 
     async def _exec(self, state: SessionState, text: str, out: list[Outcome]) -> None:
+        if re.match(r"^EXEC(?:UTE)?\s*\(", text, re.I):
+            await self.exec_text(state, text[text.index("("):], out)
+            return
         found = _EXEC.match(text)
         if not found:
             raise errors.syntax_error("EXEC")
-        procedure = unquote(found.group(1)).lower().removeprefix("dbo.").removeprefix("sys.")
-        arguments = string_literals(found.group(2))
+        status_variable, written, rest = found.group(1), found.group(2), found.group(3) or ""
+        parts = [unquote(p.strip()) for p in re.findall(_PART, written)]
+        procedure = parts[-1].lower()
+        arguments = string_literals(rest)
         if procedure in ("sp_addrolemember", "sp_droprolemember") and len(arguments) == 2:
             action = "ADD" if procedure == "sp_addrolemember" else "DROP"
             await self.write(state, lambda: security.alter_role(state, arguments[0], action, arguments[1]))
@@ -445,7 +471,11 @@ class Engine(Transactions):
         if procedure == "sp_executesql" and arguments:
             await self._run_statements(state, split_batch(arguments[0]), out, last=state.streaming)
             return
-        raise errors.procedure_not_found(unquote(found.group(1)))
+        if procedures.find(state.database, parts[-1]) is not None:
+            await self.exec_statement(state, status_variable, ".".join(parts), rest, out)
+            return
+        procedures.refuse_system_procedure(procedure)
+        raise errors.procedure_not_found(".".join(parts))
 
 
 _COMMANDS = {"insert": tds.CMD_INSERT, "update": tds.CMD_UPDATE, "delete": tds.CMD_DELETE,
