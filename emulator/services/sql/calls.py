@@ -80,17 +80,22 @@ class Calls:
         """EXEC of a user procedure (``name`` as written, without its schema)."""
         arguments = [self._argument(state, part) for part in split_top_level(rest.strip())] if rest.strip() else []
         status, outputs = await self.call_procedure(state, name, arguments, out)
+        self._give_back(state, arguments, outputs)
+        if status_variable is not None:
+            key = status_variable.lower()
+            if key not in state.variables:
+                raise errors.must_declare("@" + status_variable)
+            state.variables[key] = status
+
+    @staticmethod
+    def _give_back(state: SessionState, arguments: list[Argument], outputs: dict[int, Any]) -> None:
+        """The OUTPUT parameters' values into the caller's variables."""
         for index, value in outputs.items():
             argument = arguments[index]
             if argument.output and argument.variable is not None:
                 declared = state.variable_types.get(argument.variable)
                 state.variables[argument.variable] = value if declared is None else convert(
                     value, declared, argument.source, state.options.conversion(), explicit=False)
-        if status_variable is not None:
-            key = status_variable.lower()
-            if key not in state.variables:
-                raise errors.must_declare("@" + status_variable)
-            state.variables[key] = status
 
     def _argument(self, state: SessionState, text: str) -> Argument:
         found = _ARGUMENT.match(text.strip())
@@ -124,6 +129,19 @@ class Calls:
         finally:
             state.variables, state.variable_types = saved
 
+    async def execute_sql(self, state: SessionState, rest: str, out: list[Outcome]) -> None:
+        """EXEC sp_executesql N'statement' [, N'@p int, @q nvarchar(10) OUTPUT' [, @p = 1, @q = @v OUTPUT …]]:
+        the statement in a scope of its own with those parameters (dynamic SQL: permissions are checked)."""
+        parts = split_top_level(rest.strip())
+        texts = [self._evaluate(state, part) for part in parts[:2]]
+        if not isinstance(texts[0], str) or (len(texts) > 1 and not isinstance(texts[1], str)):
+            raise errors.procedure_expects("sp_executesql", "@statement")
+        declared = tuple(procedures.parameter(part) for part in split_top_level(texts[1])) if len(texts) > 1 else ()
+        dynamic = procedures.Procedure("sp_executesql", 0, declared, texts[0], "")
+        arguments = [self._argument(state, part) for part in parts[2:]]
+        _, outputs = await self.run_procedure(state, dynamic, arguments, out)
+        self._give_back(state, arguments, outputs)
+
     # -- a call (EXEC or RPC) -----------------------------------------------------------------------------
     async def call_procedure(self, state: SessionState, name: str, arguments: list[Argument],
                              out: list[Outcome]) -> tuple[int, dict[int, Any]]:
@@ -133,8 +151,12 @@ class Calls:
         if procedure is None:
             procedures.refuse_system_procedure(procedures.procedure_name(name))
             raise errors.procedure_not_found(name)
-        if state.nest_level == 0 and not database.allows(state, "EXECUTE", procedure.name):
+        if not state.procedure_id and not database.allows(state, "EXECUTE", procedure.name):
             raise errors.permission_denied("EXECUTE", procedure.name, database.name)
+        return await self.run_procedure(state, procedure, arguments, out)
+
+    async def run_procedure(self, state: SessionState, procedure: procedures.Procedure, arguments: list[Argument],
+                            out: list[Outcome]) -> tuple[int, dict[int, Any]]:
         if state.nest_level >= procedures.MAX_NESTING:
             raise errors.nesting_exceeded(procedures.MAX_NESTING)
         bound = procedures.bind(procedure, arguments)

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from . import errors, procedures, security, sessiontables, tds
+from . import errors, procedures, security, sessiontables, tds, unsupported
 from .batches import keyword, split_batch, split_top_level, string_literals, unquote
 from .calls import Calls, Returned
 from .catalog import DDL
@@ -82,6 +82,8 @@ class Engine(Transactions, Calls):
         try:
             if procedures.is_definition(text):  # CREATE / ALTER PROCEDURE: the whole batch is its definition
                 await self.define_procedure(state, text)
+            elif kind := unsupported.object_kind(procedures.strip_leading_comments(text)):
+                raise errors.unsupported(kind)  # CREATE FUNCTION …: named before its body is read as statements
             else:
                 await self._run_statements(state, split_batch(text), result.outcomes)
         except Returned:  # RETURN ends the batch
@@ -145,6 +147,11 @@ class Engine(Transactions, Calls):
     # -- dispatch ----------------------------------------------------------------------------------
     async def _statement(self, state: SessionState, text: str, out: list[Outcome]) -> None:  # noqa: C901
         word = keyword(text)
+        feature = unsupported.statement_feature(text, word)
+        if feature is None and word in ("CREATE", "ALTER", "DROP") and not procedures.is_definition(text):
+            feature = unsupported.object_kind(text)
+        if feature is not None:
+            raise errors.unsupported(feature)
         if word == "CREATE" and re.match(r"^CREATE\s+USER\b", text, re.I):
             if with_sid := _CREATE_USER_WITH_SID.match(text):
                 name, sid, kind = unquote(with_sid.group(1)), bytes.fromhex(with_sid.group(2)), with_sid.group(3)
@@ -397,7 +404,7 @@ class Engine(Transactions, Calls):
         #tables are its own to use."""
         if translation is not None and sessiontables.is_temporary(translation, table):
             return
-        if state.nest_level > 0:  # inside a procedure: the owner's rights (dbo owns every table and procedure)
+        if state.procedure_id:  # in a procedure's body: the owner's rights (dbo owns every table and procedure)
             return
         database = state.database
         if not database.allows(state, permission, table):
@@ -468,8 +475,8 @@ class Engine(Transactions, Calls):
             action = "ADD" if procedure == "sp_addrolemember" else "DROP"
             await self.write(state, lambda: security.alter_role(state, arguments[0], action, arguments[1]))
             return
-        if procedure == "sp_executesql" and arguments:
-            await self._run_statements(state, split_batch(arguments[0]), out, last=state.streaming)
+        if procedure == "sp_executesql" and rest.strip():
+            await self.execute_sql(state, rest, out)
             return
         if procedures.find(state.database, parts[-1]) is not None:
             await self.exec_statement(state, status_variable, ".".join(parts), rest, out)

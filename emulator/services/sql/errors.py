@@ -585,3 +585,9 @@ def throw_state_out_of_range(state: int) -> SqlError:
 def rethrow_outside_catch() -> SqlError:
     return SqlError(10704, "To rethrow an error, a THROW statement must be used inside a CATCH block.", state=1,
                     severity=15)
+
+
+def cross_database(name: str) -> SqlError:
+    """Azure SQL Database: a name with another database (or a linked server) in it."""
+    return SqlError(40515, f"Reference to database and/or server name in '{name}' is not supported in this version "
+                    "of SQL Server.", state=1, severity=15)

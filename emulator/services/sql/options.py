@@ -121,6 +121,8 @@ def apply_set(options: SessionOptions, text: str) -> None:  # noqa: C901 - one c
                     options.cursor_close_on_commit = False
                     options.implicit_transactions = False
                 continue
+            if name.startswith("statistics "):  # SET STATISTICS IO / TIME / XML / PROFILE: a valid option
+                raise errors.unsupported(f"SET {name.upper()}")
             if name not in _FLAG_NAMES:
                 raise errors.not_recognized_option(name.upper(), "SET")
             if name in _REFUSED_FLAGS and value:

@@ -105,12 +105,12 @@ def parse_definition(text: str) -> Definition:
         raise errors.unsupported("FOR REPLICATION")
     if header.startswith("(") and header.endswith(")"):
         header = header[1:-1]
-    parameters = tuple(_parameter(part) for part in split_top_level(header))
+    parameters = tuple(parameter(part) for part in split_top_level(header))
     seen: set[str] = set()
-    for parameter in parameters:
-        if parameter.name.lower() in seen:
-            raise errors.parameter_declared_twice(parameter.name, name)
-        seen.add(parameter.name.lower())
+    for declared in parameters:
+        if declared.name.lower() in seen:
+            raise errors.parameter_declared_twice(declared.name, name)
+        seen.add(declared.name.lower())
     check_body(body)
     return Definition(verb, Procedure(name, 0, parameters, body.strip(), text))
 
@@ -129,7 +129,8 @@ def _split_at_as(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def _parameter(text: str) -> Parameter:
+def parameter(text: str) -> Parameter:
+    """One parameter's declaration: '@id int', '@price decimal(10,2) = 0 OUTPUT'."""
     found = _PARAMETER.match(text.strip())
     if not found:
         raise errors.syntax_error(text.strip()[:30])

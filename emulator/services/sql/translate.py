@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import errors
+from . import errors, unsupported
 from .assignments import assign_values
 from .batches import keyword
 from .catalog import CATALOG_NAMES
@@ -101,6 +101,7 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
     from sqlglot import exp
     from sqlglot.errors import ParseError, TokenError
 
+    unsupported.check_statement(text)
     prepared = _GLOBALS.sub(_global_variable, text)
     dml_top = DML_TOP.match(prepared)
     if dml_top:  # UPDATE TOP (n) / DELETE TOP (n): sqlglot does not parse them; the rows are limited below
@@ -114,7 +115,9 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
     if tree is None:
         raise errors.syntax_error(text[:20])
     if isinstance(tree, exp.Command):
-        raise errors.unsupported(keyword(text))
+        if keyword(text) == "ALTER" and re.match(r"^\s*ALTER\s+TABLE\b", text, re.I):
+            raise errors.unsupported(unsupported.alter_table_action(text))
+        raise errors.unsupported(unsupported.object_kind(text) or keyword(text))
     if isinstance(tree, (exp.Merge,)):
         raise errors.unsupported("MERGE")
     deleted = tree.args.get("tables") if isinstance(tree, exp.Delete) else None
@@ -166,12 +169,16 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
         schema = table.db.lower()
         written = ".".join(part.name for part in table.parts)  # as error 208 quotes it: 'dbo.Orders'
         key = (schema, table.name.lower())
+        if key not in CATALOG_NAMES and schema in ("sys", "information_schema"):
+            raise errors.unsupported(f"catalog view {written}")  # SQL Server has it; the emulator has not
         if key in CATALOG_NAMES:
             _refuse_catalog_change(tree, table)
             table.set("this", exp.to_identifier(CATALOG_NAMES[key]))
             table.set("db", None)
             table.set("catalog", None)
             continue
+        if len(table.parts) > 3 or (table.catalog and table.catalog.lower() not in (database.name.lower(), "tempdb")):
+            raise errors.cross_database(written)  # Azure SQL Database: no other database, no linked server
         if schema not in ("", "dbo") or (table.catalog and table.catalog.lower() != database.name.lower()):
             missing = missing or written
         if table.name.lower().startswith("__"):
@@ -237,7 +244,7 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
         translation.kind = "ddl"
         translation.target = tree.this.name if isinstance(tree.this, exp.Table) else None
         if any(not isinstance(action, exp.ColumnDef) for action in tree.args.get("actions", [])):
-            raise errors.unsupported("ALTER TABLE")
+            raise errors.unsupported(unsupported.alter_table_action(text))
         for action in tree.args.get("actions", []):
             kind = action.args.get("kind")
             declared_text = kind.sql("tsql") if kind is not None else "NVARCHAR(4000)"
@@ -496,6 +503,8 @@ def _sqlite_error(exc: sqlite3.Error, database: str, translation: Translation) -
         return errors.invalid_column(text.split(":", 1)[1].strip().split(".")[-1])
     if text.startswith("no such function:"):
         return errors.not_builtin_function(written_function(translation.source, text.split(":", 1)[1].strip()))
+    if "may not appear in FROM clause" in text:  # UPDATE t … FROM t JOIN …: SQLite's UPDATE … FROM may not
+        return errors.unsupported("UPDATE … FROM naming the updated table again (a join)")  # name t again
     if "user-defined function raised exception" in text:
         return pending_function_error() or errors.emulator_failure(text)
     if text.startswith("misuse of aggregate"):
