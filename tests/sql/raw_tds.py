@@ -48,6 +48,7 @@ class Reply:
     columns: list[Column] = field(default_factory=list)  # of the last COLMETADATA
     loginack: bool = False
     payload: bytes = b""
+    envchanges: list[int] = field(default_factory=list)  # ENVCHANGE types, in order
 
     @property
     def error_numbers(self) -> list[int]:
@@ -198,12 +199,16 @@ class RawTds:
             data += chunk
         return data
 
+    def read_packet(self) -> tuple[int, int, bytes]:
+        """(type, status, payload) of the next packet."""
+        kind, status, length, _spid, _pid, _window = HEADER.unpack(self._recv_exactly(8))
+        return kind, status, self._recv_exactly(length - 8)
+
     def read_message(self) -> tuple[int, bytes]:
         payload = b""
         while True:
-            header = self._recv_exactly(8)
-            kind, status, length, _spid, _pid, _window = HEADER.unpack(header)
-            payload += self._recv_exactly(length - 8)
+            kind, status, chunk = self.read_packet()
+            payload += chunk
             if status & 0x01:
                 return kind, payload
 
@@ -330,6 +335,16 @@ def _type_info(data: bytes, at: int) -> tuple[tuple[int, int, int], int]:
     if kind in (0xA5, 0xAD):  # BIGVARBINARY BIGBINARY
         (size,) = struct.unpack_from("<H", data, at)
         return (kind, size, 0), at + 2
+    if kind in (0x23, 0x63, 0x22):  # TEXT NTEXT IMAGE: length, collation (not IMAGE), table name parts
+        (size,) = struct.unpack_from("<I", data, at)
+        at += 4 + (5 if kind != 0x22 else 0)
+        parts = data[at]
+        at += 1
+        for _ in range(parts):
+            _part, at = _us_varchar(data, at)
+        return (kind, size, 0), at
+    if kind == 0xF1:  # XML without a schema
+        return (kind, 0xFFFF, 0), at + 1
     raise ValueError(f"type {kind:#x} not read by this test client")
 
 
@@ -341,7 +356,16 @@ def _value(data: bytes, at: int, info: tuple[int, int, int]) -> tuple[Any, int]:
         return int.from_bytes(data[at:at + size], "little", signed=kind != 0x30), at + size
     if kind in (0x3B, 0x3E, 0x3D, 0x3A, 0x3C, 0x7A):
         return data[at:at + size], at + size
-    if kind in (0xE7, 0xEF, 0xA7, 0xAF, 0xA5, 0xAD):
+    if kind in (0x23, 0x63, 0x22):  # a text pointer (none: NULL), a timestamp, then the data
+        pointer = data[at]
+        at += 1
+        if pointer == 0:
+            return None, at
+        at += pointer + 8
+        (length,) = struct.unpack_from("<I", data, at)
+        raw = data[at + 4:at + 4 + length]
+        return (raw.decode("utf-16-le") if kind == 0x63 else raw), at + 4 + length
+    if kind in (0xE7, 0xEF, 0xA7, 0xAF, 0xA5, 0xAD, 0xF1):
         if size == 0xFFFF:  # PLP
             (total,) = struct.unpack_from("<Q", data, at)
             at += 8
@@ -355,7 +379,7 @@ def _value(data: bytes, at: int, info: tuple[int, int, int]) -> tuple[Any, int]:
                     break
                 chunks += data[at:at + length]
                 at += length
-            return (chunks.decode("utf-16-le") if kind in (0xE7, 0xEF) else chunks), at
+            return (chunks.decode("utf-16-le") if kind in (0xE7, 0xEF, 0xF1) else chunks), at
         (length,) = struct.unpack_from("<H", data, at)
         at += 2
         if length == 0xFFFF:
@@ -367,8 +391,8 @@ def _value(data: bytes, at: int, info: tuple[int, int, int]) -> tuple[Any, int]:
     raw = data[at:at + length]
     if length == 0:
         return None, at
-    if kind == 0x26:
-        return int.from_bytes(raw, "little", signed=True), at + length
+    if kind == 0x26:  # INTN: a tinyint (one byte) is unsigned
+        return int.from_bytes(raw, "little", signed=length != 1), at + length
     if kind == 0x68:
         return bool(raw[0]), at + length
     return raw, at + length
@@ -391,6 +415,8 @@ def parse_tokens(data: bytes) -> Reply:
         elif token in (0xAD, 0xE3):  # LOGINACK, ENVCHANGE
             (length,) = struct.unpack_from("<H", data, at)
             reply.loginack |= token == 0xAD
+            if token == 0xE3:
+                reply.envchanges.append(data[at + 2])
             at += 2 + length
         elif token == 0xAE:  # FEATUREEXTACK
             while data[at] != 0xFF:

@@ -113,7 +113,7 @@ def _starts_statement(word: str, first: str, prev: str, seen_select: bool) -> bo
                     or first == "WITH")
     if word == "SET":
         return first not in ("UPDATE", "MERGE", "ALTER")
-    if word == "DROP" or word == "ADD":
+    if word in ("DROP", "ADD", "ALTER"):  # ALTER TABLE t DROP / ADD / ALTER COLUMN …
         return first != "ALTER"
     if word in ("EXEC", "EXECUTE"):
         return first != "INSERT"

@@ -101,6 +101,9 @@ CREATE TABLE IF NOT EXISTS __emulator_role_members (
 CREATE TABLE IF NOT EXISTS __emulator_permissions (
     principal_id INTEGER NOT NULL, permission TEXT NOT NULL, object TEXT NOT NULL COLLATE NOCASE,
     state TEXT NOT NULL, PRIMARY KEY (principal_id, permission, object));
+CREATE TABLE IF NOT EXISTS __emulator_procedures (
+    name TEXT PRIMARY KEY COLLATE NOCASE, object_id INTEGER NOT NULL, definition TEXT NOT NULL,
+    created TEXT NOT NULL, modified TEXT NOT NULL);
 """
 
 
@@ -112,7 +115,11 @@ _CATALOG_VIEWS = {
            'USER_TABLE' AS type_desc, created AS create_date, modified AS modify_date
     FROM __emulator_tables WHERE __visible_table(name)""",
     "__sys_objects": """SELECT name, object_id, 1 AS schema_id, 'U' AS type, 'USER_TABLE' AS type_desc,
-           created AS create_date, modified AS modify_date FROM __emulator_tables WHERE __visible_table(name)""",
+           created AS create_date, modified AS modify_date FROM __emulator_tables WHERE __visible_table(name)
+    UNION ALL SELECT name, object_id, 1, 'P', 'SQL_STORED_PROCEDURE', created, modified
+    FROM __emulator_procedures WHERE __visible_table(name)""",
+    "__sys_procedures": """SELECT name, object_id, 1 AS schema_id, 'P' AS type, 'SQL_STORED_PROCEDURE' AS type_desc,
+           created AS create_date, modified AS modify_date FROM __emulator_procedures WHERE __visible_table(name)""",
     "__sys_schemas": "SELECT 'dbo' AS name, 1 AS schema_id, 1 AS principal_id",
     "__sys_columns": """SELECT t.object_id AS object_id, c.name AS name, c.ordinal AS column_id,
            c.data_type AS type_name, c.max_length AS max_length, c.precision AS precision, c.scale AS scale,
@@ -150,6 +157,8 @@ CATALOG_TYPES: dict[str, dict[str, str]] = {
                      "modify_date": "DATETIME"},
     "__sys_objects": {"name": "NVARCHAR(128)", "object_id": "INT", "schema_id": "INT", "type": "NVARCHAR(2)",
                       "type_desc": "NVARCHAR(60)", "create_date": "DATETIME", "modify_date": "DATETIME"},
+    "__sys_procedures": {"name": "NVARCHAR(128)", "object_id": "INT", "schema_id": "INT", "type": "NVARCHAR(2)",
+                         "type_desc": "NVARCHAR(60)", "create_date": "DATETIME", "modify_date": "DATETIME"},
     "__sys_schemas": {"name": "NVARCHAR(128)", "schema_id": "INT", "principal_id": "INT"},
     "__sys_columns": {"object_id": "INT", "name": "NVARCHAR(128)", "column_id": "INT",
                       "type_name": "NVARCHAR(128)", "max_length": "SMALLINT", "precision": "TINYINT",
@@ -172,6 +181,7 @@ CATALOG_TYPES: dict[str, dict[str, str]] = {
 SCHEMAS = {1: "dbo", 2: "guest", 3: "INFORMATION_SCHEMA", 4: "sys"}
 SCHEMA_IDS = {name.lower(): schema_id for schema_id, name in SCHEMAS.items()}
 CATALOG_NAMES = {("sys", "tables"): "__sys_tables", ("sys", "objects"): "__sys_objects",
+                  ("sys", "procedures"): "__sys_procedures",
                   ("sys", "schemas"): "__sys_schemas", ("sys", "columns"): "__sys_columns",
                   ("sys", "database_principals"): "__sys_database_principals",
                   ("sys", "database_role_members"): "__sys_database_role_members",
@@ -244,6 +254,8 @@ def allows(conn: sqlite3.Connection, caller: Caller, permission: str, table: str
         "AND p.permission = ? AND (p.object = ? OR p.object = '')",
         (caller.user_name, permission, table)).fetchall()
     states = {r[0] for r in rows}
+    if permission == "EXECUTE":  # no fixed database role but db_owner gives it
+        return "GRANT" in states and "DENY" not in states
     reader = permission == "SELECT"
     denied = "DENY" in states or ("db_denydatareader" if reader else "db_denydatawriter") in roles
     granted = "GRANT" in states or ("db_datareader" if reader else "db_datawriter") in roles
@@ -256,8 +268,10 @@ def visibility(conn: sqlite3.Connection, caller: Caller) -> Visibility:
     tables: frozenset[str] | None = None
     if not held & {CONTROL, VIEW_DEFINITION}:
         names = [row[0] for row in conn.execute("SELECT name FROM __emulator_tables")]
-        tables = frozenset(name.lower() for name in names
-                           if any(allows(conn, caller, p, name) for p in DML_PERMISSIONS))
+        procedures = [row[0] for row in conn.execute("SELECT name FROM __emulator_procedures")]
+        tables = frozenset([name.lower() for name in names
+                            if any(allows(conn, caller, p, name) for p in DML_PERMISSIONS)]
+                           + [name.lower() for name in procedures if allows(conn, caller, "EXECUTE", name)])
     return Visibility(tables=tables, users=bool(held & {CONTROL, ALTER_ANY_USER}),
                       memberships=bool(held & {CONTROL, VIEW_DEFINITION}),
                       own_id=principal_id(conn, caller.user_name))
@@ -279,7 +293,12 @@ def object_id(conn: sqlite3.Connection, caller: Caller, database: str, name: Any
     catalog = parts[-3] if len(parts) > 2 else ""
     if schema.lower() not in ("", "dbo") or catalog.lower() not in ("", database.lower()):
         return None
-    if kind is not None and str(kind).strip().upper() != "U":
+    wanted = str(kind).strip().upper() if kind is not None else None
+    if wanted in (None, "P"):  # a stored procedure: seen by those who may execute it
+        row = conn.execute("SELECT object_id, name FROM __emulator_procedures WHERE name = ?", (table,)).fetchone()
+        if row is not None:
+            return int(row[0]) if allows(conn, caller, "EXECUTE", row[1]) else None
+    if wanted not in (None, "U"):
         return None
     row = conn.execute("SELECT object_id, name FROM __emulator_tables WHERE name = ?", (table,)).fetchone()
     if row is None or not any(allows(conn, caller, p, row[1]) for p in DML_PERMISSIONS):

@@ -6,12 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from . import errors
+from . import conversions, errors
 from .dialect import sqlite_dialect
-from .sqltypes import NVARCHAR_4000, TYPE_RE, affinity, sql_type
-from .translate import Translation, parenthesize_default, sqlite_error
+from .sqltypes import NVARCHAR_4000, SqlType, check_type, max_length, sql_type, storage
+from .temporary import TEMPDB
+from .translate import Translation, sqlite_error
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 
 class TableHost(Protocol):
@@ -33,10 +38,11 @@ def timestamp() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def create_table(database: TableHost, translation: Translation) -> None:
-    """CREATE TABLE: the SQLite table (affinities for the declared types, IDENTITY as AUTOINCREMENT, text
-    columns case-insensitive as SQL Server's default collation) and its columns' declared types in the
-    catalog, from which results are typed."""
+def create_table(database: TableHost, translation: Translation, temporary: bool = False) -> TableShape:
+    """CREATE TABLE: the SQLite table (affinities and collations for the declared types, IDENTITY as
+    AUTOINCREMENT) and its columns' declared types in the catalog, from which results are typed. A
+    #table (``temporary``: the translator named it in tempdb) is made in the attached tempdb and not
+    recorded in the catalog: its shape, returned, is kept with the session (temporary.py)."""
     from sqlglot import exp
 
     tree = translation.table_definition
@@ -45,11 +51,9 @@ def create_table(database: TableHost, translation: Translation) -> None:
     schema = tree.this
     table = schema.this
     name = table.name
-    if name.startswith("#"):
-        raise errors.unsupported("temporary tables")
-    if database.table_name(name) is not None:
+    if not temporary and database.table_name(name) is not None:
         raise errors.object_exists(name)
-    table.set("db", None)
+    table.set("db", exp.to_identifier(TEMPDB) if temporary else None)
     table.set("catalog", None)
     primary_columns: set[str] = set()
     for item in schema.expressions:
@@ -65,9 +69,7 @@ def create_table(database: TableHost, translation: Translation) -> None:
         ordinal += 1
         kind = item.args.get("kind")
         declared_text = kind.sql("tsql") if kind is not None else "SQL_VARIANT"
-        declared = sql_type(declared_text)
-        if declared is None:
-            raise errors.unsupported(f"column type {declared_text}")
+        declared = column_type(declared_text, item.name, ordinal)
         constraints = item.args.get("constraints") or []
         identity = any(isinstance(c.args.get("kind"), exp.GeneratedAsIdentityColumnConstraint) for c in constraints)
         # sqlglot reads an explicit NULL as NotNullColumnConstraint(allow_null=True)
@@ -83,8 +85,9 @@ def create_table(database: TableHost, translation: Translation) -> None:
             if isinstance(constraint.args.get("kind"), exp.CollateColumnConstraint):
                 constraints.remove(constraint)
             if isinstance(constraint.args.get("kind"), exp.DefaultColumnConstraint):
-                parenthesize_default(constraint.args["kind"])
-        item.set("kind", exp.DataType.build(affinity(declared)))
+                stored_default(constraint.args["kind"], declared, f"{database.name}.dbo.{name}", item.name)
+        storage_affinity, collation = storage(declared)
+        item.set("kind", exp.DataType.build(storage_affinity))
         if identity:
             if not declared.name.endswith("int"):
                 raise errors.unsupported("IDENTITY on a non-integer column")
@@ -95,13 +98,10 @@ def create_table(database: TableHost, translation: Translation) -> None:
                     raise errors.unsupported("IDENTITY column outside the primary key")
                 constraints.append(exp.ColumnConstraint(kind=exp.PrimaryKeyColumnConstraint()))
             constraints.append(exp.ColumnConstraint(kind=exp.AutoIncrementColumnConstraint()))
-        if declared.name == "nvarchar":
-            constraints.append(exp.ColumnConstraint(kind=exp.CollateColumnConstraint(this=exp.var("NOCASE"))))
+        if collation is not None:
+            constraints.append(exp.ColumnConstraint(kind=exp.CollateColumnConstraint(this=exp.var(collation))))
         item.set("constraints", constraints)
-        records.append((name, ordinal, item.name, declared_text, declared.name if declared.name != "nvarchar"
-                        else _base_name(declared_text), declared.length if declared.name in ("nvarchar", "varbinary")
-                        else None, declared.precision or None, declared.scale if declared.name == "decimal" else None,
-                        0 if not_null else 1, 1 if identity else 0))
+        records.append(_column_record(name, ordinal, item.name, declared, declared_text, not_null, identity))
     if identity_pk := [r for r in records if r[9]]:
         keep = []
         for item in schema.expressions:
@@ -112,21 +112,90 @@ def create_table(database: TableHost, translation: Translation) -> None:
         schema.set("expressions", keep)
     sqlite_ddl = tree.sql(dialect=sqlite_dialect())
     now = timestamp()
+    shape = TableShape([(r[2], sql_type(r[3]) or NVARCHAR_4000) for r in records],
+                       frozenset(r[2].lower() for r in records if not r[8]),
+                       frozenset(r[2].lower() for r in records if r[9]))
     with database.lock:
         try:
             database.conn.execute(sqlite_ddl)
         except sqlite3.Error as exc:
             raise sqlite_error(exc, database.name, translation) from None
+        if temporary:
+            return shape
         (object_id,) = database.conn.execute(
             "SELECT COALESCE(MAX(object_id), 245575913) + 16000057 FROM __emulator_tables").fetchone()
         database.conn.execute("INSERT INTO __emulator_tables VALUES (?, ?, ?, ?)", (name, object_id, now, now))
         database.conn.executemany("INSERT INTO __emulator_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
     database.changed()
+    return shape
 
 
-def _base_name(declared_text: str) -> str:
-    found = TYPE_RE.match(declared_text)
-    return found.group(1).strip().lower() if found else "nvarchar"
+@dataclass(frozen=True)
+class TableShape:
+    """A new table's columns (declared types), its NOT NULL and its IDENTITY columns (lower-case)."""
+
+    columns: list[tuple[str, SqlType]]
+    not_null: frozenset[str]
+    identity: frozenset[str]
+
+
+def column_type(declared_text: str, column: str, ordinal: int) -> SqlType:
+    """A column's declared type, or SQL Server's error for a type it cannot have."""
+    declared = sql_type(declared_text)
+    if declared is None:
+        raise errors.unsupported(f"column type {declared_text}")
+    problem = check_type(declared)
+    if problem is not None:
+        if problem.startswith("precision"):
+            raise errors.precision_too_large(ordinal, declared.precision)
+        if problem.startswith("scale") and declared.name == "decimal":
+            raise errors.scale_too_large(ordinal, declared.scale, declared.precision)
+        if problem.startswith("scale"):
+            raise errors.invalid_scale(declared.scale)
+        raise errors.invalid_length(0)
+    if declared.length > max_length(declared):
+        raise errors.size_too_large(column, declared.length, max_length(declared))
+    return declared
+
+
+def _column_record(table: str, ordinal: int, column: str, declared: SqlType, declared_text: str, not_null: bool,
+                   identity: bool) -> tuple[object, ...]:
+    """A row of __emulator_columns: the declared text, the type's name and facets as sys.columns shows them."""
+    return (table, ordinal, column, declared_text, declared.name, declared.length if declared.is_string or
+            declared.is_binary else None, declared.precision or None,
+            declared.scale if declared.is_exact or declared.name in ("datetime2", "time", "datetimeoffset") else None,
+            0 if not_null else 1, 1 if identity else 0)
+
+
+def stored_default(constraint: exp.DefaultColumnConstraint, declared: SqlType, table: str, column: str) -> None:
+    """A column default as the column keeps it: a constant converted to the column's type now (a decimal
+    default 0 is '0.00'); an expression (GETDATE()) converted each time it is used."""
+    from sqlglot import exp
+
+    value = constraint.this
+    inner = value.this if isinstance(value, exp.Paren) else value
+    negative = isinstance(inner, exp.Neg) and isinstance(inner.this, exp.Literal)
+    literal = inner.this if negative else inner
+    if isinstance(literal, exp.Literal):
+        text = ("-" if negative else "") + literal.this
+        source = SqlType("varchar", max(1, len(text))) if literal.is_string else None
+        raw: object = text if literal.is_string or "." in text or "e" in text.lower() else int(text)
+        if not literal.is_string and "e" in text.lower():
+            raw = float(text)
+        stored = conversions.assign(raw, declared, source, table, column)
+        if isinstance(stored, bytes):
+            constraint.set("this", exp.HexString(this=stored.hex()))
+        elif isinstance(stored, (int, float)):
+            constraint.set("this", exp.Literal.number(stored))
+        else:
+            constraint.set("this", exp.Literal.string(str(stored)))
+        return
+    if isinstance(inner, exp.Null):
+        return
+    call = exp.Anonymous(this="__tsql_assign", expressions=[
+        inner.copy(), exp.Literal.string(declared.declaration()), exp.Literal.string(""), exp.Literal.string(table),
+        exp.Literal.string(column)])
+    constraint.set("this", exp.Paren(this=call))
 
 
 def record_added_columns(database: TableHost, translation: Translation) -> None:
@@ -137,8 +206,5 @@ def record_added_columns(database: TableHost, translation: Translation) -> None:
     for name, declared_text in translation.added:
         ordinal += 1
         declared = sql_type(declared_text) or NVARCHAR_4000
-        database.conn.execute(
-            "INSERT INTO __emulator_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 0)",
-            (table, ordinal, name, declared_text, declared.name,
-             declared.length if declared.name in ("nvarchar", "varbinary") else None,
-             declared.precision or None, declared.scale if declared.name == "decimal" else None))
+        database.conn.execute("INSERT INTO __emulator_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              _column_record(table, ordinal, name, declared, declared_text, False, False))

@@ -51,21 +51,24 @@ def quoted_tokens() -> frozenset[TokenType]:
 # to CURRENT_TIMESTAMP, SUSER_SNAME to CURRENT_USER …) whose SQLite forms give other answers.
 OWN_FUNCTIONS = frozenset({
     "DATEADD", "DATEDIFF", "DATEDIFF_BIG", "DATEPART", "DATENAME", "YEAR", "MONTH", "DAY", "EOMONTH", "FORMAT",
-    "LEFT", "RIGHT", "GETDATE", "GETUTCDATE", "SYSDATETIME", "SYSUTCDATETIME", "SUSER_SNAME", "SUSER_NAME",
-    "SCHEMA_NAME"})
+    "LEFT", "RIGHT", "GETDATE", "GETUTCDATE", "SYSDATETIME", "SYSUTCDATETIME", "SYSDATETIMEOFFSET", "SUSER_SNAME",
+    "SUSER_NAME", "SCHEMA_NAME", "DATALENGTH", "COUNT_BIG"})
 
 
 @functools.cache
 def emulator_dialect() -> Any:
-    """T-SQL as sqlglot reads it, except the functions in ``OWN_FUNCTIONS`` (kept as written) and
-    SYSTEM_USER (sqlglot reads it as CURRENT_USER, which is the user, not the login)."""
+    """T-SQL as sqlglot reads it, except the functions in ``OWN_FUNCTIONS`` (kept as written), SYSTEM_USER
+    (sqlglot reads it as CURRENT_USER, which is the user, not the login) and the type names below."""
     load_sqlglot()
     from sqlglot.dialects.tsql import TSQL
     from sqlglot.tokens import TokenType
 
     class EmulatorTSQL(TSQL):  # type: ignore[misc, valid-type]
         class Tokenizer(TSQL.Tokenizer):  # type: ignore[misc, name-defined]
-            KEYWORDS = {k: v for k, v in TSQL.Tokenizer.KEYWORDS.items() if k != "SYSTEM_USER"}
+            # TEXT, NTEXT and REAL are read as names of types, so that they keep their own names (sqlglot maps
+            # NTEXT to VARCHAR(MAX) and REAL to FLOAT, which are other types in T-SQL)
+            KEYWORDS = {k: v for k, v in TSQL.Tokenizer.KEYWORDS.items()
+                        if k not in ("SYSTEM_USER", "TEXT", "NTEXT", "REAL")}
 
             def tokenize(self, sql: str) -> list[Any]:
                 """T-SQL's ``0x`` alone is an empty binary constant; sqlglot reads it as an identifier (as it

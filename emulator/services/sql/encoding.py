@@ -1,107 +1,137 @@
 """SQL values on the wire, written by hand for the same reason as tds.py: a SqlType's TYPE_INFO, the
-COLMETADATA token, ROW tokens for a whole result (a column at a time, see ``encode_columns``) and
-RETURNVALUE tokens, from the values SQLite stores (ISO text for dates, text or float for decimals …)."""
+COLMETADATA token, RETURNVALUE tokens, and a converting encoder per type (``column_encoder``) that turns
+the values SQLite holds — the stored forms of sqltypes.py — into TDS values ([MS-TDS] 2.2.5.5). Whole
+result sets are encoded by rows.py, which uses these encoders where its fast paths do not apply.
+
+Every type goes as SQL Server sends it: money as MONEYN, datetime/smalldatetime as DATETIMN (days since
+1900, 1/300 s or minutes), datetimeoffset with its offset (the date and time in UTC, 2.2.5.5.1.8),
+char/varchar in code page 1252 with the collation, text/ntext/image with a text pointer, xml as XML.
+"""
 
 from __future__ import annotations
 
-import binascii
 import codecs
-import datetime as dt
 import struct
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
-from itertools import accumulate, chain, repeat
-from operator import itemgetter, mul, sub
 from typing import Any
 
+from . import datetimes, decimals
+from .conversions import CODE_PAGE, client_value
 from .sqltypes import SqlType
 from .tds import (
     COLLATION,
     PLP_NULL,
+    T_BIGBINARY,
+    T_BIGCHAR,
     T_BIGVARBINARY,
+    T_BIGVARCHAR,
     T_BIT,
     T_BITN,
     T_DATEN,
+    T_DATETIM4,
+    T_DATETIME,
     T_DATETIME2N,
+    T_DATETIMEOFFSETN,
+    T_DATETIMN,
     T_DECIMALN,
     T_FLT4,
     T_FLT8,
     T_FLTN,
     T_GUID,
+    T_IMAGE,
     T_INT1,
     T_INT2,
     T_INT4,
     T_INT8,
     T_INTN,
+    T_MONEY,
+    T_MONEY4,
+    T_MONEYN,
+    T_NCHAR,
+    T_NTEXT,
     T_NVARCHAR,
+    T_TEXT,
     T_TIMEN,
+    T_XML,
     TOKEN_COLMETADATA,
     TOKEN_RETURNVALUE,
-    TOKEN_ROW,
     b_varchar,
 )
 
-_DATE_ZERO = dt.date(1, 1, 1).toordinal()
 _U16, _U32, _U64 = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<Q")
-_I32, _I64 = struct.Struct("<i"), struct.Struct("<q")
 _F32, _F64 = struct.Struct("<f"), struct.Struct("<d")
-
-_INT_SIZES = {"tinyint": 1, "smallint": 2, "int": 4, "bigint": 8}
-_INT_PACK = {1: struct.Struct("<B"), 2: struct.Struct("<h"), 4: _I32, 8: _I64}
-
+_MONEY8, _MONEY4 = struct.Struct("<iI"), struct.Struct("<i")
+_DATETIME8, _DATETIME4 = struct.Struct("<iI"), struct.Struct("<HH")
+INT_SIZES = {"tinyint": 1, "smallint": 2, "int": 4, "bigint": 8}
+_INT_PACK = {1: struct.Struct("<B"), 2: struct.Struct("<h"), 4: struct.Struct("<i"), 8: struct.Struct("<q")}
+# text/ntext/image: a text pointer and timestamp (SQL Server's are opaque; clients only skip them)
+_TEXT_POINTER = b"\x10" + b"\xaa" * 16 + b"\x00" * 8
+_STRING_TYPES = {"char": T_BIGCHAR, "varchar": T_BIGVARCHAR, "nchar": T_NCHAR, "nvarchar": T_NVARCHAR,
+                 "binary": T_BIGBINARY, "varbinary": T_BIGVARBINARY}
+_LARGE_TYPES = {"text": T_TEXT, "ntext": T_NTEXT, "image": T_IMAGE}
 
 # A NOT NULL column of these types goes as SQL Server sends it: a fixed-length type, each value without
-# a length byte ([MS-TDS] 2.2.5.4.1, FIXEDLENTYPE); the nullable form is INTN/BITN/FLTN
-_FIXED_TYPES = {"tinyint": T_INT1, "smallint": T_INT2, "int": T_INT4, "bigint": T_INT8, "bit": T_BIT,
-                "float": T_FLT8, "real": T_FLT4}
+# a length byte ([MS-TDS] 2.2.5.4.1, FIXEDLENTYPE); the nullable form is INTN/BITN/FLTN/MONEYN/DATETIMN
+FIXED_TYPES = {"tinyint": T_INT1, "smallint": T_INT2, "int": T_INT4, "bigint": T_INT8, "bit": T_BIT,
+               "float": T_FLT8, "real": T_FLT4, "money": T_MONEY, "smallmoney": T_MONEY4,
+               "datetime": T_DATETIME, "smalldatetime": T_DATETIM4}
+ENCODING_ERRORS = (TypeError, ValueError, LookupError, AttributeError, OverflowError, struct.error, ArithmeticError)
 
 
 def fixed_length(sql_type: SqlType) -> bool:
-    return not sql_type.nullable and sql_type.name in _FIXED_TYPES
+    return not sql_type.nullable and sql_type.name in FIXED_TYPES
 
 
-def type_info(sql_type: SqlType) -> bytes:
+def decimal_size(precision: int) -> int:
+    return 5 if precision <= 9 else 9 if precision <= 19 else 13 if precision <= 28 else 17
+
+
+def time_size(scale: int) -> int:
+    return 3 if scale <= 2 else 4 if scale <= 4 else 5
+
+
+def type_info(sql_type: SqlType) -> bytes:  # noqa: C901 - one branch per type
     """TYPE_INFO for COLMETADATA / RETURNVALUE."""
     name = sql_type.name
     if fixed_length(sql_type):
-        return bytes([_FIXED_TYPES[name]])
-    if name in _INT_SIZES:
-        return bytes([T_INTN, _INT_SIZES[name]])
+        return bytes([FIXED_TYPES[name]])
+    if name in INT_SIZES:
+        return bytes([T_INTN, INT_SIZES[name]])
     if name == "bit":
         return bytes([T_BITN, 1])
-    if name == "float":
-        return bytes([T_FLTN, 8])
-    if name == "real":
-        return bytes([T_FLTN, 4])
+    if name in ("float", "real"):
+        return bytes([T_FLTN, 8 if name == "float" else 4])
+    if name in ("money", "smallmoney"):
+        return bytes([T_MONEYN, 8 if name == "money" else 4])
     if name == "decimal":
-        return bytes([T_DECIMALN, _decimal_size(sql_type.precision), sql_type.precision, sql_type.scale])
-    if name == "nvarchar":
-        size = 0xFFFF if sql_type.length < 0 else sql_type.length * 2
-        return bytes([T_NVARCHAR]) + _U16.pack(size) + COLLATION
-    if name == "varbinary":
-        size = 0xFFFF if sql_type.length < 0 else sql_type.length
-        return bytes([T_BIGVARBINARY]) + _U16.pack(size)
+        return bytes([T_DECIMALN, decimal_size(sql_type.precision), sql_type.precision, sql_type.scale])
+    if name in _STRING_TYPES:
+        unicode = name in ("nchar", "nvarchar")
+        size = 0xFFFF if sql_type.length < 0 else sql_type.length * (2 if unicode else 1)
+        collation = b"" if name in ("binary", "varbinary") else COLLATION
+        return bytes([_STRING_TYPES[name]]) + _U16.pack(size) + collation
+    if name in _LARGE_TYPES:
+        size = 0x3FFFFFFF if name == "ntext" else 0x7FFFFFFF
+        collation = b"" if name == "image" else COLLATION
+        return bytes([_LARGE_TYPES[name]]) + _U32.pack(size) + collation + b"\x00"  # TableName: no parts
+    if name == "xml":
+        return bytes([T_XML, 0])  # no schema
     if name == "datetime2":
         return bytes([T_DATETIME2N, sql_type.scale])
+    if name == "datetimeoffset":
+        return bytes([T_DATETIMEOFFSETN, sql_type.scale])
     if name == "date":
         return bytes([T_DATEN])
     if name == "time":
         return bytes([T_TIMEN, sql_type.scale])
+    if name in ("datetime", "smalldatetime"):
+        return bytes([T_DATETIMN, 8 if name == "datetime" else 4])
     if name == "uniqueidentifier":
         return bytes([T_GUID, 16])
     raise ValueError(f"no TDS encoding for {name}")
-
-
-def _decimal_size(precision: int) -> int:
-    if precision <= 9:
-        return 5
-    if precision <= 19:
-        return 9
-    if precision <= 28:
-        return 13
-    return 17
 
 
 def colmetadata(columns: Sequence[tuple[str, SqlType]]) -> bytes:
@@ -121,13 +151,15 @@ def no_metadata() -> bytes:
 ColumnEncoder = Callable[[Sequence[Any]], list[bytes]]
 
 
-def column_encoder(sql_type: SqlType) -> ColumnEncoder:
+def column_encoder(sql_type: SqlType) -> ColumnEncoder:  # noqa: C901 - one branch per type
+    """The converting encoder: any value SQLite may hold for the type (its stored form, or what an older
+    data file or a computed expression holds) to TDS bytes, value by value."""
     name = sql_type.name
     if fixed_length(sql_type):
         nullable = column_encoder(replace(sql_type, nullable=True))
-        return lambda values: _without_length(nullable(values))
-    if name in _INT_SIZES:
-        size = _INT_SIZES[name]
+        return lambda values: without_length(nullable(values))
+    if name in INT_SIZES:
+        size = INT_SIZES[name]
         pack = _INT_PACK[size].pack
         prefix = bytes([size])
         return lambda values: [b"\x00" if v is None else prefix + pack(_to_int(v)) for v in values]
@@ -137,328 +169,42 @@ def column_encoder(sql_type: SqlType) -> ColumnEncoder:
     if name in ("float", "real"):
         fmt = _F64 if name == "float" else _F32
         prefix = bytes([fmt.size])
-        pack = fmt.pack
-        return lambda values: [b"\x00" if v is None else prefix + pack(float(v)) for v in values]
+        return lambda values: [b"\x00" if v is None else prefix + fmt.pack(float(v)) for v in values]
     if name == "decimal":
         return _decimal_encoder(sql_type)
-    if name == "nvarchar":
-        if sql_type.length < 0:
-            return lambda values: [_plp(None if v is None else _to_text(v).encode("utf-16-le")) for v in values]
-        limit = sql_type.length * 2
-        return lambda values: [_short_bytes(None if v is None else _to_text(v).encode("utf-16-le"), limit)
-                               for v in values]
-    if name == "varbinary":
-        if sql_type.length < 0:
-            return lambda values: [_plp(None if v is None else _to_bytes(v)) for v in values]
-        return lambda values: [_short_bytes(None if v is None else _to_bytes(v), sql_type.length)
-                               for v in values]
-    if name == "datetime2":
-        return _datetime2_encoder(sql_type.scale)
-    if name == "date":
-        return lambda values: [b"\x00" if v is None else b"\x03" + _date_bytes(_to_date(v)) for v in values]
-    if name == "time":
-        scale = sql_type.scale
-        size = _time_size(scale)
-        return lambda values: [b"\x00" if v is None else bytes([size]) + _time_bytes(to_time(v), scale)
-                               for v in values]
+    if name in ("money", "smallmoney"):
+        return _money_encoder(name)
+    if name in ("char", "varchar", "nchar", "nvarchar", "text", "ntext", "xml"):
+        return _text_encoder(sql_type)
+    if name in ("binary", "varbinary", "image"):
+        return _binary_encoder(sql_type)
+    if name in ("date", "time", "datetime2", "datetimeoffset", "datetime", "smalldatetime"):
+        encode_one = _moment_encoder(sql_type)
+        return lambda values: [b"\x00" if v is None else encode_one(v) for v in values]
     if name == "uniqueidentifier":
         return lambda values: [b"\x00" if v is None else b"\x10" + _to_uuid(v).bytes_le for v in values]
     raise ValueError(f"no TDS encoding for {name}")
-
-
-def fast_column_encoder(sql_type: SqlType) -> ColumnEncoder:
-    """Like ``column_encoder`` for values of the type SQLite stores for it (int for int, str for
-    datetime2 …), in one list comprehension per column; anything unexpected raises, and the caller
-    falls back to ``column_encoder``, which converts value by value."""
-    name = sql_type.name
-    if name in _INT_SIZES:
-        size = _INT_SIZES[name]
-        packer = struct.Struct("<B" + {1: "B", 2: "h", 4: "i", 8: "q"}[size]).pack
-        return lambda values: [b"\x00" if v is None else packer(size, v) for v in values]
-    if name == "bit":
-        table = {None: b"\x00", 0: b"\x01\x00", 1: b"\x01\x01"}
-        return lambda values: [table[v] for v in values]
-    if name in ("float", "real"):
-        packer = struct.Struct("<Bd" if name == "float" else "<Bf").pack
-        width = 8 if name == "float" else 4
-        return lambda values: [b"\x00" if v is None else packer(width, v) for v in values]
-    if name == "decimal" and sql_type.precision <= 19:
-        factor = 10**sql_type.scale
-        size = _decimal_size(sql_type.precision)
-        packer = struct.Struct("<BBI" if size == 5 else "<BBQ").pack
-
-        def decimals(values: Sequence[Any]) -> list[bytes]:
-            out = []
-            for v in values:
-                if v is None:
-                    out.append(b"\x00")
-                    continue
-                if type(v) is str:  # noqa: E721 - exact text: the precise (slow) path
-                    raise TypeError("text decimal")
-                unscaled = round(v * factor)
-                out.append(packer(size, 1, unscaled) if unscaled >= 0 else packer(size, 0, -unscaled))
-            return out
-
-        return decimals
-    if name == "nvarchar" and sql_type.length >= 0:
-        limit = sql_type.length * 2
-        pack_h = _U16.pack
-        utf16 = codecs.utf_16_le_encode  # no codec-registry lookup per value (4x faster than str.encode)
-
-        def texts(values: Sequence[Any]) -> list[bytes]:
-            encoded = [None if v is None else utf16(v)[0] for v in values]
-            if max(map(len, filter(None, encoded)), default=0) > limit:
-                raise ValueError("longer than the column")
-            return [b"\xff\xff" if e is None else pack_h(len(e)) + e for e in encoded]
-
-        return texts
-    if name == "datetime2" and sql_type.scale == 7:
-        parse = dt.datetime.fromisoformat
-        packer = struct.Struct("<BQ").pack
-        zero = dt.datetime(1, 1, 1)
-
-        def moments(values: Sequence[Any]) -> list[bytes]:
-            out = []
-            for v in values:
-                if v is None:
-                    out.append(b"\x00")
-                    continue
-                delta = parse(v) - zero  # TypeError for an aware datetime: the slow path handles offsets
-                out.append(packer(8, (delta.days << 40) | (delta.seconds * 1_000_000 + delta.microseconds) * 10))
-            return out
-
-        return moments
-    if name == "uniqueidentifier":
-
-        def guids(values: Sequence[Any]) -> list[bytes]:
-            count = len(values)
-            raw = bytes.fromhex("".join(values).replace("-", ""))  # TypeError on None: slow path
-            if len(raw) != 16 * count:
-                raise ValueError("not GUIDs")
-            out = bytearray(17 * count)
-            out[0::17] = b"\x10" * count
-            for target, source in enumerate((3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15), start=1):
-                out[target::17] = raw[source::16]
-            blob = bytes(out)
-            return [blob[i:i + 17] for i in range(0, 17 * count, 17)]
-
-        return guids
-    return column_encoder(sql_type)
-
-
-# -- ROW tokens for a whole result set ---------------------------------------------------------------
-# The rows are encoded a column at a time, and as much as possible a whole column in one C call
-# (struct.pack of n values, one unhexlify for n GUIDs, bytearray slice assignment) rather than value
-# by value, where the values are the plain ones SQLite stores for the column's type. A column becomes
-# "parts": a fixed part gives every row the same number of bytes — (data, stride, lanes): row i's
-# bytes are ``data[i * stride + lane]`` for each lane, in order (``lanes`` None: all ``stride``
-# bytes as they are) — and a variable part is a list of bytes, one per row (text, NULL-able values).
-# All fixed parts of a row are laid side by side in one frame (a bytearray with one stride-W slot per
-# row, filled lane by lane with strided slice assignments), and the stream is that frame cut only
-# where a variable part goes in: with no variable column the frame *is* the ROW tokens.
-FixedPart = tuple[bytes, int, tuple[int, ...] | None]
-RowPart = FixedPart | list[bytes]
-
-ENCODING_ERRORS = (TypeError, ValueError, KeyError, AttributeError, OverflowError, struct.error)
-_GUID_LANES = (3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15)  # text order -> bytes_le
-_GUID_MARKS = ((8, "-"), (13, "-"), (18, "-"), (23, "-"), (36, "|"))  # in "|".join: each value 36 long
-_INT_CODES = {1: "B", 2: "h", 4: "i", 8: "q"}
-_BIT_TABLE = bytes([0]) + bytes([1]) * 255  # any non-zero byte -> 1
-_ZERO_MOMENT = dt.datetime(1, 1, 1)
-
-
-def encode_columns(types: Sequence[SqlType], rows: Sequence[Sequence[Any]]) -> bytes:
-    """ROW tokens for all rows: whole-column encoders where the values allow, else the per-value fast
-    encoder, else the converting one (which raises what the caller turns into a typing fallback)."""
-    if not rows:
-        return b""
-    count = len(rows)
-    parts: list[RowPart] = [(bytes([TOKEN_ROW]) * count, 1, None)]
-    for index, sql_type in enumerate(types):
-        # not zip(*rows): that allocates one GC-tracked iterator per row (twice the collector's passes)
-        parts += column_parts(sql_type, list(map(itemgetter(index), rows)))
-    return assemble_rows(count, parts)
-
-
-def column_parts(sql_type: SqlType, values: Sequence[Any]) -> list[RowPart]:
-    """One column's parts: whole-column where possible, else per value (fast, then converting)."""
-    if fixed_length(sql_type):  # the nullable form's parts without the length byte
-        if None in values:
-            raise ValueError("NULL in a NOT NULL column")
-        parts = column_parts(replace(sql_type, nullable=True), values)
-        if len(parts) == 1 and isinstance(parts[0], list):
-            return [_without_length(parts[0])]
-        return parts[1:]  # the whole-column forms start with the length byte as a constant part
-    try:
-        found = _whole_column(sql_type, values)
-        if found is not None:
-            return found
-    except ENCODING_ERRORS:
-        pass
-    try:
-        return [fast_column_encoder(sql_type)(values)]
-    except ENCODING_ERRORS:
-        return [column_encoder(sql_type)(values)]
-
-
-def _without_length(values: list[bytes]) -> list[bytes]:
-    if b"\x00" in values:  # a NULL (length 0) has no fixed-length form
-        raise ValueError("NULL in a NOT NULL column")
-    return [value[1:] for value in values]
-
-
-def _constant(byte: int, count: int) -> FixedPart:
-    return (bytes([byte]) * count, 1, None)
-
-
-def _whole_column(sql_type: SqlType, values: Sequence[Any]) -> list[RowPart] | None:  # noqa: C901
-    """The column's parts built a whole column at a time; None (or an exception) where the values are
-    not the plain ones for the type, and the per-value encoders take over."""
-    name = sql_type.name
-    count = len(values)
-    if name == "nvarchar" and sql_type.length >= 0:
-        utf16 = codecs.utf_16_le_encode
-        if None in values:
-            encoded = [b"" if v is None else utf16(v)[0] for v in values]
-            lengths = [0xFFFF if v is None else len(e) for v, e in zip(values, encoded, strict=True)]
-            longest = max((n for n in lengths if n != 0xFFFF), default=0)
-        else:
-            encoded = list(map(itemgetter(0), map(utf16, values)))
-            lengths = list(map(len, encoded))
-            longest = max(lengths)
-        if longest > sql_type.length * 2:
-            raise ValueError("longer than the column")
-        return [(struct.pack(f"<{count}H", *lengths), 2, None), encoded]
-    if None in values:
-        return None
-    if name in _INT_SIZES:
-        size = _INT_SIZES[name]
-        return [_constant(size, count), (struct.pack(f"<{count}{_INT_CODES[size]}", *values), size, None)]
-    if name == "bit":
-        return [_constant(1, count), (bytes(values).translate(_BIT_TABLE), 1, None)]
-    if name in ("float", "real"):
-        size = 8 if name == "float" else 4
-        return [_constant(size, count), (struct.pack(f"<{count}{'d' if size == 8 else 'f'}", *values), size, None)]
-    if name == "decimal" and sql_type.precision <= 19:
-        if not set(map(type, values)) <= {int, float}:
-            return None  # text decimals take the exact (Decimal) path
-        size = _decimal_size(sql_type.precision)
-        unscaled = list(map(round, map(mul, values, repeat(10**sql_type.scale))))
-        if min(unscaled) >= 0:
-            signs = b"\x01" * count
-        else:
-            signs = bytes(map((0).__le__, unscaled))
-            unscaled = list(map(abs, unscaled))
-        data = struct.pack(f"<{count}{'I' if size == 5 else 'Q'}", *unscaled)
-        return [_constant(size, count), (signs, 1, None), (data, size - 1, None)]
-    if name == "datetime2" or name == "date":
-        deltas = map(sub, map(dt.datetime.fromisoformat, values), repeat(_ZERO_MOMENT))  # aware: TypeError
-        if name == "date":
-            data = struct.pack(f"<{count}I", *[d.days for d in deltas])
-            return [_constant(3, count), (data, 4, (0, 1, 2))]
-        scale = sql_type.scale
-        size = _time_size(scale)
-        shift = 8 * size
-        if scale == 7:
-            packed = [(d.days << shift) | (d.seconds * 1_000_000 + d.microseconds) * 10 for d in deltas]
-        else:
-            factor = 10**scale
-            packed = [(d.days << shift) | (d.seconds * 1_000_000 + d.microseconds) * factor // 1_000_000
-                      for d in deltas]
-        data = struct.pack(f"<{count}Q", *packed)
-        return [_constant(size + 3, count), (data, 8, tuple(range(size + 3)))]
-    if name == "uniqueidentifier":
-        text = "|".join(values)  # TypeError unless all text
-        if len(text) != 37 * count - 1 or any(text[position::37] != mark * (count - (position == 36))
-                                              for position, mark in _GUID_MARKS):
-            return None  # not all in the canonical 8-4-4-4-12 form: uuid.UUID parses them one by one
-        raw = binascii.unhexlify(text.encode("ascii").translate(None, b"-|"))  # non-hex: ValueError
-        if len(raw) != 16 * count:
-            return None
-        return [_constant(16, count), (raw, 16, _GUID_LANES)]
-    return None
-
-
-def assemble_rows(count: int, parts: Sequence[RowPart]) -> bytes:
-    """The ROW tokens of ``count`` rows from their parts, in column order (see above)."""
-    groups: list[list[FixedPart]] = [[]]
-    variables: list[list[bytes]] = []
-    for part in parts:
-        if isinstance(part, tuple):
-            groups[-1].append(part)
-        else:
-            variables.append(part)
-            groups.append([])
-    widths = [sum(stride if lanes is None else len(lanes) for _, stride, lanes in group) for group in groups]
-    row = sum(widths)
-    frame = bytearray(count * row)
-    offset = 0
-    for group in groups:
-        for data, stride, lanes in group:
-            if lanes is None and stride == row:
-                frame[:] = data
-            elif lanes is None and stride == 1:
-                frame[offset::row] = data
-            else:
-                for lane, source in enumerate(range(stride) if lanes is None else lanes):
-                    frame[offset + lane::row] = data[source::stride]
-            offset += stride if lanes is None else len(lanes)
-    if not variables:
-        return bytes(frame)
-    starts = list(accumulate(widths, initial=0))
-    last = len(variables)
-    streams: list[Sequence[bytes]] = []
-    for index, variable in enumerate(variables, start=1):
-        streams.append(variable)
-        if index < last:  # the fixed bytes between two variable parts of one row
-            streams.append(_cut(frame, starts[index], widths[index], row))
-    # the fixed bytes after a row's last variable part run on into the next row's first ones
-    wrap = _cut(memoryview(frame)[starts[last]:starts[last] + (count - 1) * row], 0, widths[last] + widths[0], row)
-    wrap.append(bytes(frame[(count - 1) * row + starts[last]:]))
-    streams.append(wrap)
-    return b"".join(chain((frame[:widths[0]],), chain.from_iterable(zip(*streams, strict=True))))
-
-
-def _cut(buffer: bytes | bytearray | memoryview, offset: int, width: int, row: int) -> list[bytes]:
-    """``width`` bytes at ``offset`` of every ``row``-byte slot of the buffer."""
-    layout = struct.Struct(f"<{offset}x{width}s{row - offset - width}x")
-    return list(map(itemgetter(0), layout.iter_unpack(buffer)))
-
-
-def encode_rows(encoders: Sequence[ColumnEncoder], rows: Sequence[Sequence[Any]]) -> bytes:
-    """ROW tokens for all rows, encoding column by column (much faster than value by value)."""
-    if not rows:
-        return b""
-    columns = list(zip(*rows, strict=True))
-    encoded = [encoder(column) for encoder, column in zip(encoders, columns, strict=True)]
-    return b"".join(chain.from_iterable(zip(repeat(b"\xd1"), *encoded)))
 
 
 def encode_value(sql_type: SqlType, value: Any) -> bytes:
     return column_encoder(sql_type)([value])[0]
 
 
-def returnvalue(ordinal: int, name: str, sql_type: SqlType, value: Any) -> bytes:
-    return (bytes([TOKEN_RETURNVALUE]) + _U16.pack(ordinal) + b_varchar(name) + b"\x01"
-            + b"\x00\x00\x00\x00\x09\x00" + type_info(sql_type) + encode_value(sql_type, value))
+def returnvalue(ordinal: int, name: str, sql_type: SqlType, value: Any, status: int = 0x01) -> bytes:
+    """An OUTPUT parameter's value (status 0x01), or a user-defined function's return value (0x02)."""
+    stored = client_value(value, sql_type) if not isinstance(value, (str, int, float, bytes)) or \
+        isinstance(value, bool) else value
+    return (bytes([TOKEN_RETURNVALUE]) + _U16.pack(ordinal) + b_varchar(name) + bytes([status])
+            + b"\x00\x00\x00\x00\x09\x00" + type_info(sql_type) + encode_value(sql_type, stored))
 
 
-def _short_bytes(data: bytes | None, limit: int) -> bytes:
-    if data is None:
-        return b"\xff\xff"
-    if len(data) > limit:
-        data = data[:limit]
-    return _U16.pack(len(data)) + data
+def without_length(values: list[bytes]) -> list[bytes]:
+    if b"\x00" in values:  # a NULL (length 0) has no fixed-length form
+        raise ValueError("NULL in a NOT NULL column")
+    return [value[1:] for value in values]
 
 
-def _plp(data: bytes | None) -> bytes:
-    if data is None:
-        return _U64.pack(PLP_NULL)
-    if not data:
-        return _U64.pack(0) + b"\x00\x00\x00\x00"
-    return _U64.pack(len(data)) + _U32.pack(len(data)) + data + b"\x00\x00\x00\x00"
-
-
+# -- per type ------------------------------------------------------------------------------------------
 def _to_int(value: Any) -> int:
     if isinstance(value, int):
         return value
@@ -473,19 +219,72 @@ def _to_bool(value: Any) -> bool:
     return bool(value)
 
 
-def _to_text(value: Any) -> str:
+def unscaled(value: Any, scale: int) -> int:
+    """An exact value times 10**scale, as the wire carries it (canonical text has the digits already)."""
     if isinstance(value, str):
-        return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, float) and value.is_integer():
-        return str(value)
-    return str(value)
+        text = value.strip()
+        point = text.find(".")
+        if (point < 0 and scale == 0) or (point >= 0 and len(text) - point - 1 == scale):
+            return int(text.replace(".", "", 1))
+    if isinstance(value, int):
+        return value * 10**scale
+    number = value if isinstance(value, Decimal) else decimals.to_decimal(value)
+    if number is None:
+        raise ValueError(f"not a number: {value!r}")
+    return int(number.scaleb(scale, context=decimals.CONTEXT).quantize(Decimal(1), rounding="ROUND_HALF_UP",
+                                                                      context=decimals.CONTEXT))
+
+
+def _decimal_encoder(sql_type: SqlType) -> ColumnEncoder:
+    size = decimal_size(sql_type.precision)
+    scale = sql_type.scale
+    limit = 10**sql_type.precision
+    body = size - 1
+    prefix_pos, prefix_neg = bytes([size, 1]), bytes([size, 0])
+
+    def encode_one(value: Any) -> bytes:
+        number = unscaled(value, scale)
+        if abs(number) >= limit:
+            raise OverflowError("more digits than the column's precision")
+        return prefix_neg + (-number).to_bytes(body, "little") if number < 0 else \
+            prefix_pos + number.to_bytes(body, "little")
+
+    return lambda values: [b"\x00" if v is None else encode_one(v) for v in values]
+
+
+def _money_encoder(name: str) -> ColumnEncoder:
+    if name == "money":
+        def encode_one(value: Any) -> bytes:
+            number = unscaled(value, 4)
+            return b"\x08" + _MONEY8.pack(number >> 32, number & 0xFFFFFFFF)
+    else:
+        def encode_one(value: Any) -> bytes:
+            return b"\x04" + _MONEY4.pack(unscaled(value, 4))
+    return lambda values: [b"\x00" if v is None else encode_one(v) for v in values]
+
+
+def _text_bytes(value: Any, unicode: bool) -> bytes:
+    text = value if isinstance(value, str) else bytes(value).decode(CODE_PAGE, "replace") if isinstance(
+        value, (bytes, bytearray)) else str(value)
+    if unicode:
+        return codecs.utf_16_le_encode(text, "surrogatepass")[0]
+    return text.encode(CODE_PAGE, "replace")
+
+
+def _text_encoder(sql_type: SqlType) -> ColumnEncoder:
+    name = sql_type.name
+    unicode = name in ("nchar", "nvarchar", "ntext", "xml")
+    if name in ("text", "ntext"):
+        return lambda values: [b"\x00" if v is None else _large(_text_bytes(v, unicode)) for v in values]
+    if sql_type.length < 0 or name == "xml":
+        return lambda values: [plp(None if v is None else _text_bytes(v, unicode)) for v in values]
+    limit = sql_type.length * (2 if unicode else 1)
+    return lambda values: [short_bytes(None if v is None else _text_bytes(v, unicode), limit) for v in values]
 
 
 def _to_bytes(value: Any) -> bytes:
-    if isinstance(value, bytes):
-        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
     if isinstance(value, str):
         return value.encode("utf-8")
     if isinstance(value, int):
@@ -493,108 +292,92 @@ def _to_bytes(value: Any) -> bytes:
     return bytes(value)
 
 
+def _binary_encoder(sql_type: SqlType) -> ColumnEncoder:
+    if sql_type.name == "image":
+        return lambda values: [b"\x00" if v is None else _large(_to_bytes(v)) for v in values]
+    if sql_type.length < 0:
+        return lambda values: [plp(None if v is None else _to_bytes(v)) for v in values]
+    return lambda values: [short_bytes(None if v is None else _to_bytes(v), sql_type.length) for v in values]
+
+
+def _large(data: bytes) -> bytes:
+    """A text/ntext/image value: text pointer, timestamp, then the data with a 4-byte length."""
+    return _TEXT_POINTER + _U32.pack(len(data)) + data
+
+
+def short_bytes(data: bytes | None, limit: int) -> bytes:
+    if data is None:
+        return b"\xff\xff"
+    if len(data) > limit:
+        raise ValueError("longer than the column")
+    return _U16.pack(len(data)) + data
+
+
+def plp(data: bytes | None) -> bytes:
+    if data is None:
+        return _U64.pack(PLP_NULL)
+    if not data:
+        return _U64.pack(0) + b"\x00\x00\x00\x00"
+    return _U64.pack(len(data)) + _U32.pack(len(data)) + data + b"\x00\x00\x00\x00"
+
+
 def _to_uuid(value: Any) -> uuid.UUID:
-    if isinstance(value, bytes) and len(value) == 16:
-        return uuid.UUID(bytes_le=value)
+    if isinstance(value, (bytes, bytearray)) and len(value) == 16:
+        return uuid.UUID(bytes_le=bytes(value))
+    if isinstance(value, uuid.UUID):
+        return value
     return uuid.UUID(str(value))
 
 
-def parse_datetime(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, (int, float)):
-        return dt.datetime(1970, 1, 1) + dt.timedelta(seconds=value)
-    text = str(value).strip()
-    if len(text) > 26 and text[19] == "." and text[-1].isdigit():  # 7 fractional digits
-        head, _, fraction = text.partition(".")
-        text = f"{head}.{fraction[:6]}"
-    parsed = dt.datetime.fromisoformat(text)
-    return parsed.replace(tzinfo=None) if parsed.tzinfo is None else parsed.astimezone(dt.timezone.utc).replace(
-        tzinfo=None)
+def moment_of(value: Any, type_name: str) -> datetimes.Moment:
+    """A stored date/time (or a client's datetime, or text) as a moment of the type."""
+    if isinstance(value, str):
+        found = datetimes.read_stored(value.strip())
+        if found is not None:
+            return found
+        return datetimes.parse(value, type_name)
+    import datetime as dt
+
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return datetimes.Moment.from_datetime(value)
+    if isinstance(value, (int, float)) and type_name in ("datetime", "smalldatetime"):
+        return datetimes.from_number(float(value), type_name)
+    raise ValueError(f"not a date: {value!r}")
 
 
-def _to_date(value: Any) -> dt.date:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    return parse_datetime(value).date()
+def _moment_encoder(sql_type: SqlType) -> Callable[[Any], bytes]:
+    name, scale = sql_type.name, sql_type.scale
+    size = time_size(scale)
+    unit = 10 ** (7 - scale)
 
+    def clock(ticks: int) -> bytes:
+        return (ticks // unit).to_bytes(size, "little")
 
-def to_time(value: Any) -> dt.time:
-    if isinstance(value, dt.time):
-        return value
-    text = str(value).strip()
-    try:
-        return dt.time.fromisoformat(text[:15])
-    except ValueError:
-        return parse_datetime(value).time()
+    def date(day: int) -> bytes:
+        return (day - datetimes.FIRST_DAY).to_bytes(3, "little")
 
+    if name == "date":
+        return lambda value: b"\x03" + date(moment_of(value, name).day)
+    if name == "time":
+        return lambda value: bytes([size]) + clock(moment_of(value, name).ticks)
+    if name == "datetime2":
+        def encode_datetime2(value: Any) -> bytes:
+            moment = moment_of(value, name)
+            return bytes([size + 3]) + clock(moment.ticks) + date(moment.day)
+        return encode_datetime2
+    if name == "datetimeoffset":
+        def encode_offset(value: Any) -> bytes:
+            moment = moment_of(value, name)
+            day, ticks = moment.utc()
+            return bytes([size + 5]) + clock(ticks) + date(day) + struct.pack("<h", moment.offset or 0)
+        return encode_offset
+    if name == "datetime":
+        def encode_datetime(value: Any) -> bytes:
+            moment = moment_of(value, name)
+            return b"\x08" + _DATETIME8.pack(moment.day - datetimes.DAY_1900, datetimes.datetime_units(moment.ticks))
+        return encode_datetime
 
-def _time_size(scale: int) -> int:
-    return 3 if scale <= 2 else 4 if scale <= 4 else 5
-
-
-def _time_bytes(moment: dt.time, scale: int) -> bytes:
-    ticks = ((moment.hour * 3600 + moment.minute * 60 + moment.second) * 1_000_000 + moment.microsecond)
-    ticks = ticks * 10**scale // 1_000_000
-    return ticks.to_bytes(_time_size(scale), "little")
-
-
-def _date_bytes(day: dt.date) -> bytes:
-    return (day.toordinal() - _DATE_ZERO).to_bytes(3, "little")
-
-
-def _datetime2_encoder(scale: int) -> ColumnEncoder:
-    size = _time_size(scale)
-    prefix = bytes([size + 3])
-    factor = 10**scale
-    cache: dict[Any, bytes] = {}
-
-    def encode_one(value: Any) -> bytes:
-        moment = parse_datetime(value)
-        micro = (moment.hour * 3600 + moment.minute * 60 + moment.second) * 1_000_000 + moment.microsecond
-        ticks = micro * factor // 1_000_000
-        days = moment.toordinal() - _DATE_ZERO
-        return prefix + ticks.to_bytes(size, "little") + days.to_bytes(3, "little")
-
-    def encode(values: Sequence[Any]) -> list[bytes]:
-        out = []
-        for v in values:
-            if v is None:
-                out.append(b"\x00")
-                continue
-            hit = cache.get(v)
-            if hit is None:
-                hit = encode_one(v)
-                if len(cache) < 65536:
-                    cache[v] = hit
-            out.append(hit)
-        return out
-
-    return encode
-
-
-def _decimal_encoder(sql_type: SqlType) -> ColumnEncoder:
-    size = _decimal_size(sql_type.precision)
-    scale = sql_type.scale
-    quantum = Decimal(1).scaleb(-scale)
-    factor = 10**scale
-    prefix_pos = bytes([size, 1])
-    prefix_neg = bytes([size, 0])
-    body = size - 1
-
-    def encode_one(value: Any) -> bytes:
-        if isinstance(value, int):
-            unscaled = value * factor
-        else:
-            number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float)
-                                                                       else str(value).strip())
-            unscaled = int(number.quantize(quantum).scaleb(scale))
-        if unscaled < 0:
-            return prefix_neg + (-unscaled).to_bytes(body, "little")
-        return prefix_pos + unscaled.to_bytes(body, "little")
-
-    return lambda values: [b"\x00" if v is None else encode_one(v) for v in values]
-
-
+    def encode_small(value: Any) -> bytes:
+        moment = moment_of(value, name)
+        return b"\x04" + _DATETIME4.pack(moment.day - datetimes.DAY_1900, moment.ticks // (60 * 10_000_000))
+    return encode_small

@@ -8,20 +8,20 @@ readers see committed rows (models.Database.connection_for_read)."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import re
 import sqlite3
-import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
-from . import errors, security, tds
+from . import errors, procedures, security, sessiontables, tds, unsupported
 from .batches import keyword, split_batch, split_top_level, string_literals, unquote
+from .calls import Calls, Returned
 from .catalog import DDL
-from .ddl import create_table, record_added_columns
+from .conversions import client_value, convert
+from .ddl import column_type, create_table, record_added_columns
 from .errors import SqlError
 from .models import Database, SessionState, SqlServer
+from .options import apply_set
 from .results import (
     CHUNK_ROWS,
     BatchResult,
@@ -30,15 +30,14 @@ from .results import (
     ResultSet,
     RowCount,
     RowStream,
-    TransactionEvent,
     all_declared,
     declared_types,
     result_columns,
 )
 from .sqltypes import SqlType, sql_type
+from .transactions import Transactions
 from .translate import Translation, sqlite_error, translate
 
-LOCK_TIMEOUT_SECONDS = 10.0  # a writer waits this long for another session's transaction, then gets 1222
 _NAME = r"(\[(?:[^\]]|\]\])+\]|\"[^\"]+\"|[^\s;,\[\]()]+)"
 _CREATE_USER = re.compile(rf"^CREATE\s+USER\s+{_NAME}\s+FROM\s+EXTERNAL\s+PROVIDER"
                           r"(?:\s+WITH\s+OBJECT_ID\s*=\s*N?'([^']*)')?\s*$", re.I | re.S)
@@ -48,24 +47,25 @@ _CREATE_USER_WITH_SID = re.compile(rf"^CREATE\s+USER\s+{_NAME}\s+WITH\s+SID\s*=\
                                    r"\s*$", re.I | re.S)
 _DROP_USER = re.compile(rf"^DROP\s+USER\s+(IF\s+EXISTS\s+)?{_NAME}\s*$", re.I | re.S)
 _ALTER_ROLE = re.compile(rf"^ALTER\s+ROLE\s+{_NAME}\s+(ADD|DROP)\s+MEMBER\s+{_NAME}\s*$", re.I | re.S)
-_EXEC = re.compile(rf"^EXEC(?:UTE)?\s+(?:@\w+\s*=\s*)?{_NAME}\s*(.*)$", re.I | re.S)
+_PART = r"(?:\[(?:[^\]]|\]\])+\]|\"[^\"]+\"|[\w@#$]+)"
+_EXEC = re.compile(rf"^EXEC(?:UTE)?\s+(?:@(\w+)\s*=\s*)?({_PART}(?:\s*\.\s*{_PART}){{0,2}})(?:\s+(.*))?$", re.I | re.S)
 _GRANT = re.compile(rf"^(GRANT|DENY|REVOKE)\s+(.+?)(?:\s+ON\s+(?:(OBJECT|SCHEMA|DATABASE)\s*::\s*)?{_NAME}"
                     rf"(?:\s*\.\s*{_NAME})?)?\s+(?:TO|FROM)\s+{_NAME}(?:\s+CASCADE)?\s*$", re.I | re.S)
 _WAITFOR = re.compile(r"^WAITFOR\s+DELAY\s+N?'([^']*)'\s*$", re.I)
 _BEGIN_OTHER = re.compile(r"^BEGIN\s+(?!TRAN\b|TRANSACTION\b)\w+", re.I)
-_BEGIN_TRAN = re.compile(r"^BEGIN\s+(?:TRAN|TRANSACTION)(?:\s+\w+)?\s*$", re.I)
+_BEGIN_TRAN = re.compile(r"^BEGIN\s+(?:TRAN|TRANSACTION)(?:\s+(\w+))?(?:\s+WITH\s+MARK(?:\s+N?'[^']*')?)?\s*$",
+                         re.I)
 _COMMIT = re.compile(r"^COMMIT(?:\s+(?:TRAN|TRANSACTION|WORK))?(?:\s+\w+)?\s*$", re.I)
-_ROLLBACK = re.compile(r"^ROLLBACK(?:\s+(?:TRAN|TRANSACTION|WORK))?(?:\s+\w+)?\s*$", re.I)
-_SET_NOCOUNT = re.compile(r"^SET\s+NOCOUNT\s+(ON|OFF)\s*$", re.I)
+_ROLLBACK = re.compile(r"^ROLLBACK(?:\s+(?:TRAN|TRANSACTION|WORK))?(?:\s+(\w+))?\s*$", re.I)
+_SAVE = re.compile(r"^SAVE\s+(?:TRAN|TRANSACTION)\s+(\w+)\s*$", re.I)
 _SET_VARIABLE = re.compile(r"^SET\s+@(\w+)\s*=\s*(.+)$", re.I | re.S)
-_SET_OPTION = re.compile(r"^SET\s+[A-Z_]+", re.I)
 _DECLARE = re.compile(r"^DECLARE\s+(.+)$", re.I | re.S)
 _DECLARATION = re.compile(r"^@(\w+)\s+(?:AS\s+)?(.+?)(?:\s*=\s*(.+))?$", re.I | re.S)
 _PRINT = re.compile(r"^PRINT\s+(.+)$", re.I | re.S)
 _TRUNCATE = re.compile(rf"^TRUNCATE\s+TABLE\s+{_NAME}(?:\s*\.\s*{_NAME})?\s*$", re.I | re.S)
 
 
-class Engine:
+class Engine(Transactions, Calls):
     """Runs batches for a session against its database, turning them into outcomes."""
 
     def __init__(self, server: SqlServer) -> None:
@@ -74,11 +74,20 @@ class Engine:
     async def run_batch(self, state: SessionState, text: str, parameters: dict[str, Any] | None = None,
                         parameter_types: dict[str, SqlType] | None = None) -> BatchResult:
         result = BatchResult([])
-        state.variables = {k.lower(): v for k, v in (parameters or {}).items()}  # variables live for a batch
+        # variables live for a batch; a parameter's value in the stored form of its declared type
         state.variable_types = {k.lower(): t for k, t in (parameter_types or {}).items()}
+        state.variables = {k.lower(): client_value(v, state.variable_types.get(k.lower()))
+                           for k, v in (parameters or {}).items()}
         state.last_identity = None  # SCOPE_IDENTITY() is per scope: a new batch starts with none
         try:
-            await self._run_statements(state, split_batch(text), result.outcomes)
+            if procedures.is_definition(text):  # CREATE / ALTER PROCEDURE: the whole batch is its definition
+                await self.define_procedure(state, text)
+            elif kind := unsupported.object_kind(procedures.strip_leading_comments(text)):
+                raise errors.unsupported(kind)  # CREATE FUNCTION …: named before its body is read as statements
+            else:
+                await self._run_statements(state, split_batch(text), result.outcomes)
+        except Returned:  # RETURN ends the batch
+            pass
         except SqlError as exc:
             result.error = exc
         finally:
@@ -138,30 +147,47 @@ class Engine:
     # -- dispatch ----------------------------------------------------------------------------------
     async def _statement(self, state: SessionState, text: str, out: list[Outcome]) -> None:  # noqa: C901
         word = keyword(text)
+        feature = unsupported.statement_feature(text, word)
+        if feature is None and word in ("CREATE", "ALTER", "DROP") and not procedures.is_definition(text):
+            feature = unsupported.object_kind(text)
+        if feature is not None:
+            raise errors.unsupported(feature)
         if word == "CREATE" and re.match(r"^CREATE\s+USER\b", text, re.I):
             if with_sid := _CREATE_USER_WITH_SID.match(text):
                 name, sid, kind = unquote(with_sid.group(1)), bytes.fromhex(with_sid.group(2)), with_sid.group(3)
-                await self._write(state, lambda: security.create_user_with_sid(state, name, sid, kind.upper()))
+                await self.write(state, lambda: security.create_user_with_sid(state, name, sid, kind.upper()))
                 return
             found = _CREATE_USER.match(text)
             if not found:
                 raise errors.unsupported("CREATE USER without FROM EXTERNAL PROVIDER or WITH SID")
             directory = self.server.context.directory
-            await self._write(state, lambda: security.create_user(state, directory, unquote(found.group(1)),
+            await self.write(state, lambda: security.create_user(state, directory, unquote(found.group(1)),
                                                                    found.group(2)))
             return
+        if word in ("CREATE", "ALTER") and procedures.is_definition(text):
+            raise errors.must_be_first_in_batch("CREATE/ALTER PROCEDURE")
+        if word == "DROP" and re.match(r"^DROP\s+PROC(?:EDURE)?\b", text, re.I):
+            await self.drop_procedure(state, text)
+            return
+        if word == "RETURN":
+            self.return_statement(state, text)
+        if word == "RAISERROR":
+            self.raiserror(state, text, out)
+            return
+        if word == "THROW":
+            self.throw(state, text)
         if word == "DROP" and re.match(r"^DROP\s+USER\b", text, re.I):
             found = _DROP_USER.match(text)
             if not found:
                 raise errors.syntax_error("USER")
-            await self._write(state, lambda: security.drop_user(state, unquote(found.group(2)), bool(found.group(1))))
+            await self.write(state, lambda: security.drop_user(state, unquote(found.group(2)), bool(found.group(1))))
             return
         if word == "ALTER" and re.match(r"^ALTER\s+ROLE\b", text, re.I):
             found = _ALTER_ROLE.match(text)
             if not found:
                 raise errors.syntax_error("ROLE")
             role, action, member = unquote(found.group(1)), found.group(2).upper(), unquote(found.group(3))
-            await self._write(state, lambda: security.alter_role(state, role, action, member))
+            await self.write(state, lambda: security.alter_role(state, role, action, member))
             return
         if word in ("GRANT", "DENY", "REVOKE"):
             found = _GRANT.match(text)
@@ -169,7 +195,7 @@ class Engine:
                 raise errors.unsupported(word)
             verb, permissions, scope = found.group(1).upper(), found.group(2), (found.group(3) or "").upper()
             first, second, grantee = found.group(4), found.group(5), unquote(found.group(6))
-            await self._write(state, lambda: security.grant(state, verb, permissions, scope, first, second, grantee))
+            await self.write(state, lambda: security.grant(state, verb, permissions, scope, first, second, grantee))
             return
         if word in ("EXEC", "EXECUTE"):
             await self._exec(state, text, out)
@@ -181,9 +207,10 @@ class Engine:
             await asyncio.sleep(_delay_seconds(found.group(1)))
             return
         if word == "BEGIN":
-            if not _BEGIN_TRAN.match(text):
+            found = _BEGIN_TRAN.match(text)
+            if not found:
                 raise errors.unsupported(" ".join(text.split()[:2]).upper())  # BEGIN TRY, BEGIN DISTRIBUTED …
-            out.extend(self.begin(state))
+            out.extend(self.begin(state, found.group(1) or ""))
             return
         if word == "COMMIT":
             if not _COMMIT.match(text):
@@ -191,20 +218,26 @@ class Engine:
             out.extend(self.commit(state))
             return
         if word == "ROLLBACK":
-            if not _ROLLBACK.match(text):
-                raise errors.unsupported("ROLLBACK TRANSACTION savepoint")
-            out.extend(self.rollback(state))
+            found = _ROLLBACK.match(text)
+            if not found:
+                raise errors.syntax_error("ROLLBACK")
+            out.extend(self.rollback(state, found.group(1) or ""))
+            return
+        if word == "SAVE":
+            found = _SAVE.match(text)
+            if not found:
+                raise errors.syntax_error("SAVE")
+            await self.save(state, found.group(1))
             return
         if word == "SET":
-            if found := _SET_NOCOUNT.match(text):
-                state.nocount = found.group(1).upper() == "ON"
-            elif found := _SET_VARIABLE.match(text):
-                if found.group(1).lower() not in state.variables:
+            if found := _SET_VARIABLE.match(text):
+                name = found.group(1).lower()
+                if name not in state.variables:
                     raise errors.must_declare("@" + found.group(1))
-                state.variables[found.group(1).lower()] = self._evaluate(state, found.group(2))
-            elif not _SET_OPTION.match(text):
-                raise errors.syntax_error("SET")
-            return  # other SET options (ANSI_NULLS, XACT_ABORT, TEXTSIZE, …) change nothing here
+                state.variables[name] = self._assigned(state, name, found.group(2))
+            else:
+                apply_set(state.options, text)  # SET options: options.py
+            return
         if word == "DECLARE":
             self._declare(state, text)
             return
@@ -222,20 +255,36 @@ class Engine:
             table = unquote(found.group(2)) if found.group(2) else unquote(found.group(1)).split(".")[-1]
             await self._sql(state, f'DELETE FROM [{table}]', out, truncate=True)
             return
-        if word in ("IF", "WHILE", "MERGE", "SAVE", "RAISERROR", "THROW", "RETURN", "GO"):
+        if word in ("IF", "WHILE", "MERGE", "GO"):
             raise errors.unsupported(word)
         await self._sql(state, text, out)
 
     # -- ordinary SQL through sqlglot + SQLite ---------------------------------------------------------
     async def _sql(self, state: SessionState, text: str, out: list[Outcome], truncate: bool = False) -> None:
         database = state.database
-        translation = translate(database, text)
+        translation = translate(state.schema, text, state.variable_types)
         if translation.missing:
             raise errors.invalid_object(translation.missing)
         kind = translation.kind
+        temporary = sessiontables.is_temporary(translation, translation.target)
+        if kind == "create_table" and temporary:  # anyone may make #tables (in SQL Server's tempdb)
+            await self.write(state, lambda: sessiontables.create(state, translation))
+            return
+        if kind == "drop_table" and temporary:
+            await self.write(state, lambda: sessiontables.drop(state, translation))
+            return
+        if kind == "select_into":
+            for table in translation.reads:
+                self._require(state, "SELECT", table, translation)
+            allowed = DDL in database.capabilities(state)
+            bindings = _bindings(state, translation.sqlite)
+            count = await self.write(state, lambda: sessiontables.select_into(state, translation, bindings, allowed))
+            state.rowcount = count
+            out.append(RowCount(tds.CMD_INSERT, count))  # rows written: clients report them as affected
+            return
         if kind == "create_table":
             self._require_ddl(state, lambda: errors.create_table_denied(database.name))
-            await self._write(state, lambda: self._create_table(state, translation))
+            await self.write(state, lambda: self._create_table(state, translation))
             return
         if kind == "drop_table":
             name = translation.target or ""
@@ -245,20 +294,20 @@ class Engine:
                     return
                 raise errors.cannot_drop_table(name)
             self._require_ddl(state, lambda: errors.cannot_drop_table(name))
-            await self._write(state, lambda: self._drop_table(state, existing, translation))
+            await self.write(state, lambda: self._drop_table(state, existing, translation))
             return
         if kind == "ddl":
             self._require_ddl(state, errors.no_permission_for_action)
-            await self._write(state, lambda: self._run_ddl(state, translation))
+            await self.write(state, lambda: self._run_ddl(state, translation))
             return
         if truncate:
             self._require_ddl(state, lambda: errors.permission_denied("ALTER", translation.target or "",
                                                                        database.name))
         for table in translation.reads:
-            self._require(state, "SELECT", table)
+            self._require(state, "SELECT", table, translation)
         if kind in ("insert", "update", "delete") and translation.target:
-            self._require(state, kind.upper(), translation.target)
-            outcome = await self._write(state, lambda: self._execute(state, translation))
+            self._require(state, kind.upper(), translation.target, translation)
+            outcome = await self.write(state, lambda: self._execute(state, translation))
         else:
             outcome = self._execute(state, translation)
         out.append(outcome)
@@ -286,7 +335,9 @@ class Engine:
                     rows, description = [], ()
                 count = cursor.rowcount if translation.kind != "select" else len(rows)
                 if translation.kind == "insert" and translation.target:
-                    identity = self._identity_column(database, translation.target)
+                    identity = sessiontables.identity_of(state, translation) \
+                        if sessiontables.is_temporary(translation, translation.target) \
+                        else self._identity_column(database, translation.target)
                     if identity:
                         state.last_identity = cursor.lastrowid
             except sqlite3.Error as exc:
@@ -309,10 +360,20 @@ class Engine:
                 "SELECT 1 FROM __emulator_columns WHERE table_name = ? AND is_identity = 1", (table,)).fetchone()
         return row is not None
 
-    def _evaluate(self, state: SessionState, expression: str) -> Any:
-        translation = translate(state.database, f"SELECT {expression}")
+    def _assigned(self, state: SessionState, name: str, expression: str) -> Any:
+        """A variable's new value: the expression's, converted to the variable's declared type."""
+        translation = translate(state.schema, f"SELECT {expression}", state.variable_types)
+        value = self._evaluate(state, expression, translation)
+        declared = state.variable_types.get(name)
+        if declared is None:
+            return value
+        source = translation.types[0] if translation.types else None
+        return convert(value, declared, source, state.options.conversion(), explicit=False)
+
+    def _evaluate(self, state: SessionState, expression: str, translation: Translation | None = None) -> Any:
+        translation = translation or translate(state.schema, f"SELECT {expression}", state.variable_types)
         for table in translation.reads:
-            self._require(state, "SELECT", table)
+            self._require(state, "SELECT", table, translation)
         outcome = self._execute(state, translation)
         assert isinstance(outcome, ResultSet)
         return outcome.rows[0][0] if outcome.rows else None
@@ -328,15 +389,23 @@ class Engine:
             name, declared, initial = declaration.groups()
             if declared.strip().upper().startswith("TABLE"):
                 raise errors.unsupported("DECLARE @table TABLE")
-            value = self._evaluate(state, initial) if initial else None
-            state.variables[name.lower()] = value
-            if (declared_type := sql_type(declared)) is not None:
-                state.variable_types[name.lower()] = declared_type
+            declared_type = sql_type(declared)
+            if declared_type is None:
+                raise errors.unsupported(f"variables of type {declared.strip()}")
+            state.variable_types[name.lower()] = column_type(declared, "@" + name, 1)
+            state.variables[name.lower()] = None
+            if initial:
+                state.variables[name.lower()] = self._assigned(state, name.lower(), initial)
 
     # -- permissions -----------------------------------------------------------------------------------
     @staticmethod
-    def _require(state: SessionState, permission: str, table: str) -> None:
-        """The session holds ``permission`` on the table (catalog.allows), or SQL Server's 229."""
+    def _require(state: SessionState, permission: str, table: str, translation: Translation | None = None) -> None:
+        """The session holds ``permission`` on the table (catalog.allows), or SQL Server's 229; a session's
+        #tables are its own to use."""
+        if translation is not None and sessiontables.is_temporary(translation, table):
+            return
+        if state.procedure_id:  # in a procedure's body: the owner's rights (dbo owns every table and procedure)
+            return
         database = state.database
         if not database.allows(state, permission, table):
             raise errors.permission_denied(permission, database.table_name(table) or table, database.name)
@@ -346,68 +415,16 @@ class Engine:
         if DDL not in state.database.capabilities(state):
             raise error()
 
-    # -- writes and transactions -------------------------------------------------------------------------
-    async def _write(self, state: SessionState, action: Any) -> Any:
-        database = state.database
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + LOCK_TIMEOUT_SECONDS
-        while database.writer is not None and database.writer is not state:
-            if loop.time() > deadline:
-                raise errors.lock_timeout()
-            await asyncio.sleep(0.005)
-        if database.writer is state:
-            return action()
-        database.writer = state
-        if state.in_transaction:
-            with database.lock:
-                if not database.conn.in_transaction:
-                    database.conn.execute("BEGIN")
-            return action()  # the writer slot stays with the session until COMMIT/ROLLBACK
-        try:
-            return action()
-        finally:
-            database.writer = None
-
-    def begin(self, state: SessionState) -> list[Outcome]:
-        state.tran_count += 1
-        if state.tran_count > 1:
-            return []
-        state.descriptor = uuid.uuid4().bytes[:8]
-        return [TransactionEvent(tds.ENV_BEGIN_TRAN, state.descriptor)]
-
-    def commit(self, state: SessionState) -> list[Outcome]:
-        if state.tran_count == 0:
-            raise errors.commit_without_begin()
-        state.tran_count -= 1
-        if state.tran_count > 0:
-            return []
-        self._finish(state, "COMMIT")
-        return [TransactionEvent(tds.ENV_COMMIT_TRAN, state.descriptor)]
-
-    def rollback(self, state: SessionState) -> list[Outcome]:
-        if state.tran_count == 0:
-            raise errors.rollback_without_begin()
+    def end_session(self, state: SessionState, keep_temporary: bool = False) -> None:
+        """The session ends (or is reset): its transaction is rolled back."""
         state.tran_count = 0
-        self._finish(state, "ROLLBACK")
-        return [TransactionEvent(tds.ENV_ROLLBACK_TRAN, state.descriptor)]
+        self.finish(state, "ROLLBACK")
+        if not keep_temporary:
+            self.reset_session(state)
 
-    def _finish(self, state: SessionState, verb: str) -> None:
-        database = state.database
-        if database.writer is not state:
-            return
-        with database.lock:
-            if database.conn.in_transaction:
-                database.conn.execute(verb)
-            database.writer = None
-            if verb == "ROLLBACK":  # a GRANT or ALTER ROLE may have been undone
-                database.security_changed()
-            if state.ddl_in_transaction:
-                database.changed()
-        state.ddl_in_transaction = False
-
-    def end_session(self, state: SessionState) -> None:
-        state.tran_count = 0
-        self._finish(state, "ROLLBACK")
+    def reset_session(self, state: SessionState) -> None:
+        """What a connection reset also undoes: the session's #tables are dropped."""
+        sessiontables.release(state)
 
     # -- DDL --------------------------------------------------------------------------------------------
     def _create_table(self, state: SessionState, translation: Translation) -> None:
@@ -444,19 +461,28 @@ class Engine:
             state.ddl_in_transaction = True
 
     async def _exec(self, state: SessionState, text: str, out: list[Outcome]) -> None:
+        if re.match(r"^EXEC(?:UTE)?\s*\(", text, re.I):
+            await self.exec_text(state, text[text.index("("):], out)
+            return
         found = _EXEC.match(text)
         if not found:
             raise errors.syntax_error("EXEC")
-        procedure = unquote(found.group(1)).lower().removeprefix("dbo.").removeprefix("sys.")
-        arguments = string_literals(found.group(2))
+        status_variable, written, rest = found.group(1), found.group(2), found.group(3) or ""
+        parts = [unquote(p.strip()) for p in re.findall(_PART, written)]
+        procedure = parts[-1].lower()
+        arguments = string_literals(rest)
         if procedure in ("sp_addrolemember", "sp_droprolemember") and len(arguments) == 2:
             action = "ADD" if procedure == "sp_addrolemember" else "DROP"
-            await self._write(state, lambda: security.alter_role(state, arguments[0], action, arguments[1]))
+            await self.write(state, lambda: security.alter_role(state, arguments[0], action, arguments[1]))
             return
-        if procedure == "sp_executesql" and arguments:
-            await self._run_statements(state, split_batch(arguments[0]), out, last=state.streaming)
+        if procedure == "sp_executesql" and rest.strip():
+            await self.execute_sql(state, rest, out)
             return
-        raise errors.procedure_not_found(unquote(found.group(1)))
+        if procedures.find(state.database, parts[-1]) is not None:
+            await self.exec_statement(state, status_variable, ".".join(parts), rest, out)
+            return
+        procedures.refuse_system_procedure(procedure)
+        raise errors.procedure_not_found(".".join(parts))
 
 
 _COMMANDS = {"insert": tds.CMD_INSERT, "update": tds.CMD_UPDATE, "delete": tds.CMD_DELETE,
@@ -473,7 +499,7 @@ def _delay_seconds(text: str) -> float:
         numbers.insert(0, 0.0)
     hours, minutes, seconds = numbers[-3:]
     return min(hours * 3600 + minutes * 60 + seconds, 24 * 3600)
-_PARAMETER = re.compile(r"('(?:[^']|'')*')|@(\w+)")
+_PARAMETER = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`(?:[^`]|``)*`)|@(\w+)")  # not in strings nor names
 
 
 def _bindings(state: SessionState, sqlite_text: str) -> dict[str, Any]:
@@ -487,24 +513,6 @@ def _bindings(state: SessionState, sqlite_text: str) -> dict[str, Any]:
         key = name.lower()
         if key not in state.variables:
             raise errors.must_declare("@" + name)
-        bindings[name] = storage_value(state.variables[key])
+        value = state.variables[key]
+        bindings[name] = bytes(value) if isinstance(value, bytearray) else value
     return bindings
-
-
-def storage_value(value: Any) -> Any:
-    """A client value (from an RPC parameter) as SQLite stores it."""
-    if value is None or isinstance(value, (int, float, str, bytes)):
-        return value.decode("latin-1") if isinstance(value, bytearray) else value
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.isoformat(sep=" ", timespec="microseconds")
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value).upper()
-    return str(value)

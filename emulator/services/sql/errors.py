@@ -7,6 +7,9 @@ grep for a number finds it here.
 
 from __future__ import annotations
 
+import re
+import threading
+
 SERVER_VERSION = (12, 0, 2000, 8)  # what Azure SQL Database reports
 TOKEN_IDENTIFIED = "<token-identified principal>"
 
@@ -22,6 +25,45 @@ class SqlError(Exception):
         self.state = state
         self.severity = severity
         self.fatal = fatal  # the connection is closed after the error is sent
+
+
+_FUNCTION_ERRORS = threading.local()
+# the emulator's own names in SQLite (functions, catalog views, tables) and what a client wrote instead
+_INTERNAL = re.compile(r"__(tsql|global|sys|information_schema|emulator|visible|source)_?(\w*)", re.I)
+_CLIENT_NAMES = {"tsql_sum": "SUM", "tsql_avg": "AVG", "tsql_avg_exact": "AVG", "tsql_convert": "CONVERT",
+                 "tsql_assign": "INSERT", "tsql_decimal": "an arithmetic operator", "tsql_compare": "a comparison",
+                 "tsql_int_check": "an arithmetic operator", "tsql_now": "GETDATE"}
+
+
+def public(text: str, written: str = "") -> str:
+    """A message as a client may see it: the emulator's own names (``__tsql_sum``, ``__global_options``,
+    ``__sys_tables`` …) replaced by what the statement wrote (SUM, @@OPTIONS, sys.tables …), unless the
+    statement ``written`` named them itself (then the message quotes it, as SQL Server quotes a name)."""
+    lowered = written.lower()
+
+    def name(found: re.Match[str]) -> str:
+        if lowered and found.group(0).lower() in lowered:
+            return found.group(0)
+        kind, rest = found.group(1).lower(), found.group(2)
+        if kind == "global":
+            return "@@" + rest.upper()
+        if kind in ("sys", "information_schema"):
+            return f"{kind.replace('information_schema', 'INFORMATION_SCHEMA')}.{rest}"
+        return _CLIENT_NAMES.get(f"{kind}_{rest}".lower(), rest.upper() or "the statement")
+    return _INTERNAL.sub(name, text)
+
+
+def raise_in_function(error: SqlError) -> None:
+    """Raise a SQL Server error from inside a SQLite function: SQLite reports only "user-defined function
+    raised exception", so the error waits here (per thread) for ``pending_function_error``."""
+    _FUNCTION_ERRORS.error = error
+    raise error
+
+
+def pending_function_error() -> SqlError | None:
+    error: SqlError | None = getattr(_FUNCTION_ERRORS, "error", None)
+    _FUNCTION_ERRORS.error = None
+    return error
 
 
 # -- login (the connection is closed after these) ---------------------------------------------------
@@ -200,6 +242,129 @@ def conversion_failed(detail: str) -> SqlError:
     return SqlError(245, f"Conversion failed: {detail}.", state=1, severity=16)
 
 
+# -- conversions (messages as sys.messages has them; the type names as SQL Server writes them: numeric for
+# decimal, varchar/nvarchar for strings, expression for the result of an operator) ----------------------
+def arithmetic_overflow(source: str, target: str) -> SqlError:
+    return SqlError(8115, f"Arithmetic overflow error converting {source} to data type {target}.", state=8)
+
+
+def overflow_for_type(target: str, value: object) -> SqlError:
+    """An integer that does not fit tinyint/smallint (SQL Server names the value)."""
+    return SqlError(220, f"Arithmetic overflow error for data type {target}, value = {value}.", state=2)
+
+
+def error_converting(source: str, target: str) -> SqlError:
+    return SqlError(8114, f"Error converting data type {source} to {target}.", state=5)
+
+
+def conversion_failed_value(source: str, value: str, target: str) -> SqlError:
+    return SqlError(245, f"Conversion failed when converting the {source} value '{value}' to data type {target}.",
+                    state=1)
+
+
+def date_conversion_failed() -> SqlError:
+    return SqlError(241, "Conversion failed when converting date and/or time from character string.", state=1)
+
+
+def date_out_of_range(source: str, target: str) -> SqlError:
+    return SqlError(242, f"The conversion of a {source} data type to a {target} data type resulted in an out-of-range "
+                    "value.", state=3)
+
+
+def guid_conversion_failed() -> SqlError:
+    return SqlError(8169, "Conversion failed when converting from a character string to uniqueidentifier.", state=2)
+
+
+def money_syntax() -> SqlError:
+    return SqlError(235, "Cannot convert a char value to money. The char value has incorrect syntax.", state=0)
+
+
+def implicit_conversion(source: str, target: str) -> SqlError:
+    return SqlError(257, f"Implicit conversion from data type {source} to {target} is not allowed. Use the CONVERT "
+                    "function to run this query.", state=3)
+
+
+def explicit_conversion(source: str, target: str) -> SqlError:
+    return SqlError(529, f"Explicit conversion from data type {source} to {target} is not allowed.", state=2)
+
+
+def operand_clash(source: str, target: str) -> SqlError:
+    return SqlError(206, f"Operand type clash: {source} is incompatible with {target}", state=2)
+
+
+def insert_values_mismatch(more_values: bool) -> SqlError:
+    if more_values:
+        return SqlError(110, "There are fewer columns in the INSERT statement than values specified in the VALUES "
+                        "clause. The number of values in the VALUES clause must match the number of columns "
+                        "specified in the INSERT statement.", state=1, severity=15)
+    return SqlError(109, "There are more columns in the INSERT statement than values specified in the VALUES "
+                    "clause. The number of values in the VALUES clause must match the number of columns specified "
+                    "in the INSERT statement.", state=1, severity=15)
+
+
+def string_truncated(table: str, column: str, value: str) -> SqlError:
+    """SQL Server 2019+ and Azure SQL Database (VERBOSE_TRUNCATION_WARNINGS on): the table, the column and
+    the value as it would have been cut."""
+    return SqlError(2628, f"String or binary data would be truncated in table '{table}', column '{column}'. "
+                    f"Truncated value: '{value}'.", state=1)
+
+
+def bad_style(style: int, source: str) -> SqlError:
+    return SqlError(281, f"{style} is not a valid style number when converting from {source} to a character string.",
+                    state=1)
+
+
+# -- declared types (CREATE TABLE, DECLARE, procedure parameters) ----------------------------------------
+def precision_too_large(ordinal: int, precision: int) -> SqlError:
+    return SqlError(2750, f"Column or parameter #{ordinal}: Specified column precision {precision} is greater than "
+                    "the maximum precision of 38.", state=1)
+
+
+def scale_too_large(ordinal: int, scale: int, precision: int) -> SqlError:
+    return SqlError(2751, f"Column or parameter #{ordinal}: Specified column scale {scale} is greater than the "
+                    f"specified precision of {precision}.", state=1)
+
+
+def invalid_scale(scale: int) -> SqlError:
+    return SqlError(1002, f"Line 1: Specified scale {scale} is invalid.", state=1, severity=15)
+
+
+def invalid_length(length: int) -> SqlError:
+    return SqlError(1001, f"Line 1: Length or precision specification {length} is invalid.", state=1, severity=15)
+
+
+def size_too_large(column: str, size: int, limit: int) -> SqlError:
+    return SqlError(131, f"The size ({size}) given to the column '{column}' exceeds the maximum allowed for any data "
+                    f"type ({limit}).", state=2, severity=15)
+
+
+def not_recognized_option(name: str, kind: str) -> SqlError:
+    return SqlError(195, f"'{name}' is not a recognized {kind} option.", state=1, severity=15)
+
+
+def set_out_of_range(option: str, value: int) -> SqlError:
+    return SqlError(2742, f"SET {option} {value} is out of range.", state=1)
+
+
+def invalid_dateformat(order: str) -> SqlError:
+    return SqlError(2741, f"SET DATEFORMAT date order '{order}' is invalid.", state=1)
+
+
+def unknown_language(name: str) -> SqlError:
+    return SqlError(2740, f"SET LANGUAGE failed because '{name}' is not an official language name or a language "
+                    "alias on this SQL Server.", state=1)
+
+
+def aggregate_of_aggregate() -> SqlError:
+    return SqlError(130, "Cannot perform an aggregate function on an expression containing an aggregate or a "
+                    "subquery.", state=1)
+
+
+def wrong_argument_count(function: str) -> SqlError:
+    return SqlError(174, f"The {function.lower()} function requires a different number of arguments.", state=1,
+                    severity=15)
+
+
 def divide_by_zero() -> SqlError:
     return SqlError(8134, "Divide by zero error encountered.", state=1, severity=16)
 
@@ -320,3 +485,109 @@ def cannot_grant_to_self() -> SqlError:
 def cannot_find_user(name: str) -> SqlError:
     return SqlError(15151, f"Cannot find the user '{name}', because it does not exist or you do not have "
                     "permission.", state=1)
+
+
+def no_column_name(ordinal: int, table: str) -> SqlError:
+    return SqlError(8155, f"No column name was specified for column {ordinal} of '{table}'.", state=1, severity=16)
+
+
+def save_without_transaction() -> SqlError:
+    return SqlError(628, "Cannot issue SAVE TRANSACTION when there is no active transaction.", state=0,
+                    severity=16)
+
+
+def no_such_savepoint(name: str) -> SqlError:
+    return SqlError(6401, f"Cannot roll back {name}. No transaction or savepoint of that name was found.",
+                    state=1, severity=16)
+
+
+# -- stored procedures --------------------------------------------------------------------------------
+def schema_not_found(schema: str) -> SqlError:
+    return SqlError(2760, f'The specified schema name "{schema}" either does not exist or you do not have '
+                    "permission to use it.", state=1, severity=16)
+
+
+def parameter_declared_twice(parameter: str, procedure: str) -> SqlError:
+    return SqlError(134, f"The variable name '@{parameter}' has already been declared. Variable names must be "
+                    "unique within a query batch or stored procedure.", state=1, severity=15)
+
+
+def cannot_drop_procedure(name: str) -> SqlError:
+    return SqlError(3701, f"Cannot drop the procedure '{name}', because it does not exist or you do not have "
+                    "permission.", state=14, severity=11)
+
+
+def create_procedure_denied(database: str) -> SqlError:
+    return SqlError(262, f"CREATE PROCEDURE permission denied in database '{database}'.", state=1, severity=14)
+
+
+def positional_after_named() -> SqlError:
+    return SqlError(119, "Must pass parameter number 2 and subsequent parameters as '@name = value'. After the "
+                    "form '@name = value' has been used, all subsequent parameters must be passed in the form "
+                    "'@name = value'.", state=1, severity=15)
+
+
+def too_many_arguments(procedure: str) -> SqlError:
+    return SqlError(8144, f"Procedure or function {procedure} has too many arguments specified.", state=2,
+                    severity=16)
+
+
+def not_a_parameter(argument: str, procedure: str) -> SqlError:
+    return SqlError(8145, f"@{argument.lstrip('@')} is not a parameter for procedure {procedure}.", state=2,
+                    severity=16)
+
+
+def not_an_output_parameter(parameter: str) -> SqlError:
+    return SqlError(8162, f'The formal parameter "@{parameter}" was not declared as an OUTPUT parameter, but the '
+                    "actual parameter passed in requested output.", state=2, severity=16)
+
+
+def nesting_exceeded(limit: int) -> SqlError:
+    return SqlError(217, f"Maximum stored procedure, function, trigger, or view nesting level exceeded (limit "
+                    f"{limit}).", state=1, severity=16)
+
+
+def return_value_not_allowed() -> SqlError:
+    return SqlError(178, "A RETURN statement with a return value cannot be used in this context.", state=1,
+                    severity=15)
+
+
+def must_be_first_in_batch(statement: str) -> SqlError:
+    return SqlError(111, f"'{statement}' must be the first statement in a query batch.", state=1, severity=15)
+
+
+def raised(number: int, message: str, severity: int, state: int) -> SqlError:
+    """RAISERROR / THROW: the error the statement raises (50000 for a message given as text)."""
+    return SqlError(number, message, state=state, severity=severity)
+
+
+def severity_needs_sysadmin() -> SqlError:
+    return SqlError(2754, "Error severity levels greater than 18 can only be specified by members of the sysadmin "
+                    "role, using the WITH LOG option.", state=1, severity=16)
+
+
+def no_such_message(number: int, severity: int, state: int) -> SqlError:
+    return SqlError(18054, f"Error {number}, severity {severity}, state {state} was raised, but no message with "
+                    "that error number was found in sys.messages. If error is larger than 50000, make sure the "
+                    "user-defined message is added using sp_addmessage.", state=1, severity=16)
+
+
+def throw_number_out_of_range(number: int) -> SqlError:
+    return SqlError(35100, f"Error number {number} in the THROW statement is outside the valid range. Specify an "
+                    "error number in the valid range of 50000 to 2147483647.", state=10, severity=16)
+
+
+def throw_state_out_of_range(state: int) -> SqlError:
+    return SqlError(35102, f"State {state} in the THROW statement is outside the valid range. Specify a state in "
+                    "the valid range of 0 to 255.", state=1, severity=16)
+
+
+def rethrow_outside_catch() -> SqlError:
+    return SqlError(10704, "To rethrow an error, a THROW statement must be used inside a CATCH block.", state=1,
+                    severity=15)
+
+
+def cross_database(name: str) -> SqlError:
+    """Azure SQL Database: a name with another database (or a linked server) in it."""
+    return SqlError(40515, f"Reference to database and/or server name in '{name}' is not supported in this version "
+                    "of SQL Server.", state=1, severity=15)

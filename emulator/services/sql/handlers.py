@@ -15,20 +15,22 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from . import encoding, errors, rpc, tds
+from . import encoding, errors, rows, rpc, tds
 from .batches import split_top_level
+from .conversions import client_value
 from .dialect import load_sqlglot
 from .engine import Engine
 from .errors import SqlError
 from .models import Prepared, SessionState, SqlServer
-from .results import Info, ResultSet, RowCount, TransactionEvent
+from .procedures import Argument
+from .results import Info, Outcome, ResultSet, RowCount, TransactionEvent
 from .sqltypes import BIGINT, BIT, INT, NVARCHAR_4000, SqlType, infer_type, sql_type
 
 log = logging.getLogger(__name__)
 
 # A response is a list of parts: token bytes, or a result set's tokens made while they are sent.
 Part = bytes | Iterator[bytes]
-_ENCODING_FAILURES = (*encoding.ENCODING_ERRORS, ArithmeticError)  # ArithmeticError: decimal.InvalidOperation
+_ENCODING_FAILURES = encoding.ENCODING_ERRORS
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Called:
     body: list[Part] = field(default_factory=list)
     error: SqlError | None = None
     outputs: list[tuple[int, rpc.RpcParam, Any]] = field(default_factory=list)
+    status: int = 0  # RETURN's
 
 
 Procedure = Callable[[SessionState, Sequence[rpc.RpcParam]], Awaitable[Called]]
@@ -93,7 +96,7 @@ class Handlers:
             body.append(tds.done(tds.DONE_ERROR | more | self._xact(state), tds.CMD_EXECUTE, 0,
                                  token=tds.TOKEN_DONEPROC))
             return body
-        body.append(tds.returnstatus(0))
+        body.append(tds.returnstatus(outcome.status))
         for ordinal, param, value in outcome.outputs:
             declared = param.sql_type or INT
             if declared.name == "int" and isinstance(value, int) and not -(2**31) <= value < 2**31:
@@ -106,8 +109,23 @@ class Handlers:
     async def _procedure(self, state: SessionState, name: str, params: Sequence[rpc.RpcParam]) -> Called:
         run = self._procedures.get(name.lower().split(".")[-1].strip("[]"))
         if run is None:
-            raise errors.procedure_not_found(name)
+            return await self._user_procedure(state, name, params)
         return await run(state, params)
+
+    async def _user_procedure(self, state: SessionState, name: str, params: Sequence[rpc.RpcParam]) -> Called:
+        """A procedure made with CREATE PROCEDURE, called by name (its parameters by position or by name)."""
+        arguments = [Argument(p.name or None, client_value(p.value, p.sql_type), p.sql_type, p.output)
+                     for p in params]
+        outcomes: list[Outcome] = []
+        try:
+            status, outputs = await self.engine.call_procedure(state, name, arguments, outcomes)
+        except SqlError as exc:
+            return Called(self._outcomes(state, outcomes, tds.TOKEN_DONEINPROC), exc)
+        finally:
+            state.streaming = False
+        called = Called(self._outcomes(state, outcomes, tds.TOKEN_DONEINPROC), status=status)
+        called.outputs = [(index, params[index], value) for index, value in sorted(outputs.items())]
+        return called
 
     # -- the procedures a client calls by RPC ---------------------------------------------------------
     async def _executesql(self, state: SessionState, params: Sequence[rpc.RpcParam]) -> Called:
@@ -232,6 +250,9 @@ class Handlers:
                 parts.append(tds.done(status, outcome.command, outcome.count, token=done_token))
             elif isinstance(outcome, Info):
                 parts.append(self.error_token(outcome.error))
+                if outcome.error.severity > 10:  # an error the batch goes on after (RAISERROR): its DONE says so
+                    parts.append(tds.done(tds.DONE_ERROR | tds.DONE_MORE | self._xact(state), tds.CMD_OTHER, 0,
+                                          token=done_token))
             elif isinstance(outcome, TransactionEvent):
                 if outcome.kind == tds.ENV_BEGIN_TRAN:
                     parts.append(tds.env_begin_transaction(outcome.descriptor))
@@ -259,11 +280,11 @@ class Handlers:
             first = next(chunks, [])
             columns = list(result.columns)
             try:
-                encode = partial(encoding.encode_columns, [t for _, t in columns])
+                encode = partial(rows.encode_columns, [t for _, t in columns])
                 encoded = encode(first)
             except _ENCODING_FAILURES:
                 columns = [(name, infer_type([r[i] for r in result.rows])) for i, (name, _) in enumerate(columns)]
-                encode = partial(encoding.encode_rows, [encoding.column_encoder(t) for _, t in columns])
+                encode = partial(rows.encode_rows, [encoding.column_encoder(t) for _, t in columns])
                 encoded = encode(first)
             yield encoding.colmetadata(columns) + encoded
             sent = len(first)

@@ -28,10 +28,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import builtins, catalog, errors
+from . import builtins, catalog, errors, sessionfunctions
 from .ddl import create_table, timestamp
+from .options import SessionOptions
 from .results import RowStream
 from .sqltypes import NVARCHAR_4000, SqlType, sql_type
+from .temporary import TEMPDB, SessionSchema, TempScope, TempTable
 from .translate import Translation, translate
 
 if TYPE_CHECKING:
@@ -65,8 +67,14 @@ class SessionState:
     variable_types: dict[str, SqlType] = field(default_factory=dict)  # declared: DECLARE, sp_executesql
     last_identity: int | None = None
     rowcount: int = 0
-    nocount: bool = False
     tran_count: int = 0
+    host_name: str = ""
+    app_name: str = ""
+    options: SessionOptions = field(default_factory=SessionOptions)
+    login_options: SessionOptions = field(default_factory=SessionOptions)  # what a connection reset restores
+    last_error: int = 0       # @@ERROR
+    nest_level: int = 0       # @@NESTLEVEL: procedures running
+    procedure_id: int = 0     # @@PROCID
     descriptor: bytes = b"\x00" * 8
     ddl_in_transaction: bool = False
     prepared: dict[int, Prepared] = field(default_factory=dict)
@@ -74,10 +82,28 @@ class SessionState:
     streaming: bool = False  # the statement being run is the request's last: its rows may be sent as read
     # what the catalog views show this session, worked out once per state of the database's security
     visibility: dict[tuple[int, int, int], catalog.Visibility] = field(default_factory=dict)
+    temp_scope: TempScope = field(init=False)  # the session's #tables
+    savepoints: list[tuple[str, str]] = field(default_factory=list)  # SAVE TRANSACTION: (name, SQLite's)
+
+    def __post_init__(self) -> None:
+        self.temp_scope = TempScope(self.spid)
+
+    @property
+    def schema(self) -> SessionSchema:
+        """The tables this session's statements may name: the database's and its #tables."""
+        return SessionSchema(self.database, self.temp_scope)
 
     @property
     def in_transaction(self) -> bool:
         return self.tran_count > 0
+
+    @property
+    def nocount(self) -> bool:
+        return self.options.nocount
+
+    @nocount.setter
+    def nocount(self, value: bool) -> None:
+        self.options.nocount = value
 
 
 class Database:
@@ -96,8 +122,12 @@ class Database:
         self._schema: dict[str, dict[str, str]] | None = None
         self._columns: dict[str, list[tuple[str, SqlType]]] | None = None
         self._not_null: dict[str, frozenset[str]] | None = None
+        self._identities: dict[str, frozenset[str]] | None = None
         # results being sent while read (weak: a stream dropped by a closed session just goes away)
         self.streams: weakref.WeakSet[RowStream] = weakref.WeakSet()
+        self.global_temp: dict[str, TempTable] = {}  # ##tables, by lower-case name (temporary.py)
+        self.orphans: list[str] = []  # tempdb tables of ended sessions, to drop when the writer slot is free
+        self._remove_files(self.tempdb_path)  # #tables do not outlive the emulator
         self._conn = self._open()
         self._committed: sqlite3.Connection | None = None
 
@@ -129,11 +159,23 @@ class Database:
                     stream.materialize()
 
     # -- connection ----------------------------------------------------------------------------
+    @property
+    def tempdb_path(self) -> Path:
+        return self.path.with_name(self.path.stem + ".tempdb.sqlite3")
+
+    @staticmethod
+    def _remove_files(path: Path) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+
     def _open(self, read_only: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        conn.execute(f"ATTACH DATABASE ? AS {TEMPDB}", (str(self.tempdb_path),))  # #tables (temporary.py)
         if read_only:
             conn.execute("PRAGMA query_only=ON")
         else:
+            conn.execute(f"PRAGMA {TEMPDB}.journal_mode=WAL")
+            conn.execute(f"PRAGMA {TEMPDB}.synchronous=OFF")
             conn.execute("PRAGMA journal_mode=WAL")  # readers see committed data beside an open write
             # WAL + NORMAL: no flush to disk at each commit, still safe; a scratch database never flushes
             conn.execute(f"PRAGMA synchronous={'OFF' if self.server.in_memory else 'NORMAL'}")
@@ -152,33 +194,12 @@ class Database:
             self._committed = None
 
     def _register_functions(self, conn: sqlite3.Connection) -> None:
-        def session() -> SessionState | None:
-            return self.current
-
-        version = self.server.version_string
-        conn.create_function("suser_sname", -1, lambda *a: s.login_name if (s := session()) else None)
-        conn.create_function("suser_name", -1, lambda *a: s.login_name if (s := session()) else None)
-        conn.create_function("user_name", -1, lambda *a: s.user_name if (s := session()) else None)
-        conn.create_function("current_user", 0, lambda: s.user_name if (s := session()) else None)
-        conn.create_function("db_name", -1, lambda *a: self.name)
-        conn.create_function("scope_identity", 0, lambda: s.last_identity if (s := session()) else None)
-        conn.create_function("newid", 0, lambda: str(uuid.uuid4()).upper())
-        conn.create_function("uuid", 0, lambda: str(uuid.uuid4()).upper())
-        for name in ("sysutcdatetime", "sysdatetime", "getutcdate", "getdate"):
-            conn.create_function(name, 0, timestamp)
-        conn.create_function("__global_version", 0, lambda: version)
-        conn.create_function("__global_servername", 0, lambda: self.server.name)
-        conn.create_function("__global_spid", 0, lambda: s.spid if (s := session()) else 0)
-        conn.create_function("__global_rowcount", 0, lambda: s.rowcount if (s := session()) else 0)
-        conn.create_function("__global_identity", 0, lambda: s.last_identity if (s := session()) else None)
-        conn.create_function("__global_trancount", 0, lambda: s.tran_count if (s := session()) else 0)
+        sessionfunctions.register(conn, lambda: self.current, self.name, self.server.name, self.server.version_string)
         # REPLICATE(text, n): sqlglot writes it as REPEAT, which SQLite does not have
         conn.create_function("repeat", 2, lambda text, times: None if text is None or times is None
                              else str(text) * max(int(times), 0))
         conn.create_function("concat", -1, lambda *a: "".join("" if v is None else str(v) for v in a))
         self._register_tsql_functions(conn)
-        conn.create_function("datalength", 1, lambda v: None if v is None else (
-            len(v) if isinstance(v, bytes) else len(str(v).encode("utf-16-le"))))
 
     def _register_tsql_functions(self, conn: sqlite3.Connection) -> None:
         """T-SQL built-ins SQLite lacks (builtins.py), and the metadata ones, which
@@ -190,7 +211,6 @@ class Database:
         def session() -> SessionState | None:
             return self.current
 
-        conn.create_function("original_login", 0, lambda: s.login_name if (s := session()) else None)
         # every user's default schema is dbo; the fixed schemas have the ids of their owners
         conn.create_function("schema_name", -1, lambda *a: "dbo" if not a else catalog.SCHEMAS.get(a[0]))
         conn.create_function("schema_id", -1, lambda *a: 1 if not a else catalog.SCHEMA_IDS.get(str(a[0]).lower()))
@@ -205,8 +225,18 @@ class Database:
                                                                                else self.name) if len(a) < 2 else None)
         conn.create_function("serverproperty", 1, self.server.server_property)
         conn.create_function("databasepropertyex", 2, self.server.database_property)
-        conn.create_function("object_id", -1, lambda *a: catalog.object_id(conn, s, self.name, *a)
-                             if (s := session()) else None)
+        def object_id(*arguments: Any) -> int | None:
+            state = session()
+            if state is None:
+                return None
+            name = str(arguments[0]) if arguments and arguments[0] is not None else ""
+            if "#" in name:  # OBJECT_ID('tempdb..#orders'): the session's #table
+                written = name[name.index("#"):].strip("[]")
+                found = SessionSchema(self, state.temp_scope).find(written)
+                return found.object_id if found is not None else None
+            return catalog.object_id(conn, state, self.name, *arguments)
+
+        conn.create_function("object_id", -1, object_id)
         conn.create_function("is_rolemember", -1, lambda *a: catalog.is_role_member(conn, s, *a)
                              if (s := session()) else None)
         conn.create_function("is_member", 1, lambda role: catalog.is_role_member(conn, s, role)
@@ -260,8 +290,9 @@ class Database:
         with self.lock:
             self._settle()
             self._close_connections()
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            self._remove_files(self.path)
+            self._remove_files(self.tempdb_path)
+            self.global_temp.clear()
             self.writer = None
             self._conn = self._open()
             self.changed()
@@ -278,6 +309,7 @@ class Database:
         self._schema = None
         self._columns = None
         self._not_null = None
+        self._identities = None
 
     # -- metadata --------------------------------------------------------------------------------
     def columns(self) -> dict[str, list[tuple[str, SqlType]]]:
@@ -304,6 +336,15 @@ class Database:
                 found.setdefault(table.lower(), set()).add(name.lower())
             self._not_null = {table: frozenset(names) for table, names in found.items()}
         return self._not_null
+
+    def identities(self) -> dict[str, frozenset[str]]:
+        """The IDENTITY columns (lower-case names) of every user table, keyed by lower-case table name."""
+        if self._identities is None:
+            with self.lock:
+                rows = self.conn.execute(
+                    "SELECT table_name, name FROM __emulator_columns WHERE is_identity = 1").fetchall()
+            self._identities = {table.lower(): frozenset({name.lower()}) for table, name in rows}
+        return self._identities
 
     def table_name(self, name: str) -> str | None:
         """The table's name as created, or None."""
@@ -509,7 +550,7 @@ def _generated_rows(spec: dict[str, Any]) -> list[tuple[Any, ...]]:
         cents = rng.randint(low, high) // 100 * 100 + 99
         price = str(Decimal(cents).scaleb(-2))
         in_stock = 1 if rng.random() < 0.8 else 0
-        added = (start + dt.timedelta(seconds=rng.randrange(span))).isoformat(sep=" ", timespec="microseconds")
+        added = (start + dt.timedelta(seconds=rng.randrange(span))).isoformat(sep=" ", timespec="microseconds") + "0"
         sku = str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper()
         rows.append((name, category, price, in_stock, added, sku))
     return rows

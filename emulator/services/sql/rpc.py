@@ -16,7 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from . import tds
-from .sqltypes import BIGINT, BIT, FLOAT, GUID, INT, NVARCHAR_MAX, VARBINARY_MAX, SqlType
+from .conversions import CODE_PAGE
+from .decimals import CONTEXT as EXACT
+from .sqltypes import BIGINT, BIT, DATETIME, FLOAT, GUID, INT, MONEY, REAL, SMALLDATETIME, SMALLMONEY, SqlType
 from .tds import (
     T_BIGBINARY,
     T_BIGCHAR,
@@ -53,8 +55,11 @@ from .tds import (
     T_NUMERIC,
     T_NUMERICN,
     T_NVARCHAR,
+    T_SSVARIANT,
     T_TEXT,
     T_TIMEN,
+    T_TVP,
+    T_UDT,
     T_VARBINARY,
     T_VARCHAR,
     T_XML,
@@ -98,6 +103,14 @@ class BadParameter(tds.ProtocolError):
         self.type_name = _TYPE_NAMES.get(type_id, f"0x{type_id:02X}")
         self.ordinal = 0
         self.name = ""
+
+
+class UnsupportedParameter(tds.ProtocolError):
+    """A parameter of a kind SQL Server takes and the emulator does not (answered with 40517 naming it)."""
+
+    def __init__(self, feature: str) -> None:
+        super().__init__(feature)
+        self.feature = feature
 
 
 class TooManyParameters(tds.ProtocolError):
@@ -223,6 +236,11 @@ def read_type_info(reader: Reader) -> TypeInfo:  # noqa: C901 - one branch per w
         if type_id != T_IMAGE:
             reader.take(5)
         return TypeInfo(type_id, size)
+    if type_id == T_SSVARIANT:
+        return TypeInfo(type_id, reader.u32())
+    if type_id in (T_TVP, T_UDT):
+        raise UnsupportedParameter("table-valued parameters" if type_id == T_TVP else
+                                   "CLR user-defined type parameters")
     raise BadParameter("unknown_type", type_id)
 
 
@@ -238,7 +256,7 @@ def read_value(reader: Reader, info: TypeInfo) -> Any:  # noqa: C901 - one branc
             return None
         if t in (T_NVARCHAR, T_NCHAR, T_XML):
             return _text(data, t)
-        return data.decode("latin-1") if t in (T_BIGVARCHAR, T_BIGCHAR) else data
+        return data.decode(CODE_PAGE, "replace") if t in (T_BIGVARCHAR, T_BIGCHAR) else data
     if t in (T_NVARCHAR, T_NCHAR, T_BIGVARCHAR, T_BIGCHAR, T_BIGVARBINARY, T_BIGBINARY):
         length = reader.u16()
         if length == 0xFFFF:
@@ -248,14 +266,15 @@ def read_value(reader: Reader, info: TypeInfo) -> Any:  # noqa: C901 - one branc
         data = reader.take(length)
         if t in (T_NVARCHAR, T_NCHAR):
             return _text(data, t)
-        return data.decode("latin-1") if t in (T_BIGVARCHAR, T_BIGCHAR) else data
-    if t in (T_TEXT, T_NTEXT, T_IMAGE):
-        pointer = reader.u8()
-        if pointer == 0:
+        return data.decode(CODE_PAGE, "replace") if t in (T_BIGVARCHAR, T_BIGCHAR) else data
+    if t in (T_TEXT, T_NTEXT, T_IMAGE):  # in an RPC: a 4-byte length (0xFFFFFFFF: NULL), then the data
+        length = reader.u32()
+        if length == 0xFFFFFFFF:
             return None
-        reader.take(pointer + 8)
-        data = reader.take(reader.u32())
-        return _text(data, t) if t == T_NTEXT else data.decode("latin-1") if t == T_TEXT else data
+        data = reader.take(length)
+        return _text(data, t) if t == T_NTEXT else data.decode(CODE_PAGE, "replace") if t == T_TEXT else data
+    if t == T_SSVARIANT:
+        return _variant(reader, info)
     length = reader.u8()
     if length == 0 and t not in (T_CHAR, T_VARCHAR, T_BINARY, T_VARBINARY):
         return None
@@ -279,17 +298,48 @@ def read_value(reader: Reader, info: TypeInfo) -> Any:  # noqa: C901 - one branc
         magnitude = int.from_bytes(data[1:], "little")
         if data[0] > 1 or magnitude >= 10**info.precision:
             raise BadParameter("value", t)
-        number = Decimal(magnitude).scaleb(-info.scale)
-        return number if data[0] else -number
+        number = Decimal(magnitude).scaleb(-info.scale, context=EXACT)  # exact: the default context has 28 digits
+        return number if data[0] else number.copy_negate()
     if t == T_DATEN:
         return _date(int.from_bytes(data, "little"), t)
     if t in (T_TIMEN, T_DATETIME2N, T_DATETIMEOFFSETN):
         return _moment(t, data, info.scale)
     if t in (T_CHAR, T_VARCHAR):
-        return data.decode("latin-1")
+        return data.decode(CODE_PAGE, "replace")
     if t in (T_BINARY, T_VARBINARY):
         return data
     raise BadParameter("unknown_type", t)
+
+
+def _variant(reader: Reader, info: TypeInfo) -> Any:
+    """A sql_variant value ([MS-TDS] 2.2.5.5.4): its base type, that type's properties, then the value."""
+    total = reader.u32()
+    if total == 0:
+        return None
+    body = Reader(reader.take(total))
+    base = body.u8()
+    properties = body.take(body.u8())
+    data = body.take(body.remaining)
+    if base in _FIXED_LENGTH:
+        return _fixed_value(base, data)
+    if base in (T_INTN, T_BITN, T_FLTN, T_MONEYN, T_DATETIMN, T_GUID):
+        inner = Reader(bytes([len(data)]) + data)
+        return read_value(inner, TypeInfo(base, len(data)))
+    if base in (T_DECIMALN, T_NUMERICN) and len(properties) == 2:
+        precision, scale = properties
+        inner = Reader(bytes([len(data)]) + data)
+        return read_value(inner, TypeInfo(base, 17, precision, scale))
+    if base in (T_DATEN, T_TIMEN, T_DATETIME2N, T_DATETIMEOFFSETN):
+        scale = properties[0] if properties else 7
+        inner = Reader(bytes([len(data)]) + data)
+        return read_value(inner, TypeInfo(base, 0, 0, scale))
+    if base in (T_NVARCHAR, T_NCHAR):
+        return _text(data, base)
+    if base in (T_BIGVARCHAR, T_BIGCHAR):
+        return data.decode(CODE_PAGE, "replace")
+    if base in (T_BIGVARBINARY, T_BIGBINARY):
+        return data
+    raise BadParameter("value", T_SSVARIANT)
 
 
 def _text(data: bytes, type_id: int) -> str:
@@ -354,9 +404,9 @@ def _fixed_value(t: int, data: bytes) -> Any:
         return _F64.unpack(data)[0]
     if t == T_MONEY:
         high, low = struct.unpack("<iI", data)
-        return Decimal((high << 32) + low).scaleb(-4)
+        return Decimal((high << 32) + low).scaleb(-4, context=EXACT)
     if t == T_MONEY4:
-        return Decimal(_I32.unpack(data)[0]).scaleb(-4)
+        return Decimal(_I32.unpack(data)[0]).scaleb(-4, context=EXACT)
     if t == T_DATETIME:
         days, ticks = struct.unpack("<iI", data)
         if not _DATETIME_DAYS[0] <= days <= _DATETIME_DAYS[1] or ticks >= _DATETIME_TICKS:
@@ -390,28 +440,36 @@ def _read_plp(reader: Reader, type_id: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _declared_type(info: TypeInfo) -> SqlType | None:
+def _declared_type(info: TypeInfo) -> SqlType | None:  # noqa: C901 - one branch per wire type
+    """The T-SQL type a parameter was sent as (its value is converted to this type's stored form)."""
     t = info.type_id
     if t in (T_INTN, T_INT1, T_INT2, T_INT4, T_INT8):
         return {1: SqlType("tinyint"), 2: SqlType("smallint"), 4: INT, 8: BIGINT}.get(info.size, INT)
     if t in (T_BIT, T_BITN):
         return BIT
     if t in (T_FLT4, T_FLT8, T_FLTN):
-        return FLOAT if info.size != 4 else SqlType("real")
+        return FLOAT if info.size != 4 else REAL
     if t in (T_DECIMALN, T_NUMERICN, T_DECIMAL, T_NUMERIC):
         return SqlType("decimal", precision=info.precision, scale=info.scale)
     if t in (T_MONEY, T_MONEY4, T_MONEYN):
-        return SqlType("decimal", precision=19, scale=4)
-    if t in (T_NVARCHAR, T_NCHAR, T_NTEXT, T_XML):
-        return NVARCHAR_MAX if info.plp or t in (T_NTEXT, T_XML) else SqlType("nvarchar", max(1, info.size // 2))
-    if t in (T_BIGVARCHAR, T_BIGCHAR, T_CHAR, T_VARCHAR, T_TEXT):
-        return NVARCHAR_MAX if info.plp or t == T_TEXT else SqlType("nvarchar", max(1, info.size))
-    if t in (T_BIGVARBINARY, T_BIGBINARY, T_BINARY, T_VARBINARY, T_IMAGE):
-        return VARBINARY_MAX if info.plp or t == T_IMAGE else SqlType("varbinary", max(1, info.size))
-    if t in (T_DATETIME2N, T_DATETIMEOFFSETN):
+        return SMALLMONEY if info.size == 4 else MONEY
+    if t in (T_NVARCHAR, T_NCHAR):
+        name = "nchar" if t == T_NCHAR and not info.plp else "nvarchar"
+        return SqlType(name, -1 if info.plp else max(1, info.size // 2))
+    if t in (T_BIGVARCHAR, T_BIGCHAR, T_CHAR, T_VARCHAR):
+        name = "char" if t in (T_BIGCHAR, T_CHAR) and not info.plp else "varchar"
+        return SqlType(name, -1 if info.plp else max(1, info.size))
+    if t in (T_BIGVARBINARY, T_BIGBINARY, T_BINARY, T_VARBINARY):
+        name = "binary" if t in (T_BIGBINARY, T_BINARY) and not info.plp else "varbinary"
+        return SqlType(name, -1 if info.plp else max(1, info.size))
+    if t in (T_TEXT, T_NTEXT, T_IMAGE, T_XML):
+        return SqlType({T_TEXT: "text", T_NTEXT: "ntext", T_IMAGE: "image", T_XML: "xml"}[t], -1)
+    if t == T_DATETIME2N:
         return SqlType("datetime2", scale=info.scale)
+    if t == T_DATETIMEOFFSETN:
+        return SqlType("datetimeoffset", scale=info.scale)
     if t in (T_DATETIME, T_DATETIM4, T_DATETIMN):
-        return SqlType("datetime2", scale=3)
+        return SMALLDATETIME if info.size == 4 else DATETIME
     if t == T_DATEN:
         return SqlType("date")
     if t == T_TIMEN:

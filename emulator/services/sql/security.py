@@ -130,19 +130,28 @@ def grant(state: SessionState, verb: str, permissions_text: str, scope: str, fir
     otherwise), and may not grant to dbo, the system users or itself (4624)."""
     database = state.database
     permissions = [p.strip().upper() for p in permissions_text.split(",")]
+    permissions = ["EXECUTE" if p == "EXEC" else p for p in permissions]
     for permission in permissions:
-        if permission not in DML_PERMISSIONS:
+        if permission not in DML_PERMISSIONS and permission != "EXECUTE":
             raise errors.unsupported(f"{verb} {permission}")
     target = ""
     if first and scope != "SCHEMA" and scope != "DATABASE":
         table = unquote(second) if second else unquote(first).split(".")[-1]
-        existing = database.table_name(table)
-        with database.lock:
-            visible = existing is not None and bool(database.visibility(state, database.conn).table(existing))
-        if not visible:
-            raise errors.cannot_find_object(table)
-        assert existing is not None
-        target = existing
+        if "EXECUTE" in permissions:  # EXECUTE is granted on a procedure (procedures.py)
+            with database.lock:
+                row = database.conn.execute("SELECT name FROM __emulator_procedures WHERE name = ?",
+                                            (table,)).fetchone()
+            if row is None or any(p != "EXECUTE" for p in permissions):
+                raise errors.cannot_find_object(table)
+            target = row[0]
+        else:
+            existing = database.table_name(table)
+            with database.lock:
+                visible = existing is not None and bool(database.visibility(state, database.conn).table(existing))
+            if not visible:
+                raise errors.cannot_find_object(table)
+            assert existing is not None
+            target = existing
     if MANAGE_PERMISSIONS not in database.capabilities(state):
         raise errors.grantor_lacks_permission()
     principal = database.principal(grantee)

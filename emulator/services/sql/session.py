@@ -26,6 +26,7 @@ from . import errors, rpc, tds
 from .errors import SqlError
 from .handlers import Handlers, Part
 from .models import SQL_AUDIENCES, SessionState, SqlServer
+from .options import at_login
 from .transport import REQUEST_MESSAGE_LIMIT, MessageStream, MessageTooLarge, Transport
 
 if TYPE_CHECKING:
@@ -228,7 +229,11 @@ class Session:
         except TokenRejected as exc:
             log.info("sql: token rejected (%s)", exc.reason)
             raise errors.login_failed() from None
-        return self.listener.server.open_session(claims, login.database)
+        state = self.listener.server.open_session(claims, login.database)
+        state.host_name, state.app_name = login.host_name, login.app_name
+        state.login_options = at_login(odbc=bool(login.option_flags2 & tds.LOGIN_ODBC))
+        state.options = state.login_options.copy()
+        return state
 
     # -- logged in ---------------------------------------------------------------------------------------
     async def _serve(self) -> None:
@@ -259,16 +264,29 @@ class Session:
                     self._current = None
                 if self._attention:  # cancelled (or finished while the attention was on its way)
                     self._attention = False
-                    stream = self._stream
-                    if stream is not None and stream.started and not stream.ended:
-                        stream.end(tds.done(tds.DONE_ATTN))  # rows already sent: end the message here
-                    else:
-                        self._send(prefix + tds.done(tds.DONE_ATTN))
+                    self._acknowledge_attention(prefix)
                 await self.transport.drain()
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
+
+    def _acknowledge_attention(self, prefix: bytes) -> None:
+        """As SQL Server answers an attention ([MS-TDS] 3.3.5.9, 4.19.2): every client message gets exactly one
+        response message, the attention included. The cancelled request's response ends first — where its
+        rows were on their way, with a final DONE (the DONE_MORE bit clear, no DONE_ATTN); where nothing
+        was sent, as a message of its own — then the attention's response, the acknowledgement: a DONE with
+        DONE_ATTN. A client that reads one response per request (tedious) needs both; one that reads until
+        the acknowledgement (ODBC, pytds) reads past the first. An attention that arrives after the response
+        is complete gets the acknowledgement alone."""
+        assert self.state is not None
+        status = tds.DONE_INXACT if self.state.in_transaction else 0
+        stream = self._stream
+        if stream is not None and stream.started and not stream.ended:
+            stream.end(tds.done(status))
+        elif stream is None or not stream.ended:
+            self._send(prefix + tds.done(status))
+        self._send(tds.done(tds.DONE_ATTN))
 
     async def _respond(self, kind: int, payload: bytes, prefix: bytes) -> None:
         """Answer one request, streaming result sets: each chunk of rows goes out before the next is
@@ -323,12 +341,21 @@ class Session:
         self.transport.send_message(tds.REPLY, tokens)
 
     def _reset(self, status: int) -> bytes:
-        assert self.state is not None
-        if not status & tds.STATUS_RESET_CONNECTION_SKIP_TRAN and self.state.in_transaction:
-            self.handlers.engine.end_session(self.state)
-        self.state.prepared.clear()
-        self.state.nocount = False
-        return tds.env_reset_ack()
+        """RESETCONNECTION ([MS-TDS] 2.2.3.1.2): back to the state of a new login — a transaction left open
+        is rolled back (and said so, with the rollback ENVCHANGE, before the reset's acknowledgement) unless
+        the client asked to keep it (RESETCONNECTIONSKIPTRAN); SET options as at login; prepared statements
+        and #temp tables gone."""
+        state = self.state
+        assert state is not None
+        notice = b""
+        if not status & tds.STATUS_RESET_CONNECTION_SKIP_TRAN and state.in_transaction:
+            descriptor = state.descriptor
+            self.handlers.engine.end_session(state, keep_temporary=True)
+            notice = tds.env_end_transaction(tds.ENV_ROLLBACK_TRAN, descriptor)
+        self.handlers.engine.reset_session(state)
+        state.prepared.clear()
+        state.options = state.login_options.copy()
+        return notice + tds.env_reset_ack()
 
     async def _answer(self, kind: int, payload: bytes) -> list[Part]:
         """The parts that answer one request. A request the emulator cannot read, or fails to run, is
@@ -341,6 +368,8 @@ class Session:
             failure = errors.rpc_parameter(exc.problem, exc.ordinal, exc.name, exc.type_id, exc.type_name)
         except rpc.TooManyParameters:
             failure = errors.too_many_parameters(rpc.MAX_PARAMETERS)
+        except rpc.UnsupportedParameter as exc:
+            failure = errors.unsupported(exc.feature)
         except rpc.InvalidName:
             failure = errors.rpc_name_invalid()
         except tds.ProtocolError as exc:

@@ -28,6 +28,8 @@ LOGIN7 = 0x10
 SSPI = 0x11
 PRELOGIN = 0x12
 
+LOGIN_ODBC = 0x02  # LOGIN7 OptionFlags2 fODBC
+
 STATUS_EOM = 0x01
 STATUS_RESET_CONNECTION = 0x08
 STATUS_RESET_CONNECTION_SKIP_TRAN = 0x10
@@ -111,7 +113,7 @@ T_DATEN, T_TIMEN, T_DATETIME2N, T_DATETIMEOFFSETN = 0x28, 0x29, 0x2A, 0x2B
 T_CHAR, T_VARCHAR, T_BINARY, T_VARBINARY = 0x2F, 0x27, 0x2D, 0x25
 T_BIGVARBINARY, T_BIGVARCHAR, T_BIGBINARY, T_BIGCHAR = 0xA5, 0xA7, 0xAD, 0xAF
 T_NVARCHAR, T_NCHAR, T_XML, T_UDT = 0xE7, 0xEF, 0xF1, 0xF0
-T_TEXT, T_IMAGE, T_NTEXT, T_SSVARIANT = 0x23, 0x22, 0x63, 0x62
+T_TEXT, T_IMAGE, T_NTEXT, T_SSVARIANT, T_TVP = 0x23, 0x22, 0x63, 0x62, 0xF3
 
 PLP_NULL = 0xFFFFFFFFFFFFFFFF
 PLP_UNKNOWN = 0xFFFFFFFFFFFFFFFE
@@ -277,6 +279,7 @@ class Login7:
     database: str
     features: dict[int, bytes] = field(default_factory=dict)
     has_password: bool = False
+    option_flags2: int = 0  # 0x02 fODBC: the server sets the ODBC drivers' SET options (options.py)
 
     @property
     def fedauth_token(self) -> str | None:
@@ -326,7 +329,7 @@ def parse_fedauth_token(data: bytes) -> str:
 def parse_login7(data: bytes) -> Login7:
     if len(data) < 94:
         raise ProtocolError("LOGIN7 too short")
-    (length, version, packet_size, _prog, pid, _conn, _f1, _f2, _tf, flags3, _tz, _lcid) = struct.unpack_from(
+    (length, version, packet_size, _prog, pid, _conn, _f1, flags2, _tf, flags3, _tz, _lcid) = struct.unpack_from(
         "<IIIIIIBBBBiI", data, 0)
 
     def text(offset_at: int) -> str:
@@ -340,6 +343,7 @@ def parse_login7(data: bytes) -> Login7:
         tds_version=version, packet_size=packet_size, client_pid=pid, option_flags3=flags3,
         host_name=text(36), user_name=text(40), app_name=text(48), server_name=text(52),
         library=text(60), language=text(64), database=text(68), has_password=password_chars > 0,
+        option_flags2=flags2,
     )
     if flags3 & 0x10:  # fExtension: ibExtension points at a DWORD offset of the FeatureExt block
         ib_extension, cb_extension = struct.unpack_from("<HH", data, 56)

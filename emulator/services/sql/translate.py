@@ -12,16 +12,18 @@ import functools
 import re
 import sqlite3
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from . import errors
+from . import errors, unsupported
+from .assignments import assign_values
 from .batches import keyword
-from .builtins import pending_function_error
 from .catalog import CATALOG_NAMES
 from .dialect import emulator_dialect, load_sqlglot, sqlite_dialect, tsql_dialect
-from .errors import SqlError
-from .rewrite import DML_TOP, TYPE_META, SchemaSource, ddl_functions, limit_dml, rewrite_functions, written_function
-from .sqltypes import NUMERIC_38_0, NVARCHAR_4000, SqlType, affinity, sql_type
+from .errors import SqlError, pending_function_error
+from .rewrite import DML_TOP, ddl_functions, limit_dml, rewrite_functions, written_function
+from .sqltypes import NVARCHAR_4000, SqlType, affinity, sql_type
+from .temporary import TEMPDB, SessionSchema
+from .typer import UNICODE_META, SchemaSource, Typer
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -44,17 +46,25 @@ class Translation:
     if_exists: bool = False
     added: list[tuple[str, str]] = field(default_factory=list)  # ALTER TABLE … ADD: (column, T-SQL type)
     source: str = ""                   # the T-SQL text, to name functions in errors as the user wrote them
+    temporary: dict[str, str] = field(default_factory=dict)  # #tables named: tempdb name (lower) -> as written
+    into: str | None = None            # SELECT … INTO: the new table, as written
 
 
 class TranslationSource(SchemaSource, Protocol):
-    """The database a statement is translated for (``models.Database``): its tables and the translations
-    it remembers."""
+    """The database a statement is translated for (``models.Database``): its tables, their identity
+    columns and the translations it remembers."""
 
-    translations: dict[str, Translation]
+    translations: dict[Any, Translation]
+
+    def identities(self) -> dict[str, frozenset[str]]: ...
 
 
 _GLOBALS = re.compile(r"('(?:[^']|'')*')|@@(\w+)")
-GLOBAL_VARIABLES = frozenset({"version", "servername", "spid", "rowcount", "identity", "trancount"})
+# the @@ functions the emulator answers (models.py registers each as __global_<name>)
+GLOBAL_VARIABLES = frozenset({"version", "servername", "spid", "rowcount", "identity", "trancount", "options",
+                              "datefirst", "language", "langid", "textsize", "lock_timeout", "max_precision",
+                              "nestlevel", "procid", "error", "servicename", "max_connections", "fetch_status",
+                              "connections", "microsoftversion"})
 
 
 # Names of SQLite's own tables and functions (sqlite_master, pragma_table_info(), sqlite_version() …) and of
@@ -63,26 +73,35 @@ _RESERVED_PREFIXES = ("__", "sqlite_", "pragma_")
 _RESERVED_FUNCTIONS = frozenset({"load_extension"})
 
 
-def translate(database: TranslationSource, text: str) -> Translation:
-    """The SQLite form of one T-SQL statement, with what the engine needs to run and type it;
-    remembered per database and text (the database forgets them when its tables change)."""
-    cached = database.translations.get(text)
+def translate(database: TranslationSource, text: str, variables: dict[str, SqlType] | None = None) -> Translation:
+    """The SQLite form of one T-SQL statement, with what the engine needs to run and type it; remembered
+    per database, text and the declared types of the variables it names (the database forgets them when
+    its tables change)."""
+    key: Any = text
+    if variables and "@" in text:
+        lowered = text.lower()
+        key = (text, tuple(sorted((name, found) for name, found in variables.items() if "@" + name in lowered)))
+    if "#" in text and isinstance(database, SessionSchema):  # #tables are the session's own
+        key = (key, database.cache_key())
+    cached = database.translations.get(key)
     if cached is not None:
         return cached
-    translation = _translate(database, text)
+    translation = _translate(database, text, variables or {})
     translation.source = text
     if len(database.translations) > TRANSLATIONS_KEPT:
         database.translations.clear()
-    database.translations[text] = translation
+    database.translations[key] = translation
     return translation
 
 
-def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: C901 - one pass over the tree
+def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass over the tree
+               variables: dict[str, SqlType]) -> Translation:
     load_sqlglot()
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import ParseError, TokenError
 
+    unsupported.check_statement(text)
     prepared = _GLOBALS.sub(_global_variable, text)
     dml_top = DML_TOP.match(prepared)
     if dml_top:  # UPDATE TOP (n) / DELETE TOP (n): sqlglot does not parse them; the rows are limited below
@@ -96,7 +115,9 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
     if tree is None:
         raise errors.syntax_error(text[:20])
     if isinstance(tree, exp.Command):
-        raise errors.unsupported(keyword(text))
+        if keyword(text) == "ALTER" and re.match(r"^\s*ALTER\s+TABLE\b", text, re.I):
+            raise errors.unsupported(unsupported.alter_table_action(text))
+        raise errors.unsupported(unsupported.object_kind(text) or keyword(text))
     if isinstance(tree, (exp.Merge,)):
         raise errors.unsupported("MERGE")
     deleted = tree.args.get("tables") if isinstance(tree, exp.Delete) else None
@@ -109,25 +130,55 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     missing: str | None = None
     referenced: list[str] = []
-    for table in list(tree.find_all(exp.Table)):
+    into = tree.args.get("into") if isinstance(tree, exp.Select) else None
+    if into is not None:  # SELECT … INTO t: the engine makes t from the SELECT's columns, then fills it
+        tree.set("into", None)
+    temporary: dict[str, str] = {}
+    creating = tree.this.this if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema) else None
+    for table in [t for t in tree.find_all(exp.Table)] + ([into.this] if into is not None else []):
         if not table.name:
             continue
         identifier = table.this
         if isinstance(identifier, exp.Identifier) and (identifier.args.get("temporary")
                                                        or identifier.args.get("global_")):
-            # sqlglot drops the # and SQLite's TEMP tables belong to the connection all sessions share:
-            # a #table would be seen by every session, so it is refused rather than shared.
-            prefix = "##" if identifier.args.get("global_") else "#"
-            raise errors.unsupported(f"temporary table {prefix}{table.name} (use a regular table, or a CTE)")
+            written = ("##" if identifier.args.get("global_") else "#") + table.name
+            physical = _temporary_table(database, written, created=table is creating or (
+                into is not None and table is into.this))
+            if physical is None:
+                if isinstance(tree, exp.Drop):  # DROP TABLE #t of a table the session has not: 3701
+                    table.set("this", exp.to_identifier(written, quoted=True))
+                else:
+                    missing = missing or written
+                continue
+            table.set("this", exp.to_identifier(physical, quoted=True))
+            if table is creating:  # a table of tempdb, not one of SQLite's TEMP tables
+                for temporary_property in list(tree.find_all(exp.TemporaryProperty)):
+                    temporary_property.pop()
+            table.set("db", None)
+            table.set("catalog", None)
+            temporary[physical.lower()] = written
+            if not (table is creating or (into is not None and table is into.this)):
+                referenced.append(physical)
+            continue
+        if into is not None and table is into.this:  # the table SELECT … INTO makes
+            if table.db.lower() not in ("", "dbo") or is_reserved(table.name):
+                raise errors.invalid_object(".".join(part.name for part in table.parts))
+            table.set("db", None)
+            table.set("catalog", None)
+            continue
         schema = table.db.lower()
         written = ".".join(part.name for part in table.parts)  # as error 208 quotes it: 'dbo.Orders'
         key = (schema, table.name.lower())
+        if key not in CATALOG_NAMES and schema in ("sys", "information_schema"):
+            raise errors.unsupported(f"catalog view {written}")  # SQL Server has it; the emulator has not
         if key in CATALOG_NAMES:
             _refuse_catalog_change(tree, table)
             table.set("this", exp.to_identifier(CATALOG_NAMES[key]))
             table.set("db", None)
             table.set("catalog", None)
             continue
+        if len(table.parts) > 3 or (table.catalog and table.catalog.lower() not in (database.name.lower(), "tempdb")):
+            raise errors.cross_database(written)  # Azure SQL Database: no other database, no linked server
         if schema not in ("", "dbo") or (table.catalog and table.catalog.lower() != database.name.lower()):
             missing = missing or written
         if table.name.lower().startswith("__"):
@@ -147,7 +198,9 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
             column.set("db", None)
             column.set("catalog", None)
     for node in list(tree.find_all(exp.National)):
-        node.replace(exp.Literal.string(node.this))
+        literal = exp.Literal.string(node.this)
+        literal.meta[UNICODE_META] = True
+        node.replace(literal)
     while True:  # T-SQL concatenates strings with +
         node = next((n for n in tree.find_all(exp.Add) if _is_text(n.left) or _is_text(n.right)), None)
         if node is None:
@@ -156,7 +209,9 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
     if isinstance(tree, (exp.Create, exp.Alter)):
         ddl_functions(tree)
     else:
-        rewrite_functions(database, tree)
+        typer = rewrite_functions(database, tree, variables)
+        if isinstance(tree, (exp.Insert, exp.Update)):
+            assign_values(database, tree, typer)
         if dml_top:
             limit_dml(tree, dml_top)
     returning = tree.args.get("returning")
@@ -165,7 +220,7 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
             if column.table.lower() in ("inserted", "deleted"):
                 column.set("table", None)
 
-    translation = Translation(kind="other", sqlite="", missing=missing)
+    translation = Translation(kind="other", sqlite="", missing=missing, temporary=temporary)
     if isinstance(tree, exp.Create):
         kind = str(tree.args.get("kind", "")).upper()
         if kind == "TABLE":
@@ -189,7 +244,7 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
         translation.kind = "ddl"
         translation.target = tree.this.name if isinstance(tree.this, exp.Table) else None
         if any(not isinstance(action, exp.ColumnDef) for action in tree.args.get("actions", [])):
-            raise errors.unsupported("ALTER TABLE")
+            raise errors.unsupported(unsupported.alter_table_action(text))
         for action in tree.args.get("actions", []):
             kind = action.args.get("kind")
             declared_text = kind.sql("tsql") if kind is not None else "NVARCHAR(4000)"
@@ -205,10 +260,14 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
         translation.reads = tuple(others + ([translation.target] if reads_target and translation.target else []))
         translation.returns_rows = returning is not None
     elif isinstance(tree, (exp.Select, exp.Union, exp.Subquery, exp.Query)):
-        translation.kind = "select"
+        translation.kind = "select" if into is None else "select_into"
+        if into is not None:
+            target = into.this
+            translation.into = temporary.get(target.name.lower(), target.name)
+            translation.target = target.name
         translation.reads = tuple(referenced)
         translation.returns_rows = True
-        translation.names, translation.types = _describe(database, tree)
+        translation.names, translation.types = _describe(database, tree, variables)
         translation.variables = [_variable(projection) for projection in tree.selects] \
             if isinstance(tree, exp.Select) else None
     elif isinstance(tree, (exp.Transaction, exp.Commit, exp.Rollback, exp.Use, exp.Set, exp.Declare)):
@@ -218,6 +277,9 @@ def _translate(database: TranslationSource, text: str) -> Translation:  # noqa: 
 
     for constraint in tree.find_all(exp.DefaultColumnConstraint):
         parenthesize_default(constraint)
+    for table in tree.find_all(exp.Table):  # #tables live in the attached tempdb (temporary.py)
+        if table.name.lower() in temporary:
+            table.set("db", exp.to_identifier(TEMPDB))
     try:
         translation.sqlite = tree.sql(dialect=sqlite_dialect())
     except RecursionError:
@@ -261,6 +323,17 @@ def _global_variable(found: re.Match[str]) -> str:
     if name not in GLOBAL_VARIABLES:
         raise errors.must_declare("@@" + found.group(2))
     return f"__global_{name}()"
+
+
+def _temporary_table(database: TranslationSource, written: str, created: bool) -> str | None:
+    """The tempdb name of a #table for the session running the statement (None: it has no such table); a
+    CREATE TABLE #t or SELECT … INTO #t names the one it makes."""
+    if not isinstance(database, SessionSchema):
+        raise errors.unsupported(f"temporary table {written} here")
+    found = database.find(written)
+    if created:
+        return found.physical if found is not None else database.scope.physical_name(written)
+    return found.physical if found is not None else None
 
 
 def is_reserved(name: str) -> bool:
@@ -338,10 +411,12 @@ def parenthesize_default(constraint: exp.DefaultColumnConstraint) -> None:
         constraint.set("this", exp.Paren(this=value.copy()))
 
 
-def _describe(database: SchemaSource, tree: exp.Expression) -> tuple[list[str] | None, list[SqlType | None] | None]:
-    """Column names (None when a * is involved) and declared types of a SELECT's result, where known."""
+def _describe(database: SchemaSource, tree: exp.Expression, variables: dict[str, SqlType]
+              ) -> tuple[list[str] | None, list[SqlType | None] | None]:
+    """Column names (None when a * is involved) and SQL Server types of a SELECT's result, where known: the
+    (rewritten) statement is qualified on a copy, so that stars are expanded and each column knows its
+    table, then each projection typed by SQL Server's rules (typer.py)."""
     from sqlglot import exp
-    from sqlglot.optimizer.annotate_types import annotate_types
     from sqlglot.optimizer.qualify import qualify
 
     names: list[str] | None = None
@@ -357,35 +432,18 @@ def _describe(database: SchemaSource, tree: exp.Expression) -> tuple[list[str] |
             else:
                 names.append("")
     try:
-        typed = annotate_types(
-            qualify(tree.copy(), schema=database.schema(), dialect="tsql", quote_identifiers=False,
-                    validate_qualify_columns=False, identify=False),
-            schema=database.schema(), dialect="tsql")
+        typed = qualify(tree.copy(), schema=database.schema(), dialect="tsql", quote_identifiers=False,
+                        validate_qualify_columns=False, identify=False)
     except Exception:  # noqa: BLE001 - unknown shapes fall back to typing from the values
         return names, None
+    typer = Typer(database, typed, variables)
     types: list[SqlType | None] = []
     not_null = _not_null_sources(database, typed)
     for projection in typed.selects if isinstance(typed, exp.Query) else []:
-        declared = projection.type
         inner = projection.this if isinstance(projection, exp.Alias) else projection
-        found = None
-        if isinstance(inner, exp.Anonymous) and inner.name.lower() in ("scope_identity", "__global_identity"):
-            types.append(NUMERIC_38_0)  # SQL Server types identities as numeric(38,0)
-            continue
-        if inner.meta.get(TYPE_META) is not None:  # typed by rewrite_functions (SQL Server's rules)
-            types.append(inner.meta[TYPE_META])
-            continue
-        if declared is not None and not declared.is_type(exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
-            found = sql_type(declared.sql("tsql"))
+        found = typer.type_of(inner)
         if found is not None and isinstance(inner, exp.Column) and inner.name.lower() in not_null.get(inner.table, ()):
             found = replace(found, nullable=False)
-        if found is not None and not isinstance(inner, exp.Column):
-            if found.name == "decimal":
-                found = SqlType("decimal", precision=38, scale=found.scale)
-            elif found.name in ("int", "smallint", "tinyint"):
-                found = None  # computed integers: size from the values (SUM can outgrow int)
-            elif found.name == "nvarchar" and found.length >= 0:
-                found = None
         types.append(found)
     return names, types
 
@@ -426,17 +484,34 @@ def _not_null_sources(database: SchemaSource, select: exp.Expression) -> dict[st
 
 
 def sqlite_error(exc: sqlite3.Error, database: str, translation: Translation) -> SqlError:
-    """SQL Server's error for what SQLite said about a translated statement (``database``: its name)."""
+    """SQL Server's error for what SQLite said about a translated statement (``database``: its name),
+    never naming one of the emulator's own functions or tables the statement did not name itself."""
+    error = _sqlite_error(exc, database, translation)
+    error.message = errors.public(error.message, translation.source)
+    for physical, written in translation.temporary.items():  # a #table by the name the statement wrote
+        pattern = re.escape(f"{TEMPDB}.{physical}") + "|" + re.escape(physical)
+        error.message = re.sub(pattern, lambda _, name=written: name, error.message, flags=re.I)
+    return error
+
+
+def _sqlite_error(exc: sqlite3.Error, database: str, translation: Translation) -> SqlError:
     text = str(exc)
-    table = translation.target or ""
+    table = translation.temporary.get((translation.target or "").lower(), translation.target or "")
     if text.startswith("no such table:"):
         return errors.invalid_object(text.split(":", 1)[1].strip())
     if text.startswith("no such column:"):
         return errors.invalid_column(text.split(":", 1)[1].strip().split(".")[-1])
     if text.startswith("no such function:"):
         return errors.not_builtin_function(written_function(translation.source, text.split(":", 1)[1].strip()))
+    if "may not appear in FROM clause" in text:  # UPDATE t … FROM t JOIN …: SQLite's UPDATE … FROM may not
+        return errors.unsupported("UPDATE … FROM naming the updated table again (a join)")  # name t again
     if "user-defined function raised exception" in text:
         return pending_function_error() or errors.emulator_failure(text)
+    if text.startswith("misuse of aggregate"):
+        return errors.aggregate_of_aggregate()
+    if text.startswith("wrong number of arguments to function"):
+        function = text.rsplit(" ", 1)[-1].rstrip("()")
+        return errors.wrong_argument_count(errors.public(function))
     if "syntax error" in text:
         near = re.search(r'near "([^"]*)"', text)
         return errors.syntax_error(near.group(1) if near else "")
