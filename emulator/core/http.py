@@ -22,11 +22,13 @@ What every listener gets here, whatever the service (DESIGN.md §2):
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -122,6 +124,27 @@ class ErrorCatalogue:
 ROUTE_TABLE = web.AppKey("route_table", RouteTable)
 ERROR_CATALOGUE = web.AppKey("error_catalogue", ErrorCatalogue)
 SUBAPPS: web.AppKey[dict[str, web.Application]] = web.AppKey("subapps", dict)
+
+
+# How deep a request's JSON may nest. Python's json parser recurses per level and raises RecursionError near
+# the interpreter's limit; a collection running meanwhile can then fail in a finalizer ("unraisable"), so the
+# depth is measured first, without recursion. No body the emulated APIs take nests more than a few levels.
+MAX_JSON_DEPTH = 64
+# A string, to its closing quote or to the end of the body (an unterminated one is json.loads' to refuse):
+# every quote starts a match that succeeds, so the scan is linear whatever the body.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEPS = bytes.maketrans(b"[]{}", b"\x01\xff\x01\xff")  # +1 to open, -1 (signed) to close
+
+
+def loads_json(raw: bytes | str, **options: Any) -> Any:
+    """``json.loads`` for request bodies: a ValueError (never a RecursionError) for JSON that is not valid or
+    nests deeper than MAX_JSON_DEPTH."""
+    data = raw.encode() if isinstance(raw, str) else raw
+    steps = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS).translate(_BRACKET_STEPS)
+    if steps and max(accumulate(memoryview(steps).cast("b"))) > MAX_JSON_DEPTH:
+        raise ValueError(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep.")
+    return json.loads(data, **options)
 
 
 def declared_length(request: web.Request) -> int | None:

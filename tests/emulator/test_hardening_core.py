@@ -319,3 +319,30 @@ def test_a_port_in_use_is_named(tmp_path: Path, capsys) -> None:
                             "--login-port", "0", "--arm-port", "0", "--sql-port", "0")
     assert code == 2, output
     assert f"Port {port} (imds) is in use" in output and "--imds-port" in output
+
+
+def test_request_json_depth_is_measured_before_parsing_without_recursion() -> None:
+    """Deep nesting is refused as a ValueError before json.loads recurses (a RecursionError in the middle
+    of a collection made a finalizer fail once in a full run); brackets inside strings do not count, and
+    nesting up to the limit parses."""
+    import sys
+
+    from emulator.core.http import MAX_JSON_DEPTH, loads_json
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(200)  # json.loads itself would fail at ~200 levels here; the scan must not recurse
+    try:
+        with pytest.raises(ValueError, match="nested more than"):
+            loads_json(b"[" * 100_000)
+        with pytest.raises(ValueError, match="nested more than"):
+            loads_json(b'{"a":' * (MAX_JSON_DEPTH + 1) + b"1" + b"}" * (MAX_JSON_DEPTH + 1))
+    finally:
+        sys.setrecursionlimit(limit)
+    deepest = loads_json(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH)
+    for _ in range(MAX_JSON_DEPTH - 1):
+        deepest = deepest[0]
+    assert deepest == []
+    assert loads_json('{"s": "[[[[{{{{\\"]]", "t": "\\\\"}') == {"s": '[[[[{{{{"]]', "t": "\\"}
+    for not_json in (b'"unterminated [[[', b'\\"' * 1000, b'"ends in a backslash \\'):
+        with pytest.raises(ValueError):
+            loads_json(not_json)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from aiohttp import web
 
 from emulator.core.auth import authenticate
-from emulator.core.http import Match, Route
+from emulator.core.http import Match, Route, loads_json
 from emulator.core.tokens import TokenRejected
 from emulator.core.versions import is_supported
 from emulator.core.world import mirid
@@ -110,11 +109,9 @@ async def _body(request: web.Request) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
+        return loads_json(raw, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise errors.invalid_request_content(str(exc)) from None
-    except RecursionError:  # json.loads gives up on very deep nesting with this, not a ValueError
-        raise errors.invalid_request_content("The JSON is nested too deeply.") from None
 
 
 def _refuse_constant(name: str) -> Any:

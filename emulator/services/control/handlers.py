@@ -10,12 +10,11 @@ per-start secret from the private profile must be sent, and bodies must be JSON 
 from __future__ import annotations
 
 import hmac
-import json
 from typing import Any
 
 from aiohttp import web
 
-from emulator.core.http import Match
+from emulator.core.http import Match, loads_json
 
 from . import errors
 from .models import NOTEBOOK_NAME, STEP_NAME, ControlledEmulator, ProgressFull
@@ -34,8 +33,8 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):  # very deep nesting raises RecursionError, not ValueError
+        body = loads_json(raw)
+    except ValueError:
         raise errors.invalid_body("The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise errors.invalid_body("The body must be a JSON object.")

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator.core.auth import authenticate
-from emulator.core.http import Match
+from emulator.core.http import Match, loads_json
 from emulator.core.tokens import TokenRejected
 from emulator.core.versions import is_supported
 
@@ -87,8 +87,8 @@ async def _body(request: web.Request) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):  # deep nesting raises RecursionError, not ValueError
+        return loads_json(raw)
+    except ValueError:
         raise errors.bad_parameter("The request body is not valid JSON.") from None
 
 

@@ -6,12 +6,12 @@ ARM's (arm/errors.py): these are Resource Manager answers, JSON, not the storage
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from aiohttp import web
 
+from emulator.core.http import loads_json
 from emulator.services.arm import errors as arm_errors
 from emulator.services.arm.handlers import MODEL, respond
 
@@ -110,8 +110,8 @@ async def list_service_sas(request: web.Request, subscription: str, resource_gro
 async def _json(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     try:
-        body = json.loads(raw) if raw else None
-    except (ValueError, RecursionError):
+        body = loads_json(raw) if raw else None
+    except ValueError:
         raise arm_errors.invalid_request_content("The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise arm_errors.invalid_request_content("The body must be a JSON object.")
