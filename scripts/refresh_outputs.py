@@ -40,17 +40,16 @@ def _emulator(home: Path, *verb: str) -> str:
 def _execute(notebook: Path, env: dict[str, str]) -> None:
     import nbformat
     from nbclient import NotebookClient
-    from traitlets.config import Config
+    from run_notebooks import kernel_config  # this folder: the script's own, first on sys.path
 
     node = nbformat.read(notebook, as_version=4)
-    sockets = Path(env["HOME"]) / "kernel"  # Unix sockets, not TCP: no ipykernel warning about encryption
     saved = os.environ.copy()
     os.environ.clear()
     os.environ.update(env)  # the kernel inherits this process's environment
     try:
         NotebookClient(node, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,
                        store_widget_state=True, resources={"metadata": {"path": str(notebook.parent)}},
-                       config=Config({"KernelManager": {"transport": "ipc", "ip": str(sockets)}})).execute()
+                       **kernel_config(env["HOME"])).execute()
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -13,20 +13,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import KernelManager
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from run_notebooks import kernel_config  # noqa: E402
+
 
 def papermill_config(socket_dir: Path) -> dict[str, Any]:
-    """Keyword arguments for papermill.execute_notebook: kernels on sockets in ``socket_dir``."""
-    if os.name == "nt":
-        return {}
-    from traitlets.config import Config
-
-    return {"config": Config({"KernelManager": {"transport": "ipc", "ip": str(socket_dir / "kernel")}})}
+    """Keyword arguments for papermill.execute_notebook: the headless runner's own kernel config
+    (scripts/run_notebooks.py), kernels on sockets in ``socket_dir``."""
+    return kernel_config(str(socket_dir))
 
 
 _SOCKETS: list[Path] = []  # the plugin's private folder, made at configure and removed at unconfigure
