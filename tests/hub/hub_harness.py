@@ -178,6 +178,9 @@ c.ConfigurableHTTPProxy.command = [{chp_command()!r}]
 c.ConfigurableHTTPProxy.debug = False
 c.Spawner.cmd = [{str(Path(sys.prefix) / "bin" / "jupyterhub-singleuser")!r}]
 c.Spawner.environment = {environment!r}
+# Kernels on Unix sockets beside their connection files, not TCP ports: with three learners' servers and
+# emulators starting at once, a kernel's port was taken before it bound it ("Address already in use") once.
+c.Spawner.args = ["--KernelManager.transport=ipc"]
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 c.JupyterHub.services.append({{"name": "test-driver", "api_token": {self.token!r}}})
