@@ -42,6 +42,8 @@ MIB = 1024 * KIB
 JSON_BODY_LIMIT = 4 * MIB  # Resource Manager's own request limit; data planes set their own per route
 HEADER_TIMEOUT_SECONDS = 15.0  # a request's headers must arrive within this (and idle keep-alive ends)
 TLS_HANDSHAKE_TIMEOUT_SECONDS = 10.0
+REFUSED_LINGER_SECONDS = 2.0  # owner-only refusals: how long a refused client may finish sending (_Screened)
+REFUSED_DRAIN_LIMIT = 64 * KIB  # ... and how much of it is read and dropped before the connection is closed
 MAX_CONNECTIONS = 128  # per listener: the workbook needs a handful; the SDKs' pools stay well under
 
 
@@ -264,19 +266,31 @@ _REFUSED_BODY = (b"This emulator answers only the processes of the user who star
 
 class _Screened(asyncio.Protocol):
     """Asks ``allowed`` about a new connection (after TLS, before any byte of a request is read); refuses it
-    with 403, or hands it and everything after to the real protocol."""
+    with 403, or hands it and everything after to the real protocol.
+
+    A refusal closes lingeringly: the 403 goes out, the write side is shut (FIN), and whatever the client still
+    sends is read and dropped until it closes or ``REFUSED_LINGER_SECONDS`` pass. Closing at once would make the
+    kernel answer the client's request with a reset, which can kill the client (SIGPIPE on its next write) or
+    discard the 403 before it is read: the same reason web servers close lingeringly.
+    """
 
     def __init__(self, make: Callable[[], asyncio.Protocol], allowed: ConnectionFilter) -> None:
         self._make = make
         self._allowed = allowed
         self._inner: asyncio.Protocol | None = None
+        self._refused: asyncio.WriteTransport | None = None
+        self._linger: asyncio.TimerHandle | None = None
+        self._dropped = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not self._allowed(transport.get_extra_info("peername"), transport.get_extra_info("sockname")):
             assert isinstance(transport, asyncio.WriteTransport)
             transport.write(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
                             b"Content-Length: %d\r\n\r\n%s" % (len(_REFUSED_BODY), _REFUSED_BODY))
-            transport.close()
+            if transport.can_write_eof():
+                transport.write_eof()
+            self._refused = transport
+            self._linger = asyncio.get_running_loop().call_later(REFUSED_LINGER_SECONDS, transport.close)
             return
         self._inner = self._make()
         self._inner.connection_made(transport)
@@ -284,11 +298,19 @@ class _Screened(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._inner is not None:
             self._inner.data_received(data)
+        elif self._refused is not None:
+            self._dropped += len(data)
+            if self._dropped > REFUSED_DRAIN_LIMIT:
+                self._refused.close()
 
     def eof_received(self) -> bool | None:
-        return self._inner.eof_received() if self._inner is not None else None
+        if self._inner is not None:
+            return self._inner.eof_received()
+        return None  # a refused client is done: the transport closes
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._linger is not None:
+            self._linger.cancel()
         if self._inner is not None:
             self._inner.connection_lost(exc)
 

@@ -8,13 +8,14 @@ namespace in which the emulator serves (tests/netns.py), so nothing here reaches
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,63 @@ def test_the_kernel_names_the_user_of_a_loopback_connection(family: int, host: s
                 assert opened_by_our_user(peer, accepted.getsockname())
                 assert connection_uid(("127.0.0.1", 1), accepted.getsockname()) is None  # no such connection
                 assert not opened_by_our_user(("127.0.0.1", 1), accepted.getsockname())
+
+
+def _refusing_listener_exchange(client: Callable[[int], object]) -> object:
+    """Run ``client(port)`` in a thread against an HTTP listener that refuses every connection (owner-only)."""
+    from aiohttp import web
+
+    from emulator.core.http import HttpListener
+
+    async def main() -> object:
+        listener = HttpListener("refusing", web.Application(), None)
+        listener.connection_filter = lambda peer, ours: False
+        port = await listener.start("127.0.0.1", 0)
+        try:
+            return await asyncio.to_thread(client, port)
+        finally:
+            await listener.stop()
+
+    return asyncio.run(main())
+
+
+def test_a_refused_client_can_finish_sending_and_reads_the_whole_403() -> None:
+    """The refusal closes lingeringly. Closed at once, the client's first write after the 403 drew a reset and its
+    next one a broken pipe: bash's printf (one write per line) died of SIGPIPE in a CI run and printed nothing."""
+
+    def client(port: int) -> bytes:
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            conn.recv(1, socket.MSG_PEEK)  # the 403 has arrived: the listener has made its decision
+            time.sleep(0.1)
+            for line in (b"GET / HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n", b"\r\n"):
+                conn.sendall(line)
+                time.sleep(0.05)
+            answer = b""
+            while chunk := conn.recv(4096):  # ends: the listener shut its side after the 403
+                answer += chunk
+            return answer
+
+    answer = _refusing_listener_exchange(client)
+    assert isinstance(answer, bytes) and answer.startswith(b"HTTP/1.1 403 Forbidden\r\n")
+    assert answer.endswith(b"answers only the processes of the user who started it: use your own "
+                           b"(azure-emulator status).\n")
+
+
+def test_a_refused_client_that_keeps_sending_is_cut_off() -> None:
+    from emulator.core.http import REFUSED_DRAIN_LIMIT
+
+    def client(port: int) -> str:
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            conn.recv(1, socket.MSG_PEEK)
+            try:
+                for _ in range(REFUSED_DRAIN_LIMIT // 4096 + 64):
+                    conn.sendall(b"x" * 4096)
+                    time.sleep(0.001)
+            except (BrokenPipeError, ConnectionResetError) as exc:
+                return type(exc).__name__
+            return "still open"
+
+    assert _refusing_listener_exchange(client) in ("BrokenPipeError", "ConnectionResetError")
 
 
 @pytest.fixture(scope="module")
