@@ -9,4 +9,10 @@ bash scripts/setup-test-tools.sh
 MI_WORKBOOK_TEST_AZ="$(bash scripts/az-cli.sh)"
 export MI_WORKBOOK_TEST_AZ
 "$VENV/bin/ruff" check .
-exec "$VENV/bin/python" -m pytest "$@"
+# Cached bytecode for the project and its tests: every worker, kernel and emulator the suite starts would compile
+# them again (pytest's assertion rewriting too), seconds of CPU each time. __pycache__ is git-ignored.
+unset PYTHONDONTWRITEBYTECODE
+# pytest-xdist: one worker per core plus one, since one worker mostly waits while the browser test's JupyterLab
+# runs every notebook; whole modules to a worker, the long families first (tests/conftest.py schedules them).
+WORKERS="${MI_WORKBOOK_TEST_WORKERS:-$(( $(nproc) + 1 ))}"
+exec "$VENV/bin/python" -m pytest --numprocesses "$WORKERS" --dist loadscope "$@"

@@ -12,18 +12,62 @@ from typing import Any
 import pytest
 import requests
 
+try:  # the README's test command runs the suite on every core with pytest-xdist
+    from xdist.scheduler import LoadScopeScheduling
+except ImportError:  # pragma: no cover - a bare environment runs the suite in one process
+    LoadScopeScheduling = None
+
 from emulator.app import Emulator
 from emulator.core.settings import Settings
 from emulator.profile import PROFILE_FILE, Profile
 
+# Under pytest-xdist (the README's test command) these families start first, longest first: one that starts
+# last keeps one core busy long after the other is done (longest-first scheduling).
+_LONG_FIRST = ("tests/browser/", "tests/hub/", "tests/notebooks/test_notebooks.py",
+               "tests/conformance/test_azure_cli.py", "tests/fuzz/", "tests/emulator/test_hardening_memory.py",
+               "tests/durability/")
+# Modules whose tests share nothing wider than a function and take seconds each: spread test by test. Every other
+# module runs whole on one worker, so its module-wide fixtures (an emulator of its own, a hub) are set up once.
+_SPREAD_TEST_BY_TEST = ("tests/notebooks/test_notebooks.py",)
 
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The browser tests go last: their run starts in the background now and overlaps the others."""
-    browser = [item for item in items if "tests/browser/" in item.nodeid.replace("\\", "/")]
-    if not browser:
+    """The browser run takes minutes of a browser's time and little of ours: it overlaps the rest of the suite.
+
+    In one process the browser tests go last and their run starts in the background now. Under pytest-xdist the
+    long families go first, the browser's before all, so one worker starts that run and waits for it while the
+    other works through the suite.
+    """
+    paths = [item.nodeid.replace("\\", "/") for item in items]
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        rank = {id(item): next((i for i, prefix in enumerate(_LONG_FIRST) if path.startswith(prefix)),
+                               len(_LONG_FIRST)) for item, path in zip(items, paths, strict=True)}
+        items.sort(key=lambda item: rank[id(item)])  # stable: the order within each family stays
         return
-    items[:] = [item for item in items if item not in browser] + browser
-    browser[0].module.start_driver()  # the module object pytest imported (it holds the running process)
+    browser = [item for item, path in zip(items, paths, strict=True) if path.startswith("tests/browser/")]
+    if browser:
+        items[:] = [item for item in items if item not in browser] + browser
+        if not config.option.collectonly:
+            browser[0].module.start_driver()  # the module object pytest imported (it holds the running process)
+
+
+if LoadScopeScheduling is not None:
+
+    class _ModulesTogether(LoadScopeScheduling):
+        """Whole modules to workers in the collection's order, but the modules in _SPREAD_TEST_BY_TEST test by
+        test. (xdist's own ``loadgroup`` marks cannot do it under pytest 9: they rename node ids, which pytest 9
+        no longer allows.)"""
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return nodeid if module in _SPREAD_TEST_BY_TEST else module
+
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+        if config.getvalue("dist") != "loadscope":
+            return None
+        config.option.loadscopereorder = False  # keep the collection's order: the long families first
+        return _ModulesTogether(config, log)
 
 
 def _is_loopback(address: Any) -> bool:

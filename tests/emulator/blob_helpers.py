@@ -36,19 +36,21 @@ def body_files(emulator: Emulator) -> list[str]:
 
 def interrupted_upload(emulator: Emulator, url: str, ca: str, request_line: str, headers: str) -> bool:
     """Send ``request_line`` and ``headers`` declaring 8 MiB, then 3 MiB of it, and hang up; True once the
-    half-received body's temporary file is gone (waiting up to 5 s)."""
+    half-received body's temporary file is gone (waiting up to 5 s). Files that were there before are not this
+    upload's: another test's upload may still be unwinding in the same emulator."""
     target = urlsplit(url)
     context = ssl.create_default_context(cafile=ca)
+    temporary = model_for(emulator.context).bodies.temporary_dir
+    earlier = set(temporary.iterdir())
     with socket.create_connection((target.hostname, target.port), timeout=10) as raw, \
             context.wrap_socket(raw, server_hostname=target.hostname) as tls:
         tls.sendall((f"{request_line} HTTP/1.1\r\nHost: {target.netloc}\r\n{headers}"
                      f"Content-Length: {8 * 1024 * 1024}\r\n\r\n").encode())
         tls.sendall(b"\0" * (3 * 1024 * 1024))
-    temporary = model_for(emulator.context).bodies.temporary_dir
     deadline = time.monotonic() + 5
-    while any(temporary.iterdir()) and time.monotonic() < deadline:
+    while set(temporary.iterdir()) - earlier and time.monotonic() < deadline:
         time.sleep(0.05)
-    return not any(temporary.iterdir())
+    return not set(temporary.iterdir()) - earlier
 
 
 def utc(**delta: float) -> dt.datetime:
