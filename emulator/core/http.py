@@ -251,66 +251,71 @@ async def read_stream(request: web.Request, limit: int, sink: Callable[[bytes], 
             await result
 
 
-class _Refuse(asyncio.Protocol):
-    """Answers a connection over the listener's cap with 503 and closes it."""
+class _Refusal(asyncio.Protocol):
+    """Answers a connection with ``response`` and closes it lingeringly: the answer goes out, the write side is
+    shut (FIN), and whatever the client still sends is read and dropped until it closes, ``REFUSED_LINGER_SECONDS``
+    pass or ``REFUSED_DRAIN_LIMIT`` bytes came. Closing at once would make the kernel answer the client's request
+    with a reset, which can discard the answer before the client reads it or kill the client (SIGPIPE on its next
+    write): the same reason web servers close lingeringly."""
+
+    def __init__(self, response: bytes) -> None:
+        self._response = response
+        self._transport: asyncio.WriteTransport | None = None
+        self._linger: asyncio.TimerHandle | None = None
+        self._dropped = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.WriteTransport)
-        transport.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        transport.close()
+        self._transport = transport
+        transport.write(self._response)
+        if transport.can_write_eof():  # plain TCP; over TLS close() sends close_notify when the client is done
+            transport.write_eof()
+        self._linger = asyncio.get_running_loop().call_later(REFUSED_LINGER_SECONDS, transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        self._dropped += len(data)
+        if self._dropped > REFUSED_DRAIN_LIMIT and self._transport is not None:
+            self._transport.close()
+
+    def eof_received(self) -> bool | None:
+        return None  # the client is done: the transport closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._linger is not None:
+            self._linger.cancel()
 
 
+_OVER_CAPACITY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 _REFUSED_BODY = (b"This emulator answers only the processes of the user who started it: "
                  b"use your own (azure-emulator status).\n")
+_NOT_YOURS = (b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+              b"Content-Length: %d\r\n\r\n%s" % (len(_REFUSED_BODY), _REFUSED_BODY))
 
 
 class _Screened(asyncio.Protocol):
     """Asks ``allowed`` about a new connection (after TLS, before any byte of a request is read); refuses it
-    with 403, or hands it and everything after to the real protocol.
-
-    A refusal closes lingeringly: the 403 goes out, the write side is shut (FIN), and whatever the client still
-    sends is read and dropped until it closes or ``REFUSED_LINGER_SECONDS`` pass. Closing at once would make the
-    kernel answer the client's request with a reset, which can kill the client (SIGPIPE on its next write) or
-    discard the 403 before it is read: the same reason web servers close lingeringly.
-    """
+    with 403 (a _Refusal), or hands it and everything after to the real protocol."""
 
     def __init__(self, make: Callable[[], asyncio.Protocol], allowed: ConnectionFilter) -> None:
         self._make = make
         self._allowed = allowed
         self._inner: asyncio.Protocol | None = None
-        self._refused: asyncio.WriteTransport | None = None
-        self._linger: asyncio.TimerHandle | None = None
-        self._dropped = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if not self._allowed(transport.get_extra_info("peername"), transport.get_extra_info("sockname")):
-            assert isinstance(transport, asyncio.WriteTransport)
-            transport.write(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-                            b"Content-Length: %d\r\n\r\n%s" % (len(_REFUSED_BODY), _REFUSED_BODY))
-            if transport.can_write_eof():
-                transport.write_eof()
-            self._refused = transport
-            self._linger = asyncio.get_running_loop().call_later(REFUSED_LINGER_SECONDS, transport.close)
-            return
-        self._inner = self._make()
+        if self._allowed(transport.get_extra_info("peername"), transport.get_extra_info("sockname")):
+            self._inner = self._make()
+        else:
+            self._inner = _Refusal(_NOT_YOURS)
         self._inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
         if self._inner is not None:
             self._inner.data_received(data)
-        elif self._refused is not None:
-            self._dropped += len(data)
-            if self._dropped > REFUSED_DRAIN_LIMIT:
-                self._refused.close()
 
     def eof_received(self) -> bool | None:
-        if self._inner is not None:
-            return self._inner.eof_received()
-        return None  # a refused client is done: the transport closes
+        return self._inner.eof_received() if self._inner is not None else None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._linger is not None:
-            self._linger.cancel()
         if self._inner is not None:
             self._inner.connection_lost(exc)
 
@@ -350,7 +355,7 @@ class HttpListener:
 
         def protocol() -> asyncio.Protocol:
             if len(requests.connections) >= self.max_connections:
-                return _Refuse()
+                return _Refusal(_OVER_CAPACITY)
             if allowed is not None:
                 return _Screened(requests, allowed)
             return requests()

@@ -252,6 +252,28 @@ def test_connections_over_the_cap_get_503_and_the_others_keep_working() -> None:
         service.close()
 
 
+def test_a_connection_over_the_cap_may_finish_its_request_and_reads_the_whole_503() -> None:
+    """The 503 closes lingeringly (core/http.py _Refusal): a client still sending after the answer came gets no reset
+    (which can discard the 503 unread) and reads the answer to its end."""
+    service = _TinyService(max_connections=1)
+    held = socket.create_connection(("127.0.0.1", service.port), timeout=5)
+    try:
+        time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", service.port), timeout=5) as extra:
+            extra.recv(1, socket.MSG_PEEK)  # the 503 is here: the listener has answered
+            time.sleep(0.1)
+            for line in (b"GET /hello HTTP/1.1\r\n", b"Host: x\r\n", b"\r\n"):
+                extra.sendall(line)
+                time.sleep(0.05)
+            answer = b""
+            while chunk := extra.recv(1000):
+                answer += chunk
+        assert answer == b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    finally:
+        held.close()
+        service.close()
+
+
 # -- a CLI that explains, in one line, with the fix --------------------------------------------------
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     code = cli.main(list(argv))
