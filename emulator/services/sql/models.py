@@ -285,6 +285,16 @@ class Database:
         """Users, role members or permissions changed: what sessions may see is worked out again."""
         self.security_version += 1
 
+    def fingerprint(self) -> tuple[int, ...]:
+        """What SQLite itself says has changed: rows written through the one writing connection (tables, temp tables,
+        principals and permissions alike) and both schema cookies, with the ##table and orphan counts and whether
+        a transaction is open. Equal fingerprints: nothing was written in between."""
+        with self.lock:
+            conn = self._conn
+            return (conn.total_changes, conn.execute("PRAGMA main.schema_version").fetchone()[0],
+                    conn.execute(f"PRAGMA {TEMPDB}.schema_version").fetchone()[0], len(self.global_temp),
+                    len(self.orphans), int(conn.in_transaction), int(self.writer is not None), len(self.streams))
+
     def reset(self) -> None:
         """Back to an empty database (metadata and fixed principals only)."""
         with self.lock:
@@ -388,6 +398,7 @@ class SqlServer:
         self.closed = False
         self._tables_lock = threading.Lock()
         self._tables_pending = False
+        self._pristine: list[tuple[int, ...]] | None = None  # the fingerprints an untouched reset left (reset)
 
     def database_id(self, name: str) -> int | None:
         """DB_ID: master is 1; the user databases follow from 5, as on a server."""
@@ -436,11 +447,19 @@ class SqlServer:
         has its tables.
         """
         with self._tables_lock:
+            if self._pristine is not None and self._tables_pending and self._fingerprints() == self._pristine:
+                return  # nothing written since the last reset, no session opened: it would make the same files
             for database in self.databases.values():
                 database.reset()
             self._tables_pending = True
             if not self.in_memory:
                 self._create_declared_tables()
+            # A test suite resets before and after each test; most never open a SQL session. Recreating the files
+            # is most of a reset's time, so the next reset compares with this and skips an untouched server.
+            self._pristine = self._fingerprints() if self._tables_pending else None
+
+    def _fingerprints(self) -> list[tuple[int, ...]]:
+        return [database.fingerprint() for database in self.databases.values()]
 
     def ready(self) -> None:
         """The declared tables exist (made now if ``reset`` left them for later)."""
