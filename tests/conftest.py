@@ -31,7 +31,6 @@ _LONG_FIRST = ("tests/browser/", "tests/hub/", "tests/notebooks/test_notebooks.p
 _SPREAD_TEST_BY_TEST = ("tests/notebooks/test_notebooks.py",)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The browser run takes minutes of a browser's time and little of ours: it overlaps the rest of the suite.
 

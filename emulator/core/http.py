@@ -42,7 +42,7 @@ MIB = 1024 * KIB
 JSON_BODY_LIMIT = 4 * MIB  # Resource Manager's own request limit; data planes set their own per route
 HEADER_TIMEOUT_SECONDS = 15.0  # a request's headers must arrive within this (and idle keep-alive ends)
 TLS_HANDSHAKE_TIMEOUT_SECONDS = 10.0
-REFUSED_LINGER_SECONDS = 2.0  # owner-only refusals: how long a refused client may finish sending (_Screened)
+REFUSED_LINGER_SECONDS = 2.0  # refusals (_Refusal): how long a refused client may finish sending
 REFUSED_DRAIN_LIMIT = 64 * KIB  # ... and how much of it is read and dropped before the connection is closed
 MAX_CONNECTIONS = 128  # per listener: the workbook needs a handful; the SDKs' pools stay well under
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
+import time
 import uuid
 from typing import Any
 
@@ -41,6 +43,21 @@ VM_ID = "f0ab07ee-7938-41f3-9d58-bc30f2051b0f"
 def unverified_claims(token: str) -> dict[str, Any]:
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def request_after_the_refusal(conn: socket.socket) -> bytes:
+    """On a connection the listener refuses: wait until its answer has arrived, then send a request one line at a
+    time (as bash's printf does) and read to the end. A listener that closed at once answers the late lines with a
+    reset: BrokenPipeError or ConnectionResetError here."""
+    conn.recv(1, socket.MSG_PEEK)  # the answer is here: the listener has made its decision
+    time.sleep(0.1)
+    for line in (b"GET / HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n", b"\r\n"):
+        conn.sendall(line)
+        time.sleep(0.05)
+    answer = b""
+    while chunk := conn.recv(4096):  # ends: the listener shut its side after the answer
+        answer += chunk
+    return answer
 
 
 def new_name() -> str:

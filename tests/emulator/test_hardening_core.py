@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 from aiohttp import web
-from emu_helpers import Azure
+from emu_helpers import Azure, request_after_the_refusal
 
 from emulator import cli
 from emulator.app import Emulator
@@ -260,14 +260,7 @@ def test_a_connection_over_the_cap_may_finish_its_request_and_reads_the_whole_50
     try:
         time.sleep(0.2)
         with socket.create_connection(("127.0.0.1", service.port), timeout=5) as extra:
-            extra.recv(1, socket.MSG_PEEK)  # the 503 is here: the listener has answered
-            time.sleep(0.1)
-            for line in (b"GET /hello HTTP/1.1\r\n", b"Host: x\r\n", b"\r\n"):
-                extra.sendall(line)
-                time.sleep(0.05)
-            answer = b""
-            while chunk := extra.recv(1000):
-                answer += chunk
+            answer = request_after_the_refusal(extra)
         assert answer == b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     finally:
         held.close()

@@ -24,6 +24,7 @@ from emulator.core.peers import _address, connection_uid, opened_by_our_user
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
+from emu_helpers import request_after_the_refusal  # noqa: E402
 from netns import NoNamespace, check_namespaces, loopback_only  # noqa: E402
 
 NOBODY = "65534"
@@ -76,15 +77,7 @@ def test_a_refused_client_can_finish_sending_and_reads_the_whole_403() -> None:
 
     def client(port: int) -> bytes:
         with socket.create_connection(("127.0.0.1", port)) as conn:
-            conn.recv(1, socket.MSG_PEEK)  # the 403 has arrived: the listener has made its decision
-            time.sleep(0.1)
-            for line in (b"GET / HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n", b"\r\n"):
-                conn.sendall(line)
-                time.sleep(0.05)
-            answer = b""
-            while chunk := conn.recv(4096):  # ends: the listener shut its side after the 403
-                answer += chunk
-            return answer
+            return request_after_the_refusal(conn)
 
     answer = _refusing_listener_exchange(client)
     assert isinstance(answer, bytes) and answer.startswith(b"HTTP/1.1 403 Forbidden\r\n")
