@@ -119,20 +119,14 @@ def _arithmetic(node: exp.Expression, typer: Typer) -> exp.Expression | None:  #
     if result.name in ("float", "real"):
         if operator == "/":
             return call("__tsql_float_divide", left, right, sql_type=result)
-        if left is not node.left:
-            node.set("this", left)
-        if right is not node.right:
-            node.set("expression", right)
+        _set_operands(node, left, right)
         return None
     if result.is_integer:
         if operator == "/":
             return call("__tsql_int_divide", left, right, _text(result.name), sql_type=result)
         if operator == "%":
             return call("__tsql_int_mod", left, right, sql_type=result)
-        if left is not node.left:
-            node.set("this", left)
-        if right is not node.right:
-            node.set("expression", right)
+        _set_operands(node, left, right)
         parent = node.parent
         if isinstance(parent, (exp.Add, exp.Sub, exp.Mul)) and (typer.type_of(parent) or result).is_integer:
             # a chain (a + b + c …) is checked once, at its end: SQLite adds in 64 bits, so the sum that
@@ -140,6 +134,14 @@ def _arithmetic(node: exp.Expression, typer: Typer) -> exp.Expression | None:  #
             return None
         return call("__tsql_int_check", node.copy(), _text(result.name), sql_type=result)
     return None
+
+
+def _set_operands(node: exp.Binary, left: exp.Expression, right: exp.Expression) -> None:
+    """Put the converted operands back into the operator node (only those that changed)."""
+    if left is not node.left:
+        node.set("this", left)
+    if right is not node.right:
+        node.set("expression", right)
 
 
 def _as_number(node: exp.Expression, found: SqlType | None, result: SqlType) -> exp.Expression:
