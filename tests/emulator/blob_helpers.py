@@ -6,15 +6,12 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import socket
-import ssl
-import time
 import xml.etree.ElementTree as ElementTree
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
-from emu_helpers import Azure
+from emu_helpers import Azure, hang_up_mid_upload
 
 from emulator.app import Emulator
 from emulator.services.storage.models import model_for
@@ -36,21 +33,12 @@ def body_files(emulator: Emulator) -> list[str]:
 
 def interrupted_upload(emulator: Emulator, url: str, ca: str, request_line: str, headers: str) -> bool:
     """Send ``request_line`` and ``headers`` declaring 8 MiB, then 3 MiB of it, and hang up; True once the
-    half-received body's temporary file is gone (waiting up to 5 s). Files that were there before are not this
-    upload's: another test's upload may still be unwinding in the same emulator."""
+    half-received body's temporary file is gone."""
     target = urlsplit(url)
-    context = ssl.create_default_context(cafile=ca)
+    head = (f"{request_line} HTTP/1.1\r\nHost: {target.netloc}\r\n{headers}"
+            f"Content-Length: {8 * 1024 * 1024}\r\n\r\n")
     temporary = model_for(emulator.context).bodies.temporary_dir
-    earlier = set(temporary.iterdir())
-    with socket.create_connection((target.hostname, target.port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname=target.hostname) as tls:
-        tls.sendall((f"{request_line} HTTP/1.1\r\nHost: {target.netloc}\r\n{headers}"
-                     f"Content-Length: {8 * 1024 * 1024}\r\n\r\n").encode())
-        tls.sendall(b"\0" * (3 * 1024 * 1024))
-    deadline = time.monotonic() + 5
-    while set(temporary.iterdir()) - earlier and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not set(temporary.iterdir()) - earlier
+    return hang_up_mid_upload(url, ca, head, b"\0" * (3 * 1024 * 1024), temporary)
 
 
 def utc(**delta: float) -> dt.datetime:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import ssl
 import time
 import uuid
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -58,6 +61,32 @@ def request_after_the_refusal(conn: socket.socket) -> bytes:
     while chunk := conn.recv(4096):  # ends: the listener shut its side after the answer
         answer += chunk
     return answer
+
+
+def hang_up_mid_upload(url: str, ca: str, head: str, part: bytes, uploads: Path, suffix: str = "") -> bool:
+    """Send the request ``head`` (its Content-Length more than ``part``) and ``part`` of the body, wait until the
+    server is writing it (a new file ending in ``suffix`` in ``uploads``), hang up, and return True once that file
+    is gone. Waiting for the file first means the check cannot pass before the server has even started; only the
+    new file counts, since another test's upload may still be unwinding in the same emulator."""
+    target = urlsplit(url)
+    context = ssl.create_default_context(cafile=ca)
+
+    def ours() -> set[Path]:
+        return {p for p in uploads.iterdir() if p.name.endswith(suffix)} - earlier
+
+    earlier: set[Path] = set()
+    earlier = ours()
+    with socket.create_connection((target.hostname, target.port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=target.hostname) as tls:
+        tls.sendall(head.encode() + part)
+        deadline = time.monotonic() + 20
+        while not ours():
+            assert time.monotonic() < deadline, "the server never started writing the body"
+            time.sleep(0.02)
+    deadline = time.monotonic() + 20  # generous: 2 loaded cores; it normally takes milliseconds
+    while ours() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not ours()
 
 
 def new_name() -> str:

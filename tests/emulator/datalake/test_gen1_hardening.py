@@ -6,18 +6,18 @@ connection, and nothing is written. The forged tokens are test_bad_tokens.py's, 
 
 from __future__ import annotations
 
-import socket
-import ssl
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from datalake_helpers import GEN1, VM_OID, Lake, assert_refused
+from emu_helpers import hang_up_mid_upload
 from test_bad_tokens import CASES, Forge
 
 from emulator.app import Emulator
 from emulator.services.datalake import lake_for
+from emulator.services.datalake.bodies import UPLOAD_SUFFIX
 from emulator.services.datalake.errors import MAX_WRITE_BYTES
 
 
@@ -171,18 +171,12 @@ def test_a_chunked_body_is_cut_off_at_the_limit(lake: Lake) -> None:
 
 def test_a_client_that_vanishes_mid_upload_leaves_nothing(lake: Lake, emulator: Emulator) -> None:
     path = f"{lake.scratch()}/vanished"
-    host, port = lake.base.removeprefix("https://").split(":")
-    context = ssl.create_default_context(cafile=lake.azure.ca)
-    with socket.create_connection((host, int(port)), timeout=10) as plain, \
-            context.wrap_socket(plain, server_hostname=host) as tls:
-        tls.sendall((f"PUT /webhdfs/v1{path}?op=CREATE&write=true HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                     f"Authorization: Bearer {lake.admin_token()}\r\nContent-Length: 1000000\r\n\r\n").encode()
-                    + b"z" * 1000)
+    url = f"{lake.base}/webhdfs/v1{path}?op=CREATE&write=true"
+    head = (f"PUT /webhdfs/v1{path}?op=CREATE&write=true HTTP/1.1\r\nHost: {lake.base.removeprefix('https://')}\r\n"
+            f"Authorization: Bearer {lake.admin_token()}\r\nContent-Length: 1000000\r\n\r\n")
     bodies = lake_for(emulator.context).bodies.directory
-    deadline = time.monotonic() + 5
-    while [p for p in bodies.iterdir() if p.name.endswith(".upload")] and time.monotonic() < deadline:
-        time.sleep(0.05)  # the server notices the close and drops the upload
-    assert not [p for p in bodies.iterdir() if p.name.endswith(".upload")]
+    assert hang_up_mid_upload(url, lake.azure.ca, head, b"z" * 1000, bodies, UPLOAD_SUFFIX), \
+        "the half-received upload is still on disk"
     assert not lake.exists(path)
 
 
