@@ -18,7 +18,7 @@ import pytds
 import pytest
 from raw_tds import ATTENTION, REPLY, SQL_BATCH, RawTds, packets, parse_tokens, sql_batch_payload
 from raw_tds import connect as raw_connect
-from sql_helpers import DATABASE, SqlTarget, sql_error
+from sql_helpers import DATABASE, SqlTarget, sql_error, wait_for_a_running_request
 
 DONE_ATTN, DONE_MORE, DONE_INXACT = 0x20, 0x01, 0x04
 RESET_CONNECTION = 0x08
@@ -70,6 +70,19 @@ def test_attention_while_rows_stream_ends_them_then_acknowledges(raw: RawTds) ->
     assert raw.batch("SELECT 8 AS n").rows == [[8]]
 
 
+def test_an_attention_that_arrives_before_its_request_starts_cancels_it(raw: RawTds) -> None:
+    """The batch and its attention in one write: the attention is read while the batch still waits its turn.
+    The batch never runs (before, it ran its 20 seconds and only then was the attention acknowledged)."""
+    started = time.perf_counter()
+    raw.send(packets(SQL_BATCH, sql_batch_payload("WAITFOR DELAY '00:00:20'; SELECT 1 AS never"))
+             + packets(ATTENTION, b""))
+    request, acknowledgement = _messages(raw, 2)
+    assert time.perf_counter() - started < 5
+    assert request.done and not request.done[-1] & (DONE_ATTN | DONE_MORE) and request.rows == []
+    assert acknowledgement.done == [DONE_ATTN]
+    assert raw.batch("SELECT 9 AS n").rows == [[9]]
+
+
 def test_attention_after_the_response_is_acknowledged_alone(raw: RawTds) -> None:
     assert raw.batch("SELECT 1 AS n").rows == [[1]]
     raw.send(packets(ATTENTION, b""))
@@ -90,7 +103,7 @@ def test_client_timeout_and_cancel_leave_pyodbc_in_step(target: SqlTarget) -> No
         cursor = connection.cursor()
         worker = threading.Thread(target=lambda: _run_quietly(cursor, "WAITFOR DELAY '00:00:20'"))
         worker.start()
-        time.sleep(0.5)
+        wait_for_a_running_request(target)
         cursor.cancel()
         worker.join(timeout=10)
         assert not worker.is_alive()

@@ -58,6 +58,7 @@ class Session:
         self._current: asyncio.Task[None] | None = None
         self._stream: MessageStream | None = None
         self._attention = False
+        self._cancel_waiting = False  # an attention came while its request still waited in the queue
 
     async def run(self) -> None:
         try:
@@ -245,13 +246,18 @@ class Session:
                     return
                 kind, status, payload = message
                 if kind == tds.ATTENTION:
-                    self._attention = False
+                    self._attention = self._cancel_waiting = False
                     self._send(tds.done(tds.DONE_ATTN))
                     await self.transport.drain()
                     continue
                 prefix = b""
                 if status & (tds.STATUS_RESET_CONNECTION | tds.STATUS_RESET_CONNECTION_SKIP_TRAN):
                     prefix = self._reset(status)
+                if self._cancel_waiting:  # cancelled before it began: it never runs; its attention (next) is answered
+                    assert self.state is not None
+                    self._send(prefix + tds.done(tds.DONE_INXACT if self.state.in_transaction else 0))
+                    await self.transport.drain()
+                    continue
                 self._attention = False
                 self._stream = None
                 self._current = asyncio.create_task(self._respond(kind, payload, prefix))
@@ -331,6 +337,8 @@ class Session:
                     continue
                 if message[0] == tds.ATTENTION and self._attention:
                     continue
+                if message[0] == tds.ATTENTION and not self._queue.empty():
+                    self._cancel_waiting = True  # its request has not started yet (it was read just before)
                 await self._queue.put(message)
         except (tds.ProtocolError, ConnectionError, ssl.SSLError, OSError) as exc:
             log.debug("sql: read loop ended: %s", exc)
