@@ -186,3 +186,14 @@ def token_for(target: SqlTarget, display_name: str, resource: str = SQL) -> str:
     context = target.emulator.context
     (principal,) = context.directory.by_display_name(display_name)
     return str(context.issuer.issue(principal, resource).access_token)
+
+
+def wait_for_a_running_request(target: SqlTarget, timeout: float = 20.0) -> None:
+    """Until a session of the emulated SQL endpoint is running a request. A test that cancels from another thread
+    waits for this first: on a loaded machine the thread may not have sent its request yet, and a cancel before
+    the request is a no-op in the driver."""
+    listener = next(item for item in target.emulator.listeners if item.name == "sql")
+    deadline = time.monotonic() + timeout
+    while not any(session._current is not None for session in list(listener.logged_in)):  # noqa: SLF001
+        assert time.monotonic() < deadline, "no request started"
+        time.sleep(0.02)

@@ -153,13 +153,17 @@ def test_a_pipelining_client_is_read_no_further_than_a_few_requests(target: SqlT
     ahead, then waits; every answer arrives once the client reads."""
     client = raw_tds.connect(target.port, target.ca, target.admin_token())
     try:
-        client.send(raw_tds.packets(raw_tds.SQL_BATCH, raw_tds.sql_batch_payload("WAITFOR DELAY '00:00:01'")))
+        client.send(raw_tds.packets(raw_tds.SQL_BATCH, raw_tds.sql_batch_payload("WAITFOR DELAY '00:00:03'")))
         batch = raw_tds.packets(raw_tds.SQL_BATCH, raw_tds.sql_batch_payload("SELECT 1 AS n"))
         for _ in range(50):
             client.send(batch)
-        time.sleep(0.5)
-        held = max(session._queue.qsize() for session in listener.logged_in)  # noqa: SLF001 - the point
-        assert 0 < held <= REQUEST_QUEUE
+
+        def held() -> int:
+            return max(session._queue.qsize() for session in listener.logged_in)  # noqa: SLF001 - the point
+
+        _wait_for(lambda: held() == REQUEST_QUEUE)  # it reads ahead up to the cap, while the WAITFOR runs
+        time.sleep(0.3)
+        assert held() == REQUEST_QUEUE  # and no further
         answers = [client.reply() for _ in range(51)]
     finally:
         client.close()

@@ -13,7 +13,7 @@ import mssql_python
 import pyodbc
 import pytds
 import pytest
-from sql_helpers import DATABASE, SqlTarget, sql_error
+from sql_helpers import DATABASE, SqlTarget, sql_error, wait_for_a_running_request
 
 from lib import sql
 
@@ -227,7 +227,7 @@ def test_cancel_leaves_the_connection_usable(target: SqlTarget) -> None:
 
         worker = threading.Thread(target=run)
         worker.start()
-        time.sleep(0.5)
+        wait_for_a_running_request(target)
         cursor.cancel()
         worker.join(timeout=10)
         assert not worker.is_alive()
