@@ -188,12 +188,20 @@ def token_for(target: SqlTarget, display_name: str, resource: str = SQL) -> str:
     return str(context.issuer.issue(principal, resource).access_token)
 
 
-def wait_for_a_running_request(target: SqlTarget, timeout: float = 20.0) -> None:
-    """Until a session of the emulated SQL endpoint is running a request. A test that cancels from another thread
-    waits for this first: on a loaded machine the thread may not have sent its request yet, and a cancel before
-    the request is a no-op in the driver."""
+def start_and_wait_until_it_runs(target: SqlTarget, connection: Any, worker: Any, timeout: float = 20.0) -> None:
+    """Start ``worker`` (a thread about to send a request on ``connection``) and return once the emulated SQL
+    endpoint is running that request. A test that cancels from another thread waits for this first: on a loaded
+    machine the thread may not have sent its request yet, and a cancel before it is a no-op in the driver."""
+    spid = connection.execute("SELECT @@SPID").fetchone()[0]
     listener = next(item for item in target.emulator.listeners if item.name == "sql")
+    session = next(s for s in list(listener.logged_in) if s.state is not None and s.state.spid == spid)
     deadline = time.monotonic() + timeout
-    while not any(session._current is not None for session in list(listener.logged_in)):  # noqa: SLF001
-        assert time.monotonic() < deadline, "no request started"
-        time.sleep(0.02)
+
+    def wait(running: bool) -> None:
+        while (session._current is not None) != running:  # noqa: SLF001 - the point
+            assert time.monotonic() < deadline, "the request did not start"
+            time.sleep(0.01)
+
+    wait(running=False)  # the SELECT @@SPID has ended on the server too
+    worker.start()
+    wait(running=True)

@@ -18,7 +18,7 @@ import pytds
 import pytest
 from raw_tds import ATTENTION, REPLY, SQL_BATCH, RawTds, packets, parse_tokens, sql_batch_payload
 from raw_tds import connect as raw_connect
-from sql_helpers import DATABASE, SqlTarget, sql_error, wait_for_a_running_request
+from sql_helpers import DATABASE, SqlTarget, sql_error, start_and_wait_until_it_runs
 
 DONE_ATTN, DONE_MORE, DONE_INXACT = 0x20, 0x01, 0x04
 RESET_CONNECTION = 0x08
@@ -83,6 +83,25 @@ def test_an_attention_that_arrives_before_its_request_starts_cancels_it(raw: Raw
     assert raw.batch("SELECT 9 AS n").rows == [[9]]
 
 
+def test_a_client_that_hangs_up_mid_request_ends_its_request_and_session(target: SqlTarget) -> None:
+    """SQL Server stops the request of a client that closed its connection; the emulator ran it to its end (here
+    20 seconds), holding its session (and any transaction's locks) for nobody."""
+    listener = next(item for item in target.emulator.listeners if item.name == "sql")
+    client = raw_connect(target.port, target.ca, target.admin_token())
+    spid = client.batch("SELECT @@SPID AS spid").rows[0][0]
+    session = next(s for s in list(listener.logged_in) if s.state is not None and s.state.spid == spid)
+    client.send(packets(SQL_BATCH, sql_batch_payload("BEGIN TRANSACTION; WAITFOR DELAY '00:00:20'")))
+    deadline = time.monotonic() + 10
+    while session._current is None:  # noqa: SLF001 - running
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    client.close()
+    deadline = time.monotonic() + 5
+    while session in listener.logged_in and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert session not in listener.logged_in, "the session outlived its client"
+
+
 def test_attention_after_the_response_is_acknowledged_alone(raw: RawTds) -> None:
     assert raw.batch("SELECT 1 AS n").rows == [[1]]
     raw.send(packets(ATTENTION, b""))
@@ -102,8 +121,7 @@ def test_client_timeout_and_cancel_leave_pyodbc_in_step(target: SqlTarget) -> No
             assert connection.execute(f"SELECT {expected}").fetchone()[0] == expected
         cursor = connection.cursor()
         worker = threading.Thread(target=lambda: _run_quietly(cursor, "WAITFOR DELAY '00:00:20'"))
-        worker.start()
-        wait_for_a_running_request(target)
+        start_and_wait_until_it_runs(target, connection, worker)
         cursor.cancel()
         worker.join(timeout=10)
         assert not worker.is_alive()

@@ -13,7 +13,7 @@ import mssql_python
 import pyodbc
 import pytds
 import pytest
-from sql_helpers import DATABASE, SqlTarget, sql_error, wait_for_a_running_request
+from sql_helpers import DATABASE, SqlTarget, sql_error, start_and_wait_until_it_runs
 
 from lib import sql
 
@@ -226,8 +226,7 @@ def test_cancel_leaves_the_connection_usable(target: SqlTarget) -> None:
             outcome["seconds"] = time.perf_counter() - started
 
         worker = threading.Thread(target=run)
-        worker.start()
-        wait_for_a_running_request(target)
+        start_and_wait_until_it_runs(target, connection, worker)
         cursor.cancel()
         worker.join(timeout=10)
         assert not worker.is_alive()

@@ -59,6 +59,7 @@ class Session:
         self._stream: MessageStream | None = None
         self._attention = False
         self._cancel_waiting = False  # an attention came while its request still waited in the queue
+        self._hung_up = False  # the client closed its connection while a request of its ran
 
     async def run(self) -> None:
         try:
@@ -264,6 +265,8 @@ class Session:
                 try:
                     await self._current
                 except asyncio.CancelledError:
+                    if self._hung_up:
+                        return
                     if not self._attention:
                         raise
                 finally:
@@ -343,6 +346,9 @@ class Session:
         except (tds.ProtocolError, ConnectionError, ssl.SSLError, OSError) as exc:
             log.debug("sql: read loop ended: %s", exc)
         finally:
+            if self._current is not None and not self._current.done():  # nobody is left to read its answer
+                self._hung_up = True
+                self._current.cancel()
             await self._queue.put(None)
 
     def _send(self, tokens: bytes) -> None:
