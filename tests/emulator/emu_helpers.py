@@ -255,3 +255,24 @@ class Azure:
         response = self.patch_vm(identity)
         assert response.status_code == 200, response.text
         return response.json()
+
+
+class HeldClock:
+    """A clock that moves only when told (``advance``): what the IMDS throttle reads in tests, so a burst of requests
+    falls in one window however slowly a loaded machine sends it."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def imds_model(emulator: Any) -> Any:
+    """The IMDS service's model (token cache, throttle) of an in-process emulator."""
+    from emulator.services.imds import handlers
+
+    return emulator.listeners[0].app[handlers.MODEL]

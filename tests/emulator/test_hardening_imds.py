@@ -17,25 +17,20 @@ from typing import Any
 
 import pytest
 import requests
-from emu_helpers import ARM, IMDS_API, INSTANCE_API, Azure
+from emu_helpers import ARM, IMDS_API, INSTANCE_API, Azure, HeldClock, imds_model
 
 from emulator.app import Emulator
 from emulator.core.directory import USER_ASSIGNED_TYPE
 from emulator.core.settings import Settings
 from emulator.core.tokens import IssuedToken, Principal
-from emulator.services.imds import handlers as imds_handlers
 from emulator.services.imds.models import TOKEN_CACHE_SIZE, ImdsModel
-
-
-def _imds_model(emulator: Emulator) -> ImdsModel:
-    return emulator.listeners[0].app[imds_handlers.MODEL]  # type: ignore[attr-defined]
 
 
 # -- the token cache is bounded -------------------------------------------------------------------
 def test_distinct_resources_do_not_grow_the_cache_past_its_size(world: Azure, fresh: Emulator) -> None:
     """Wildcard resources (any vault, any storage account) are unbounded in number: over HTTP, with real
     signing, more distinct resources than the cache holds leave it at its size."""
-    model = _imds_model(fresh)
+    model = imds_model(fresh)
     first = world.mi_token("https://first.vault.azure.net")
     for index in range(TOKEN_CACHE_SIZE + 60):
         world.mi_token(f"https://v{index}.vault.azure.net")
@@ -112,7 +107,7 @@ def test_the_sixth_concurrent_token_request_gets_429_with_retry_after(world: Azu
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Five requests are held while their tokens are signed; a sixth arriving meanwhile is refused."""
     fresh.settings.imds_throttling = True
-    _imds_model(fresh).forget()  # an empty rate window and cache: every request below signs a token
+    imds_model(fresh).forget()  # an empty rate window and cache: every request below signs a token
     release = threading.Event()
     signing = threading.Semaphore(0)
     real_issue = fresh.context.issuer.issue
@@ -138,14 +133,16 @@ def test_the_sixth_concurrent_token_request_gets_429_with_retry_after(world: Azu
     assert world.token_response("https://seventh.vault.azure.net").status_code == 200
 
 
-def test_a_rate_limited_429_says_when_to_retry(world: Azure, fresh: Emulator) -> None:
+def test_a_rate_limited_429_says_when_to_retry(world: Azure, fresh: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = HeldClock()
+    monkeypatch.setattr(imds_model(fresh).throttle, "clock", clock)
     fresh.settings.imds_throttling = True
-    _imds_model(fresh).forget()
+    imds_model(fresh).forget()
     responses = [world.token_response(ARM) for _ in range(21)]
     assert [r.status_code for r in responses[:20]] == [200] * 20
     assert responses[20].status_code == 429
     assert responses[20].headers["Retry-After"] == "1"
-    time.sleep(1.05)
+    clock.advance(1.05)
     assert world.token_response(ARM).status_code == 200, "after Retry-After the window has moved on"
 
 
@@ -159,7 +156,7 @@ def test_signing_off_the_event_loop_still_caches(world: Azure) -> None:
 
 def test_the_signing_workers_stop_with_the_emulator(tmp_path) -> None:
     emulator = Emulator(Settings.for_tests(tmp_path)).start_in_thread()
-    model = _imds_model(emulator)
+    model = imds_model(emulator)
     response = requests.get(
         f"{emulator.profile.endpoints['imds']}/metadata/identity/oauth2/token",
         params={"api-version": IMDS_API, "resource": ARM}, headers={"Metadata": "true"}, timeout=10)

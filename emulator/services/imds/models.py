@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -38,6 +39,7 @@ class Throttle:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings  # read on every request: the control plane can switch it off
+        self.clock: Callable[[], float] = time.monotonic  # tests hold it still: a loaded machine's requests are slow
         self._recent: collections.deque[float] = collections.deque()
         self._in_flight = 0
         self._lock = threading.Lock()
@@ -45,7 +47,7 @@ class Throttle:
     def enter(self) -> bool:
         if not self.settings.imds_throttling:
             return True
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             while self._recent and now - self._recent[0] >= 1.0:
                 self._recent.popleft()
