@@ -5,7 +5,8 @@ autocommit, and small explicit transactions) from several threads at once, ``kil
 middle, start it again on the same data directory and look for every write that was acknowledged.
 
 Prints one JSON object: what was acknowledged, what is missing, timings. Usage:
-``python durability_scenario.py <data dir> <write seconds>``."""
+``python durability_scenario.py <data dir> <write seconds> <at least assignments> <at least rows>``: the kill
+comes after the seconds, and once that many assignments and rows are acknowledged (30 s more at most)."""
 
 from __future__ import annotations
 
@@ -134,6 +135,7 @@ def sql_writer(profile: dict[str, Any], token: str, writes: Writes, transactions
 
 def main() -> int:
     data_dir, seconds = Path(sys.argv[1]), float(sys.argv[2])
+    at_least_assignments, at_least_rows = int(sys.argv[3]), int(sys.argv[4])
     log = data_dir.parent / "emulator.log"
     started = time.monotonic()
     process, profile = start(data_dir, log)
@@ -149,6 +151,10 @@ def main() -> int:
     for thread in threads:
         thread.start()
     time.sleep(seconds)
+    deadline = time.monotonic() + 30  # a loaded machine writes slowly: the kill waits for enough acknowledged writes
+    while (len(writes.assignments) < at_least_assignments or len(writes.rows) < at_least_rows) \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)  # in the middle of the writes
     process.wait()
     killed_at = {"identities": len(writes.identities), "assignments": len(writes.assignments),
