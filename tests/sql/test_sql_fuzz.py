@@ -51,11 +51,12 @@ def _mutate(rng: random.Random, data: bytes) -> bytes:
 
 
 def _cases(family: str) -> Iterator[tuple[int, random.Random]]:
-    """(case number, its own generator) until the count or the time runs out."""
+    """(case number, its own generator) until the count or the time runs out; never fewer than MINIMUM_CASES (a
+    loaded machine takes longer for them, rather than running too few)."""
     master = random.Random(f"{SEED}-{family}")
     deadline = time.monotonic() + SECONDS
     for case in range(CASES):
-        if time.monotonic() > deadline:
+        if case >= MINIMUM_CASES and time.monotonic() > deadline:
             return
         yield case, random.Random(master.getrandbits(64))
 
