@@ -173,6 +173,20 @@ def open_jupyterlab(page: Any, base: str, token: str) -> None:
     page.evaluate("async () => { await window.jupyterapp.restored; }")
 
 
+def close_every_notebook(page: Any) -> None:
+    """Close the notebook just run, so the next one opens alone: what was saved is what the test reads, so a
+    change after the save (a widget drawn late) is dropped rather than answered with a "Save changes?" dialog
+    (that dialog would wait over the page, and the next notebook's restart dialog would not be the first)."""
+    page.evaluate("""async () => {
+      for (const widget of window.jupyterapp.shell.widgets('main')) {
+        if (widget.context && widget.context.model) { widget.context.model.dirty = false; }
+      }
+      await window.jupyterapp.commands.execute('application:close-all');
+    }""")
+    page.wait_for_function("() => ![...window.jupyterapp.shell.widgets('main')].some(w => w.sessionContext)",
+                           timeout=30_000)
+
+
 def run_notebook(page: Any, base: str, token: str, name: str, shots: Path, saved: Path) -> dict[str, Any]:
     started = time.monotonic()
     page.evaluate("(path) => { window.jupyterapp.commands.execute('docmanager:open', {path}); }", name)
@@ -203,8 +217,7 @@ def run_notebook(page: Any, base: str, token: str, name: str, shots: Path, saved
                             "used_the_new_value": f"token request selector: {{'{value}'" in outputs}
     for session in requests.get(f"{base}/api/sessions", params={"token": token}, timeout=10).json():
         requests.delete(f"{base}/api/sessions/{session['id']}", params={"token": token}, timeout=30)
-    page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
-    page.wait_for_timeout(300)
+    close_every_notebook(page)
     outcome["seconds"] = round(time.monotonic() - started, 1)
     return outcome
 
