@@ -13,7 +13,8 @@ What every listener gets here, whatever the service (DESIGN.md §2):
   headers only: authentication first, so unauthenticated callers never get a body buffered) and
   before the handler runs;
 - a header-read timeout (aiohttp's keep-alive timer also runs before the first request, so a
-  client that trickles its headers is cut off), a TLS handshake timeout and a connection cap;
+  client that trickles its headers is cut off), a body idle timeout (a client that stops sending a body
+  it declared is cut off, and what it sent is dropped), a TLS handshake timeout and a connection cap;
 - optionally a connection filter (``--owner-only``, core/peers.py): a connection it refuses gets 403
   before any request is read;
 - any unexpected exception answered with the service's own 500-class error after being logged.
@@ -41,6 +42,7 @@ KIB = 1024
 MIB = 1024 * KIB
 JSON_BODY_LIMIT = 4 * MIB  # Resource Manager's own request limit; data planes set their own per route
 HEADER_TIMEOUT_SECONDS = 15.0  # a request's headers must arrive within this (and idle keep-alive ends)
+BODY_IDLE_SECONDS = 60.0  # a body from which no byte comes for this long: the connection is closed (_BodyWatchdog)
 TLS_HANDSHAKE_TIMEOUT_SECONDS = 10.0
 REFUSED_LINGER_SECONDS = 2.0  # refusals (_Refusal): how long a refused client may finish sending
 REFUSED_DRAIN_LIMIT = 64 * KIB  # ... and how much of it is read and dropped before the connection is closed
@@ -202,8 +204,12 @@ def build_app(
             response = errors.render(request, exc)
         except web.HTTPRequestEntityTooLarge:  # a before() or handler that read the body itself, past the limit
             response = errors.render(request, errors.body_too_large(limit))
-        except (asyncio.CancelledError, ConnectionResetError):
-            raise  # the client went away: nobody to answer
+        except ConnectionResetError:
+            # The client went away, or stalled mid-body and was cut off (_BodyWatchdog): nobody reads an answer.
+            # One is returned all the same, so aiohttp logs the request as ended rather than as a server error.
+            response = web.Response(status=408)
+            response.force_close()
+            return response
         except Exception:
             log.exception("unexpected error in %s %s", request.method, request.path[:300])
             response = errors.render(request, errors.internal())
@@ -223,32 +229,84 @@ def build_app(
     return app
 
 
+class _BodyWatchdog:
+    """Closes the connection of a request whose body stops arriving: no byte for ``BODY_IDLE_SECONDS``. aiohttp
+    has no read timeout on a body, so a client that declares one and stalls would hold its connection (and an
+    upload's temporary file) for as long as it likes. Closing makes the pending read fail as if the client had
+    hung up, and the handlers already drop a half-received body then. One timer per body, pushed on by
+    ``progress``."""
+
+    def __init__(self, request: web.Request) -> None:
+        self._transport = request.transport
+        self._loop = asyncio.get_running_loop()
+        self._last = self._loop.time()
+        self._timer = self._loop.call_later(BODY_IDLE_SECONDS, self._check)
+        self.fired = False
+
+    def progress(self) -> None:
+        self._last = self._loop.time()
+
+    def _check(self) -> None:
+        idle = self._loop.time() - self._last
+        if idle < BODY_IDLE_SECONDS:
+            self._timer = self._loop.call_later(BODY_IDLE_SECONDS - idle, self._check)
+            return
+        self.fired = True
+        log.info("a request body stalled for %.0f s: closing its connection", idle)
+        if self._transport is not None:
+            self._transport.close()
+
+    def __enter__(self) -> _BodyWatchdog:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._timer.cancel()
+
+    def stalled(self) -> ConnectionResetError:
+        return ConnectionResetError(f"no byte of the request body came for {BODY_IDLE_SECONDS:g} s")
+
+
 async def _read_bounded(request: web.Request, limit: int, errors: ErrorCatalogue) -> None:
     """Read the whole body (aiohttp caches it for ``request.read()``), refusing past ``limit``
-    (the request's ``client_max_size``)."""
-    try:
-        await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise errors.body_too_large(limit) from None
+    (the request's ``client_max_size``). Bounded bodies are small: the watchdog times the whole body."""
+    with _BodyWatchdog(request) as watchdog:
+        try:
+            await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise errors.body_too_large(limit) from None
+        except Exception:
+            if watchdog.fired:
+                raise watchdog.stalled() from None
+            raise
 
 
 async def read_stream(request: web.Request, limit: int, sink: Callable[[bytes], Any],
                       errors: ErrorCatalogue, chunk_size: int = 256 * KIB) -> int:
     """Feed a streamed body to ``sink`` chunk by chunk; raise the service's too-large error past ``limit``.
 
-    Returns the number of bytes read. Memory stays at one chunk whatever the body's size.
+    Returns the number of bytes read. Memory stays at one chunk whatever the body's size. A body that stops
+    arriving for ``BODY_IDLE_SECONDS`` ends with its connection closed and ``ConnectionResetError``.
     """
     total = 0
-    while True:
-        chunk = await request.content.read(chunk_size)
-        if not chunk:
-            return total
-        total += len(chunk)
-        if total > limit:
-            raise errors.body_too_large(limit)
-        result = sink(chunk)
-        if asyncio.iscoroutine(result):
-            await result
+    with _BodyWatchdog(request) as watchdog:
+        while True:
+            try:
+                chunk = await request.content.read(chunk_size)
+            except Exception:
+                if watchdog.fired:
+                    raise watchdog.stalled() from None
+                raise
+            if not chunk:
+                if watchdog.fired:  # the close can end the stream without an error
+                    raise watchdog.stalled()
+                return total
+            watchdog.progress()
+            total += len(chunk)
+            if total > limit:
+                raise errors.body_too_large(limit)
+            result = sink(chunk)
+            if asyncio.iscoroutine(result):
+                await result
 
 
 class _Refusal(asyncio.Protocol):

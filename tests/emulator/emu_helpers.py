@@ -276,3 +276,22 @@ def imds_model(emulator: Any) -> Any:
     from emulator.services.imds import handlers
 
     return emulator.listeners[0].app[handlers.MODEL]
+
+
+def stall_mid_body(url: str, ca: str, head: str, part: bytes, wait: float = 10.0) -> bytes | None:
+    """Send the request ``head`` (declaring more body than ``part``) and ``part``, then nothing. Returns what the
+    server sent before it closed the connection (b"" for nothing), or None if it was still open after ``wait``."""
+    target = urlsplit(url)
+    context = ssl.create_default_context(cafile=ca)
+    with socket.create_connection((target.hostname, target.port), timeout=wait) as raw, \
+            context.wrap_socket(raw, server_hostname=target.hostname) as tls:
+        tls.sendall(head.encode() + part)
+        received = b""
+        try:
+            while chunk := tls.recv(4096):
+                received += chunk
+        except TimeoutError:
+            return None
+        except (ConnectionResetError, ssl.SSLError):
+            pass
+        return received

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from datalake_helpers import GEN1, VM_OID, Lake, assert_refused
-from emu_helpers import hang_up_mid_upload
+from emu_helpers import hang_up_mid_upload, stall_mid_body
 from test_bad_tokens import CASES, Forge
 
 from emulator.app import Emulator
+from emulator.core import http
 from emulator.services.datalake import lake_for
 from emulator.services.datalake.bodies import UPLOAD_SUFFIX
 from emulator.services.datalake.errors import MAX_WRITE_BYTES
@@ -177,6 +179,27 @@ def test_a_client_that_vanishes_mid_upload_leaves_nothing(lake: Lake, emulator: 
     bodies = lake_for(emulator.context).bodies.directory
     assert hang_up_mid_upload(url, lake.azure.ca, head, b"z" * 1000, bodies, UPLOAD_SUFFIX), \
         "the half-received upload is still on disk"
+    assert not lake.exists(path)
+
+
+def test_a_client_that_stalls_mid_upload_is_cut_off_and_leaves_nothing(lake: Lake, emulator: Emulator,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http, "BODY_IDLE_SECONDS", 0.5)  # core/http.py's _BodyWatchdog, shortened
+    path = f"{lake.scratch()}/stalled"
+    url = f"{lake.base}/webhdfs/v1{path}?op=CREATE&write=true"
+    head = (f"PUT /webhdfs/v1{path}?op=CREATE&write=true HTTP/1.1\r\nHost: {lake.base.removeprefix('https://')}\r\n"
+            f"Authorization: Bearer {lake.admin_token()}\r\nContent-Length: 1000000\r\n\r\n")
+    bodies = lake_for(emulator.context).bodies.directory
+    earlier = set(bodies.iterdir())  # another test's upload may still be unwinding: only this one counts
+
+    def ours() -> list[Path]:
+        return [p for p in set(bodies.iterdir()) - earlier if p.name.endswith(UPLOAD_SUFFIX)]
+
+    assert stall_mid_body(url, lake.azure.ca, head, b"z" * 1000) == b"", "the stalled upload was not cut off"
+    deadline = time.monotonic() + 10  # the close comes first; the handler drops the upload right after
+    while ours() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not ours()
     assert not lake.exists(path)
 
 
