@@ -259,25 +259,22 @@ class _BodyWatchdog:
     def __enter__(self) -> _BodyWatchdog:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> None:
+        """Once the watchdog has closed the connection, the read's end (an error, or an early end of the stream)
+        means "stalled": ``ConnectionResetError``, as for a client that hung up."""
         self._timer.cancel()
-
-    def stalled(self) -> ConnectionResetError:
-        return ConnectionResetError(f"no byte of the request body came for {BODY_IDLE_SECONDS:g} s")
+        if self.fired and (exc is None or isinstance(exc, Exception)):
+            raise ConnectionResetError(f"no byte of the request body came for {BODY_IDLE_SECONDS:g} s") from None
 
 
 async def _read_bounded(request: web.Request, limit: int, errors: ErrorCatalogue) -> None:
     """Read the whole body (aiohttp caches it for ``request.read()``), refusing past ``limit``
     (the request's ``client_max_size``). Bounded bodies are small: the watchdog times the whole body."""
-    with _BodyWatchdog(request) as watchdog:
+    with _BodyWatchdog(request):
         try:
             await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise errors.body_too_large(limit) from None
-        except Exception:
-            if watchdog.fired:
-                raise watchdog.stalled() from None
-            raise
 
 
 async def read_stream(request: web.Request, limit: int, sink: Callable[[bytes], Any],
@@ -290,15 +287,8 @@ async def read_stream(request: web.Request, limit: int, sink: Callable[[bytes], 
     total = 0
     with _BodyWatchdog(request) as watchdog:
         while True:
-            try:
-                chunk = await request.content.read(chunk_size)
-            except Exception:
-                if watchdog.fired:
-                    raise watchdog.stalled() from None
-                raise
+            chunk = await request.content.read(chunk_size)
             if not chunk:
-                if watchdog.fired:  # the close can end the stream without an error
-                    raise watchdog.stalled()
                 return total
             watchdog.progress()
             total += len(chunk)

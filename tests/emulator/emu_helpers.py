@@ -8,11 +8,13 @@ their tokens from the emulated IMDS.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socket
 import ssl
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,30 +65,50 @@ def request_after_the_refusal(conn: socket.socket) -> bytes:
     return answer
 
 
+class NewFiles:
+    """The files ending in ``suffix`` that appear in ``folder`` after this is made. Only they count: another test's
+    upload may still be unwinding in the same emulator."""
+
+    def __init__(self, folder: Path, suffix: str = "") -> None:
+        self.folder, self.suffix = folder, suffix
+        self._earlier = self._all()
+
+    def _all(self) -> set[Path]:
+        return {p for p in self.folder.iterdir() if p.name.endswith(self.suffix)}
+
+    def __call__(self) -> set[Path]:
+        return self._all() - self._earlier
+
+    def wait_until_gone(self, timeout: float = 20.0) -> bool:
+        """True once none is left (the server drops a half-received body right after the connection ends)."""
+        deadline = time.monotonic() + timeout  # generous: 2 loaded cores; it normally takes milliseconds
+        while self() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return not self()
+
+
+@contextlib.contextmanager
+def tls_connection(url: str, ca: str, timeout: float = 10.0) -> Iterator[ssl.SSLSocket]:
+    """A raw TLS connection to ``url``'s host, for requests no HTTP client would send."""
+    target = urlsplit(url)
+    context = ssl.create_default_context(cafile=ca)
+    with socket.create_connection((target.hostname, target.port), timeout=timeout) as raw, \
+            context.wrap_socket(raw, server_hostname=target.hostname) as tls:
+        yield tls
+
+
 def hang_up_mid_upload(url: str, ca: str, head: str, part: bytes, uploads: Path, suffix: str = "") -> bool:
     """Send the request ``head`` (its Content-Length more than ``part``) and ``part`` of the body, wait until the
     server is writing it (a new file ending in ``suffix`` in ``uploads``), hang up, and return True once that file
-    is gone. Waiting for the file first means the check cannot pass before the server has even started; only the
-    new file counts, since another test's upload may still be unwinding in the same emulator."""
-    target = urlsplit(url)
-    context = ssl.create_default_context(cafile=ca)
-
-    def ours() -> set[Path]:
-        return {p for p in uploads.iterdir() if p.name.endswith(suffix)} - earlier
-
-    earlier: set[Path] = set()
-    earlier = ours()
-    with socket.create_connection((target.hostname, target.port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname=target.hostname) as tls:
+    is gone. Waiting for the file first means the check cannot pass before the server has even started."""
+    ours = NewFiles(uploads, suffix)
+    with tls_connection(url, ca) as tls:
         tls.sendall(head.encode() + part)
         deadline = time.monotonic() + 20
         while not ours():
             assert time.monotonic() < deadline, "the server never started writing the body"
             time.sleep(0.02)
-    deadline = time.monotonic() + 20  # generous: 2 loaded cores; it normally takes milliseconds
-    while ours() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return not ours()
+    return ours.wait_until_gone()
 
 
 def new_name() -> str:
@@ -281,10 +303,7 @@ def imds_model(emulator: Any) -> Any:
 def stall_mid_body(url: str, ca: str, head: str, part: bytes, wait: float = 10.0) -> bytes | None:
     """Send the request ``head`` (declaring more body than ``part``) and ``part``, then nothing. Returns what the
     server sent before it closed the connection (b"" for nothing), or None if it was still open after ``wait``."""
-    target = urlsplit(url)
-    context = ssl.create_default_context(cafile=ca)
-    with socket.create_connection((target.hostname, target.port), timeout=wait) as raw, \
-            context.wrap_socket(raw, server_hostname=target.hostname) as tls:
+    with tls_connection(url, ca, timeout=wait) as tls:
         tls.sendall(head.encode() + part)
         received = b""
         try:

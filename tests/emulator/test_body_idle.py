@@ -5,12 +5,11 @@ as it stayed connected. Here the idle limit is shortened to half a second."""
 from __future__ import annotations
 
 import logging
-import time
 from urllib.parse import urlsplit
 
 import pytest
 from blob_helpers import ACCOUNT, CONTAINER, Storage, body_files, utc
-from emu_helpers import MI_API, Azure, stall_mid_body
+from emu_helpers import MI_API, Azure, NewFiles, stall_mid_body
 
 from emulator.app import Emulator
 from emulator.core import http
@@ -33,14 +32,10 @@ def test_a_stalled_blob_upload_is_cut_off_and_leaves_no_file(world: Azure, emula
     target = urlsplit(url)
     head = (f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: {target.netloc}\r\nx-ms-version: 2026-10-06\r\n"
             f"x-ms-blob-type: BlockBlob\r\nContent-Length: {1024 * 1024}\r\n\r\n")
-    temporary = model_for(emulator.context).bodies.temporary_dir
-    earlier = set(temporary.iterdir())  # another test's upload may still be unwinding: only this one counts
+    ours = NewFiles(model_for(emulator.context).bodies.temporary_dir)
     answer = stall_mid_body(url, storage.ca, head, b"x" * 1000)
     assert answer == b"", f"the stalled upload was not cut off: {answer!r}"
-    deadline = time.monotonic() + 10  # the close comes first; the handler drops the file right after
-    while set(temporary.iterdir()) - earlier and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not set(temporary.iterdir()) - earlier, "its temporary file is left"
+    assert ours.wait_until_gone(), "its temporary file is left"
     assert body_files(emulator) == before
     assert storage.read_hello(sas=sas).status_code == 200  # and the endpoint still serves
 

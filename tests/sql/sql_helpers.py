@@ -188,20 +188,29 @@ def token_for(target: SqlTarget, display_name: str, resource: str = SQL) -> str:
     return str(context.issuer.issue(principal, resource).access_token)
 
 
-def start_and_wait_until_it_runs(target: SqlTarget, connection: Any, worker: Any, timeout: float = 20.0) -> None:
+def sql_listener(target: SqlTarget) -> Any:
+    """The emulated SQL endpoint's listener (its sessions, limits) in the in-process emulator."""
+    return next(item for item in target.emulator.listeners if item.name == "sql")
+
+
+def sql_session(target: SqlTarget, spid: int) -> Any:
+    """The emulator's session behind the connection whose ``@@SPID`` is ``spid``."""
+    return next(s for s in list(sql_listener(target).logged_in) if s.state is not None and s.state.spid == spid)
+
+
+def wait_until_running(session: Any, running: bool, timeout: float = 20.0) -> None:
+    """Until ``session`` is running a request (or, with ``running=False``, is idle)."""
+    deadline = time.monotonic() + timeout
+    while (session._current is not None) != running:  # noqa: SLF001 - the point
+        assert time.monotonic() < deadline, "the request did not start" if running else "the request did not end"
+        time.sleep(0.01)
+
+
+def start_and_wait_until_it_runs(target: SqlTarget, connection: Any, worker: Any) -> None:
     """Start ``worker`` (a thread about to send a request on ``connection``) and return once the emulated SQL
     endpoint is running that request. A test that cancels from another thread waits for this first: on a loaded
     machine the thread may not have sent its request yet, and a cancel before it is a no-op in the driver."""
-    spid = connection.execute("SELECT @@SPID").fetchone()[0]
-    listener = next(item for item in target.emulator.listeners if item.name == "sql")
-    session = next(s for s in list(listener.logged_in) if s.state is not None and s.state.spid == spid)
-    deadline = time.monotonic() + timeout
-
-    def wait(running: bool) -> None:
-        while (session._current is not None) != running:  # noqa: SLF001 - the point
-            assert time.monotonic() < deadline, "the request did not start"
-            time.sleep(0.01)
-
-    wait(running=False)  # the SELECT @@SPID has ended on the server too
+    session = sql_session(target, connection.execute("SELECT @@SPID").fetchone()[0])
+    wait_until_running(session, running=False)  # the SELECT @@SPID has ended on the server too
     worker.start()
-    wait(running=True)
+    wait_until_running(session, running=True)

@@ -18,7 +18,15 @@ import pytds
 import pytest
 from raw_tds import ATTENTION, REPLY, SQL_BATCH, RawTds, packets, parse_tokens, sql_batch_payload
 from raw_tds import connect as raw_connect
-from sql_helpers import DATABASE, SqlTarget, sql_error, start_and_wait_until_it_runs
+from sql_helpers import (
+    DATABASE,
+    SqlTarget,
+    sql_error,
+    sql_listener,
+    sql_session,
+    start_and_wait_until_it_runs,
+    wait_until_running,
+)
 
 DONE_ATTN, DONE_MORE, DONE_INXACT = 0x20, 0x01, 0x04
 RESET_CONNECTION = 0x08
@@ -86,15 +94,11 @@ def test_an_attention_that_arrives_before_its_request_starts_cancels_it(raw: Raw
 def test_a_client_that_hangs_up_mid_request_ends_its_request_and_session(target: SqlTarget) -> None:
     """SQL Server stops the request of a client that closed its connection; the emulator ran it to its end (here
     20 seconds), holding its session (and any transaction's locks) for nobody."""
-    listener = next(item for item in target.emulator.listeners if item.name == "sql")
+    listener = sql_listener(target)
     client = raw_connect(target.port, target.ca, target.admin_token())
-    spid = client.batch("SELECT @@SPID AS spid").rows[0][0]
-    session = next(s for s in list(listener.logged_in) if s.state is not None and s.state.spid == spid)
+    session = sql_session(target, client.batch("SELECT @@SPID AS spid").rows[0][0])
     client.send(packets(SQL_BATCH, sql_batch_payload("BEGIN TRANSACTION; WAITFOR DELAY '00:00:20'")))
-    deadline = time.monotonic() + 10
-    while session._current is None:  # noqa: SLF001 - running
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_until_running(session, running=True)
     client.close()
     deadline = time.monotonic() + 5
     while session in listener.logged_in and time.monotonic() < deadline:

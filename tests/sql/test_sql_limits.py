@@ -15,7 +15,7 @@ import mssql_python
 import pyodbc
 import pytest
 import raw_tds
-from sql_helpers import DATABASE, SQL, SqlTarget, error_number, sql_error
+from sql_helpers import DATABASE, SQL, SqlTarget, error_number, sql_error, sql_listener
 
 from emulator.services.sql.session import REQUEST_QUEUE, SqlListener
 from emulator.services.sql.transport import LOGIN_MESSAGE_LIMIT, REQUEST_MESSAGE_LIMIT
@@ -26,7 +26,7 @@ from lib import sql
 def listener(target: SqlTarget) -> Iterator[SqlListener]:
     """The SQL listener, with the connections earlier tests left to the garbage collector closed (pyodbc's
     ``with`` commits but does not close), so that its counts are this test's."""
-    found = next(item for item in target.emulator.listeners if item.name == "sql")
+    found = sql_listener(target)
     gc.collect()
     time.sleep(0.2)
     limits = found.session_limit, found.connection_limit

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from datalake_helpers import GEN1, VM_OID, Lake, assert_refused
-from emu_helpers import hang_up_mid_upload, stall_mid_body
+from emu_helpers import NewFiles, hang_up_mid_upload, stall_mid_body
 from test_bad_tokens import CASES, Forge
 
 from emulator.app import Emulator
@@ -189,17 +188,9 @@ def test_a_client_that_stalls_mid_upload_is_cut_off_and_leaves_nothing(lake: Lak
     url = f"{lake.base}/webhdfs/v1{path}?op=CREATE&write=true"
     head = (f"PUT /webhdfs/v1{path}?op=CREATE&write=true HTTP/1.1\r\nHost: {lake.base.removeprefix('https://')}\r\n"
             f"Authorization: Bearer {lake.admin_token()}\r\nContent-Length: 1000000\r\n\r\n")
-    bodies = lake_for(emulator.context).bodies.directory
-    earlier = set(bodies.iterdir())  # another test's upload may still be unwinding: only this one counts
-
-    def ours() -> list[Path]:
-        return [p for p in set(bodies.iterdir()) - earlier if p.name.endswith(UPLOAD_SUFFIX)]
-
+    ours = NewFiles(lake_for(emulator.context).bodies.directory, UPLOAD_SUFFIX)
     assert stall_mid_body(url, lake.azure.ca, head, b"z" * 1000) == b"", "the stalled upload was not cut off"
-    deadline = time.monotonic() + 10  # the close comes first; the handler drops the upload right after
-    while ours() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not ours()
+    assert ours.wait_until_gone(), "the half-received upload is still on disk"
     assert not lake.exists(path)
 
 
