@@ -12,6 +12,7 @@ import errno
 import ipaddress
 import logging
 import secrets
+import signal
 import threading
 import time
 from typing import Any
@@ -197,12 +198,29 @@ class Emulator:
     def run_forever(self) -> None:
         self._loop = asyncio.new_event_loop()
         errors: list[BaseException] = []
+        previous = self._stop_on_ctrl_c()
         try:
             self._loop.run_until_complete(self._main(None, errors))
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
             self.context.store.close()
         if errors:
             raise errors[0]
+
+    def _stop_on_ctrl_c(self) -> Any:
+        """Ctrl+C stops the loop as `azure-emulator stop` does. Python's own handler raises KeyboardInterrupt
+        wherever the main thread happens to be: inside a finalizer (a closed connection's transport being
+        collected) the exception is printed as "ignored" and the emulator keeps serving. A second Ctrl+C
+        interrupts at once, as before. Returns the handler to restore (None off the main thread)."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def interrupted(signum: int, frame: Any) -> None:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self.request_shutdown()
+
+        return signal.signal(signal.SIGINT, interrupted)
 
     def __enter__(self) -> Emulator:
         return self.start_in_thread()
