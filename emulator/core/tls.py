@@ -11,6 +11,7 @@ import datetime as dt
 import ipaddress
 import ssl
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography import x509
@@ -33,6 +34,12 @@ class CertificateFiles:
     ca: Path
     cert: Path
     key: Path
+
+    @cached_property
+    def https_context(self) -> ssl.SSLContext:
+        """The one context every HTTPS listener serves with: loading the chain is most of a context's cost,
+        and the listeners only read it. A listener that changes its context (ALPN, versions) makes its own."""
+        return self.server_context()
 
     def server_context(self, *, max_version: ssl.TLSVersion | None = None) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

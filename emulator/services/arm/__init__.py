@@ -31,4 +31,4 @@ def create(context: EmulatorContext, provider_routes: Iterable[Route] = ()) -> H
     table = ArmRouteTable([*ROUTES, *provider_routes], case_sensitive=False)
     app = build_app(table, handlers, ERRORS, before=handlers.before)
     app[handlers.MODEL] = ArmModel(context)
-    return HttpListener("arm", app, context.certificates.server_context())
+    return HttpListener("arm", app, context.certificates.https_context)

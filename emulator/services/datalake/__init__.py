@@ -24,7 +24,7 @@ __all__ = ["create", "seed", "DataLakeGen1", "lake_for"]
 def create(context: EmulatorContext) -> HttpListener:
     app = build_app(RouteTable(ROUTES), handlers, handlers.ERRORS, before=handlers.before)
     app[handlers.MODEL] = lake_for(context)
-    return HttpListener("datalake", app, context.certificates.server_context())
+    return HttpListener("datalake", app, context.certificates.https_context)
 
 
 def seed(context: EmulatorContext) -> None:

@@ -32,7 +32,7 @@ class VaultListener(HttpListener):
     def __init__(self, context: EmulatorContext, model: KeyVaultModel) -> None:
         app = build_app(TABLE, handlers, ERRORS, before=handlers.before)
         app[handlers.MODEL] = model
-        super().__init__("keyvault", app, context.certificates.server_context())
+        super().__init__("keyvault", app, context.certificates.https_context)
         self.model = model
 
     async def start(self, host: str, port: int) -> int:

@@ -22,4 +22,4 @@ ERRORS = ErrorCatalogue(
 def create(context: EmulatorContext) -> HttpListener:
     app = build_app(TABLE, handlers, ERRORS, body_limit=LOGIN_BODY_LIMIT)
     app[handlers.MODEL] = EntraModel(context)
-    return HttpListener("login", app, context.certificates.server_context())
+    return HttpListener("login", app, context.certificates.https_context)

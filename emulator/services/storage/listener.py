@@ -18,7 +18,7 @@ class StorageListener(HttpListener):
     """An HttpListener named after its endpoint ("blob", "dfs"), serving ``app`` on ``model``."""
 
     def __init__(self, name: str, app: web.Application, context: EmulatorContext, model: StorageModel) -> None:
-        super().__init__(name, app, context.certificates.server_context())
+        super().__init__(name, app, context.certificates.https_context)
         self.context = context
         self.model = model
 
