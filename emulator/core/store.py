@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,12 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        """One statement on its own, under the lock; its rows. Atomic by itself (SQLite's autocommit), without
+        the two extra round trips of BEGIN and COMMIT."""
+        with self._lock:
+            return self._db.execute(sql, parameters).fetchall()
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:

@@ -26,9 +26,11 @@ STORAGE_API = "2023-01-01"
 
 
 def body_files(emulator: Emulator) -> list[str]:
-    """The blob bodies on disk (blob and DFS endpoints share them), as paths below the bodies' root."""
-    root = model_for(emulator.context).bodies.root
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    """Every blob body (blob and DFS endpoints share them): files as paths below the bodies' root, small bodies
+    kept in the store as ``store/<id>``."""
+    bodies = model_for(emulator.context).bodies
+    files = [p.relative_to(bodies.root).as_posix() for p in bodies.root.rglob("*") if p.is_file()]
+    return sorted(files + [f"store/{body_id}" for body_id in bodies.small_ids()])
 
 
 def interrupted_upload(emulator: Emulator, url: str, ca: str, request_line: str, headers: str) -> bool:

@@ -1,9 +1,11 @@
-"""Blob bodies on disk: private files under <data dir>/blob, kept across restarts, gone on reset."""
+"""Blob bodies on disk: large ones private files under <data dir>/blob, small ones rows in the private state
+database; kept across restarts, gone on reset, orphans of a crash swept at start."""
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -36,23 +38,28 @@ def _container(instance: Emulator):  # noqa: ANN202 - an azure-storage-blob Cont
 
 
 def test_bodies_persist_privately_and_reset_restores_the_world(tmp_path: Path) -> None:
-    data = os.urandom(300_000)
+    data, small = os.urandom(300_000), os.urandom(1000)
     with Emulator(_settings(tmp_path)) as first:
         _container(first).upload_blob("kept.bin", data)
+        _container(first).upload_blob("small.bin", small)
         root = model_for(first.context).bodies.root
         assert root == tmp_path / "blob"
+        assert len(model_for(first.context).bodies.small_ids()) == 3  # two declared hello_world.txt, small.bin
     files = [p for p in root.rglob("*") if p.is_file()]
-    assert len(files) == 3  # two declared hello_world.txt and kept.bin
+    assert len(files) == 1  # kept.bin
     if os.name == "posix":
         assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
         assert stat.S_IMODE(root.stat().st_mode) == 0o700
+        assert stat.S_IMODE((tmp_path / "state.sqlite3").stat().st_mode) == 0o600
     with Emulator(_settings(tmp_path)) as second:
         container = _container(second)
         assert container.download_blob("kept.bin").readall() == data
+        assert container.download_blob("small.bin").readall() == small
         second.reset()
         assert [b.name for b in container.list_blobs()] == ["hello_world.txt"]
         assert container.download_blob("hello_world.txt").readall() == b"Hello world! :)"
-    assert len([p for p in root.rglob("*") if p.is_file()]) == 2
+        assert len(model_for(second.context).bodies.small_ids()) == 2
+    assert [p for p in root.rglob("*") if p.is_file()] == []
 
 
 def test_leftovers_of_a_crash_are_swept_at_start(tmp_path: Path) -> None:
@@ -63,7 +70,12 @@ def test_leftovers_of_a_crash_are_swept_at_start(tmp_path: Path) -> None:
     (root / "ab").mkdir(exist_ok=True)
     orphan = root / "ab" / ("ab" + "0" * 30)
     orphan.write_bytes(b"a body no row refers to")
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:  # a small body whose blob row never committed
+        db.execute("INSERT INTO storage_bodies(id, data) VALUES (?, ?)", ("small-" + "c" * 32, b"orphan"))
+    db.close()
     with Emulator(_settings(tmp_path)) as again:
         assert not any((root / "tmp").iterdir())
         assert not orphan.exists()
+        assert "small-" + "c" * 32 not in model_for(again.context).bodies.small_ids()
+        assert len(model_for(again.context).bodies.small_ids()) == 2  # the declared ones stay
         assert _container(again).download_blob("hello_world.txt").readall() == b"Hello world! :)"

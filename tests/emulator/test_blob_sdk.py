@@ -21,8 +21,11 @@ from azure.storage.blob import (
     generate_blob_sas,
     generate_container_sas,
 )
-from blob_helpers import ACCOUNT, CONTAINER, HELLO, Storage, utc
+from blob_helpers import ACCOUNT, CONTAINER, HELLO, Storage, body_files, utc
 from emu_helpers import SYSTEM_PRINCIPAL_ID, Azure
+
+from emulator.app import Emulator
+from emulator.services.storage.bodies import SMALL_BODY_LIMIT
 
 MIB = 1024 * 1024
 
@@ -211,3 +214,34 @@ def test_user_delegation_sas_lives_as_long_as_the_delegating_role(storage: Stora
     with pytest.raises(HttpResponseError) as after:
         blob.download_blob().readall()
     assert after.value.error_code == "AuthorizationPermissionMismatch"
+
+
+def test_bodies_either_side_of_the_small_body_limit_and_blobs_made_of_both_read_back(storage: Storage,
+                                                                                     emulator: Emulator) -> None:
+    """Bodies up to 64 KiB are rows in the store, larger ones files (storage/bodies.py). Each size across the
+    limit, and a blob committed from blocks of both kinds, reads back byte for byte, whole and in ranges."""
+    container = storage.service().get_container_client(CONTAINER)
+    before = body_files(emulator)
+    for size in (0, 1, SMALL_BODY_LIMIT - 1, SMALL_BODY_LIMIT, SMALL_BODY_LIMIT + 1):
+        data = os.urandom(size)
+        blob = container.get_blob_client(f"size-{size}.bin")
+        blob.upload_blob(data)
+        assert blob.download_blob().readall() == data, size
+        if size > 2:
+            assert blob.download_blob(offset=1, length=size - 2).readall() == data[1:-1], size
+    added = sorted(set(body_files(emulator)) - set(before))
+    assert [name.startswith("store/") for name in added].count(True) == 4  # 0, 1, limit - 1 and limit bytes
+    assert [name.startswith("store/") for name in added].count(False) == 1  # limit + 1: a file
+    small, large = os.urandom(1000), os.urandom(SMALL_BODY_LIMIT + 1000)
+    mixed = container.get_blob_client("mixed.bin")
+    for block_id, data in (("YQ==", small), ("Yg==", large), ("Yw==", small)):
+        mixed.stage_block(block_id, data)
+    mixed.commit_block_list([BlobBlock("YQ=="), BlobBlock("Yg=="), BlobBlock("Yw==")])
+    whole = small + large + small
+    assert mixed.download_blob().readall() == whole
+    assert mixed.download_blob(offset=500, length=len(whole) - 1000).readall() == whole[500:-500]
+    assert mixed.download_blob(offset=len(whole) - 1500, length=1000).readall() == whole[-1500:-500]
+    mixed.upload_blob(b"replaced", overwrite=True)  # the three bodies it was made of are gone
+    for size in (0, 1, SMALL_BODY_LIMIT - 1, SMALL_BODY_LIMIT, SMALL_BODY_LIMIT + 1):
+        container.delete_blob(f"size-{size}.bin")
+    assert len(set(body_files(emulator)) - set(before)) == 1  # only "replaced"

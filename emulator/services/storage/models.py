@@ -119,7 +119,7 @@ class StorageModel:
         self.store.ensure_table(_SCHEMA)
         self.store.ensure_table(namespace.SCHEMA)
         self._backfill_namespaces()
-        self.bodies = BodyStore(context.settings.data_dir, context.settings.in_memory)
+        self.bodies = BodyStore(context.settings.data_dir, context.settings.in_memory, context.store)
         self.endpoints: dict[str, str] = {}  # "blob" → https://127.0.0.1:<port>, set when a listener starts
         self.closed = False
         if self.bodies.durable:
@@ -158,7 +158,7 @@ class StorageModel:
 
     # -- containers -----------------------------------------------------------------------------------
     def find_container(self, account: str, name: str) -> Container | None:
-        with self.store.transaction() as db:
+        with self.store.reading() as db:
             row = db.execute("SELECT name, etag, last_modified, metadata FROM storage_containers "
                              "WHERE account = ? AND name = ?", (account, name)).fetchone()
         return Container(row[0], row[1], row[2], json.loads(row[3])) if row else None

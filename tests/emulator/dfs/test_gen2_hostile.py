@@ -16,7 +16,7 @@ from dfs_helpers import FS, HELLO, VERSION, Gen2, code, scratch
 
 from emulator.app import Emulator
 
-_BODY_FILE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}$")
+_BODY_FILE = re.compile(r"^(?:[0-9a-f]{2}/[0-9a-f]{32}|store/small-[0-9a-f]{32})$")  # generated ids only
 
 
 def paths(gen2: Gen2) -> list[str]:
