@@ -187,7 +187,9 @@ def build_app(
             length = declared_length(request)
             if length is not None and length > limit:
                 raise errors.body_too_large(limit)
-            if request.client_max_size != limit:
+            if not found.route.streamed and request.client_max_size != limit:
+                # aiohttp's read() enforces client_max_size; a streamed route counts its bytes itself (read_stream),
+                # and a clone costs more than the rest of this function
                 request = request.clone(client_max_size=limit)
             if before is not None:
                 # Before the body is read: a caller who is refused anyway (no token, no secret) cannot make

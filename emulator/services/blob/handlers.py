@@ -72,12 +72,15 @@ async def dispatch_blob(request: web.Request, account: str, container: str, blob
     return await _dispatch(request, "blob", account, container, blob)
 
 
+_BY_KEY = {(op.level, op.method, op.restype, op.comp): op for op in OPERATIONS}
+
+
 def _operation(request: web.Request, level: str) -> Operation:
     method = "GET" if request.method == "HEAD" else request.method
     restype, comp = request.query.get("restype"), request.query.get("comp")
-    for operation in OPERATIONS:
-        if (operation.level, operation.method, operation.restype, operation.comp) == (level, method, restype, comp):
-            return operation
+    operation = _BY_KEY.get((level, method, restype, comp))
+    if operation is not None:
+        return operation
     if comp is not None and comp.lower() in NOT_EMULATED:
         raise errors.not_emulated(NOT_EMULATED[comp.lower()])
     if comp is not None:

@@ -231,14 +231,16 @@ class StorageModel:
         return Container(row[0], row[1], row[2], json.loads(row[3]))
 
     # -- blobs: reads ---------------------------------------------------------------------------------
+    # Reads hold the store's lock without a write transaction: no other writer can come in between their
+    # statements (there is one connection, and every writer takes the same lock), so they read one state.
     def find_blob(self, account: str, container: str, name: str) -> Blob | None:
-        with self.store.transaction() as db:
+        with self.store.reading() as db:
             self.container_row(db, account, container)
             return read_blob(db, account, container, name)
 
     def blob(self, account: str, container: str, name: str, actor: Actor = UNCHECKED, wanted: int = READ) -> Blob:
         """The blob; on an HNS account after the POSIX checks (``wanted`` bits on it: 0 for its properties)."""
-        with self.store.transaction() as db:
+        with self.store.reading() as db:
             entry, found = self._entry_and_blob(db, account, container, name, actor, wanted)
         if found is None:
             raise errors.blob_not_found()
@@ -476,8 +478,9 @@ class StorageModel:
                     self._seed_blob(account.name, container["name"], blob)
 
     def _seed_blob(self, account: str, container: str, declared: dict[str, Any]) -> None:
-        writer = self.bodies.writer()
-        writer.write(declared.get("content", "").encode("utf-8"))
+        content = declared.get("content", "").encode("utf-8")
+        writer = self.bodies.writer(len(content))
+        writer.write(content)
         body_id = writer.finish_sync()  # seeding may run inside the listeners' loop (reset): no await here
         properties = {"content_type": declared.get("contentType", "application/octet-stream"),
                       "content_md5": base64.b64encode(writer.md5).decode()}
