@@ -399,6 +399,11 @@ class SqlServer:
         self._tables_lock = threading.Lock()
         self._tables_pending = False
         self._pristine: list[tuple[int, ...]] | None = None  # the fingerprints an untouched reset left (reset)
+        if self.in_memory:
+            # A new scratch folder holds what a reset makes (metadata, fixed principals; declared tables to come):
+            # the seed's reset that follows at start finds the server untouched and keeps these files.
+            self._tables_pending = True
+            self._pristine = self._fingerprints()
 
     def database_id(self, name: str) -> int | None:
         """DB_ID: master is 1; the user databases follow from 5, as on a server."""
