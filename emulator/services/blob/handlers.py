@@ -4,7 +4,8 @@
 ``restype`` and ``comp``; checks x-ms-version (any well-formed version, as the SDKs send newer ones
 than anyone can list); authorizes (storage/access.py: SAS → Bearer → SharedKey → anonymous); checks
 names; then calls the operation's handler with a :class:`Call`. Bodies stream: uploads go chunk by
-chunk to a temporary file (storage/bodies.py), downloads are read from disk a chunk at a time.
+chunk to a temporary file (storage/bodies.py; one of 64 KiB at most becomes a row in the store once
+whole), downloads are read a chunk at a time.
 """
 
 from __future__ import annotations

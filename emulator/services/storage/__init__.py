@@ -8,8 +8,9 @@ that maps its wire format onto this model. Imports go one way: endpoint → stor
 storage → arm for the Resource Manager routes, which ARM mounts through ``provider_routes``).
 
 Rooms: models.py (accounts, containers, blobs, blocks, metadata, ETags, conditions; SQLite rows),
-bodies.py (blob bodies as files: temporary file, fsync, rename), access.py (SAS → Bearer → SharedKey →
-anonymous, RBAC data actions), sas.py (strings to sign per version, user delegation keys, minting),
+bodies.py (blob bodies: up to 64 KiB rows in the store, larger ones files: temporary file, fsync, rename),
+access.py (SAS → Bearer → SharedKey → anonymous, RBAC data actions), sas.py (strings to sign per version,
+user delegation keys, minting),
 sharedkey.py (the Shared Key string to sign), wire.py (what the blob and DFS endpoints read from a request
 alike: If-* headers, MD5 headers, the raw path), listener.py (the HTTPS listener each endpoint runs on
 the model), errors.py (the catalogue of storage data-plane errors),
