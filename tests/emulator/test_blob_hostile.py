@@ -220,3 +220,35 @@ def test_a_new_block_beyond_the_uncommitted_limit_is_refused(storage: Storage, s
 
     assert [put_block("a"), put_block("b"), put_block("a")] == [201, 201, 201]  # staging "a" again adds none
     assert put_block("c") == (409, "BlockCountExceedsLimit")
+
+
+@pytest.mark.parametrize("size", [1024, 100 * 1024])  # a small body (a row in the store) and a file
+def test_a_missing_container_is_named_before_a_missing_blob_and_nothing_is_written(storage: Storage,
+                                                                                   emulator: Emulator,
+                                                                                   size: int) -> None:
+    """Every blob operation on a container that does not exist answers 404 ContainerNotFound (not BlobNotFound);
+    a body sent to one is dropped whole."""
+    from azure.core.exceptions import HttpResponseError
+
+    container = storage.service().get_container_client("no-such-container")  # the account key
+    blob = container.get_blob_client("a.bin")
+    before = body_files(emulator)
+    operations = {
+        "Put Blob": lambda: blob.upload_blob(b"m" * size),
+        "Put Block": lambda: blob.stage_block("YQ==", b"m" * size),
+        "Get Blob": lambda: blob.download_blob().readall(),
+        "Get Blob Properties": blob.get_blob_properties,
+        "Set Blob Metadata": lambda: blob.set_blob_metadata({"a": "b"}),
+        "Delete Blob": blob.delete_blob,
+        "List Blobs": lambda: list(container.list_blobs()),
+    }
+    answers = {}
+    for name, operation in operations.items():
+        with pytest.raises(HttpResponseError) as refused:
+            operation()
+        answers[name] = (refused.value.status_code, refused.value.error_code)
+    assert answers == {name: (404, "ContainerNotFound") for name in operations}
+    assert body_files(emulator) == before
+    with pytest.raises(HttpResponseError) as missing_blob:
+        storage.service().get_container_client(CONTAINER).download_blob("no-such-blob.txt")
+    assert (missing_blob.value.status_code, missing_blob.value.error_code) == (404, "BlobNotFound")

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.core.http import read_stream
+from emulator.core.http import declared_length, read_stream
 from emulator.core.posix_acl import READ
 from emulator.core.versions import release_date
 from emulator.services.storage import bodies, errors, namespace, sas, wire
@@ -297,7 +297,9 @@ async def put_blob(call: Call) -> web.Response:
         conditions.check_write(existing.etag if existing else None, existing.last_modified if existing else None,
                                exists=existing is not None)
     else:
-        call.model.container(call.account.name, call.container)  # a missing container, before reading GiBs
+        declared = declared_length(request)
+        if declared is None or declared > bodies.SMALL_BODY_LIMIT:  # a small body is read first: the write checks
+            call.model.container(call.account.name, call.container)  # a missing container, before reading GiBs
     call.model.check_write_access(call.account.name, call.container, call.blob, call.caller.actor)
     body_id, size, md5 = await _receive(call)
     properties["content_md5"] = properties["content_md5"] or base64.b64encode(md5).decode()

@@ -252,9 +252,13 @@ class StorageModel:
                         wanted: int) -> tuple[namespace.PathEntry | None, Blob | None]:
         """In an existing container: on an HNS account the path after the POSIX checks (``wanted`` bits on it),
         None on a flat one; and the blob's row, None when there is none."""
+        if not self.hierarchical(account):
+            found = read_blob(db, account, container, name)
+            if found is None:  # a blob row is never without its container (they go in one transaction)
+                self.container_row(db, account, container)
+            return None, found
         self.container_row(db, account, container)
-        entry = namespace.existing(db, actor, account, container, name, wanted) if self.hierarchical(account) else None
-        return entry, read_blob(db, account, container, name)
+        return namespace.existing(db, actor, account, container, name, wanted), read_blob(db, account, container, name)
 
     def check_write_access(self, account: str, container: str, name: str, actor: Actor) -> None:
         """On an HNS account, refuse a write the ACLs do not allow before its body is read (checked again after)."""
@@ -415,10 +419,12 @@ class StorageModel:
         try:
             checked = check_metadata(metadata)
             with self.store.transaction() as db:
-                self.container_row(db, account, container)
                 if self.hierarchical(account):  # parents made, a directory not overwritten, the ACLs checked
+                    self.container_row(db, account, container)
                     namespace.before_file_write(db, actor, account, container, name)
                 current = read_blob(db, account, container, name)
+                if current is None:  # a blob row is never without its container (they go in one transaction)
+                    self.container_row(db, account, container)
                 conditions.check_write(current.etag if current else None,
                                        current.last_modified if current else None, exists=current is not None)
                 pending = {r[0]: (r[1], r[2]) for r in db.execute(
