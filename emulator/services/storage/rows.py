@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from functools import lru_cache
 from typing import Any
 
 from . import errors
@@ -108,7 +109,12 @@ def _etag_in(etag: str | None, header: str) -> bool:
 
 # -- times and ETags --------------------------------------------------------------------------------
 def http_date(moment: float) -> str:
-    return formatdate(int(moment), usegmt=True)
+    return _http_date(int(moment))
+
+
+@lru_cache(maxsize=1024)
+def _http_date(seconds: int) -> str:  # every read of a blob formats its Last-Modified (and the request's Date)
+    return formatdate(seconds, usegmt=True)
 
 
 def iso_time(moment: float) -> str:
