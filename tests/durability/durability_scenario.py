@@ -1,8 +1,10 @@
 """The durability scenario, run as its own process inside a loopback-only network namespace (see
 test_durability.py): start the emulator as a process on a data directory, write to Resource Manager
-(user-assigned identity PUTs, then a role assignment for each) and to Azure SQL (INSERTs with pyodbc in
-autocommit, and small explicit transactions) from several threads at once, ``kill -9`` the emulator in the
-middle, start it again on the same data directory and look for every write that was acknowledged.
+(user-assigned identity PUTs, then a role assignment for each), to Azure SQL (INSERTs with pyodbc in
+autocommit, and small explicit transactions) and to Blob Storage (1 KiB blobs, kept as rows in the state
+database, and 100 KiB ones, kept as files) from several threads at once, ``kill -9`` the emulator in the
+middle, start it again on the same data directory and look for every write that was acknowledged (a blob
+with the bytes it was written with).
 
 Prints one JSON object: what was acknowledged, what is missing, timings. Usage:
 ``python durability_scenario.py <data dir> <write seconds> <at least assignments> <at least rows>``: the kill
@@ -11,6 +13,7 @@ comes after the seconds, and once that many assignments and rows are acknowledge
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -34,7 +37,7 @@ RA_API, MI_API = "2022-04-01", "2023-01-31"
 
 def start(data_dir: Path, log: Path, previous_pid: int | None = None) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     command = [sys.executable, "-m", "emulator", "serve", "--data-dir", str(data_dir), "--imds-port", "0",
-               "--login-port", "0", "--arm-port", "0", "--sql-port", "0", "--no-throttling"]
+               "--login-port", "0", "--arm-port", "0", "--sql-port", "0", "--blob-port", "0", "--no-throttling"]
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 15
@@ -61,6 +64,7 @@ class Writes:
         self.identities: list[str] = []
         self.assignments: list[str] = []
         self.rows: list[str] = []
+        self.blobs: dict[str, str] = {}  # name → SHA-256 of what was written
         self.failures_after_kill = 0
         self.stop = threading.Event()
 
@@ -110,6 +114,42 @@ def arm_writer(profile: dict[str, Any], token: str, writes: Writes) -> None:
             return
 
 
+def blob_container(profile: dict[str, Any]) -> Any:
+    """The declared container, through the account key, with no retries: a write the kill interrupts fails."""
+    from azure.storage.blob import BlobServiceClient
+
+    account = profile["extra"]["storage"]["accounts"][0]
+    return BlobServiceClient(f"{profile['endpoints']['blob']}/{account['name']}", retry_total=0,
+                             credential={"account_name": account["name"], "account_key": account["keys"][0]},
+                             connection_verify=profile["ca_bundle"]).get_container_client("mi-workbook")
+
+
+def blob_writer(profile: dict[str, Any], writes: Writes, size: int) -> None:
+    from azure.core.exceptions import AzureError
+
+    container = blob_container(profile)
+    while not writes.stop.is_set():
+        name, data = f"durable-{size}-{uuid.uuid4().hex[:12]}", os.urandom(size)
+        try:
+            container.upload_blob(name, data, timeout=5)
+        except AzureError:
+            writes.failures_after_kill += 1
+            return
+        with writes.lock:
+            writes.blobs[name] = hashlib.sha256(data).hexdigest()
+
+
+def blobs_as_written(profile: dict[str, Any], written: dict[str, str]) -> set[str]:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    container, found = blob_container(profile), set()
+    for name, digest in written.items():
+        with contextlib.suppress(ResourceNotFoundError):
+            if hashlib.sha256(container.download_blob(name).readall()).hexdigest() == digest:
+                found.add(name)
+    return found
+
+
 def sql_writer(profile: dict[str, Any], token: str, writes: Writes, transactions: bool) -> None:
     try:
         connection = sql.connect(token, profile["endpoints"]["sql"], "workbookdb", ca_file=profile["ca_bundle"],
@@ -148,6 +188,7 @@ def main() -> int:
     threads = [threading.Thread(target=arm_writer, args=(profile, arm_token, writes)) for _ in range(2)]
     threads += [threading.Thread(target=sql_writer, args=(profile, sql_token, writes, transactions))
                 for transactions in (False, False, True)]
+    threads += [threading.Thread(target=blob_writer, args=(profile, writes, size)) for size in (1024, 100 * 1024)]
     for thread in threads:
         thread.start()
     time.sleep(seconds)
@@ -158,7 +199,7 @@ def main() -> int:
     os.kill(process.pid, signal.SIGKILL)  # in the middle of the writes
     process.wait()
     killed_at = {"identities": len(writes.identities), "assignments": len(writes.assignments),
-                 "rows": len(writes.rows)}
+                 "rows": len(writes.rows), "blobs": len(writes.blobs)}
     writes.stop.set()
     for thread in threads:
         thread.join(timeout=10)
@@ -184,6 +225,7 @@ def main() -> int:
         with sql.connect(sql_token, profile["endpoints"]["sql"], "workbookdb", ca_file=profile["ca_bundle"],
                          autocommit=True) as admin:
             rows = {r[0] for r in admin.execute("SELECT Tag FROM dbo.Durable").fetchall()}
+        blobs = blobs_as_written(profile, writes.blobs)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -191,11 +233,14 @@ def main() -> int:
                  for path in sorted(data_dir.rglob("*.sqlite3"))}
     print(json.dumps({
         "acknowledged": {"identities": len(writes.identities), "assignments": len(writes.assignments),
-                         "rows": len(writes.rows)},
+                         "rows": len(writes.rows),
+                         "small_blobs": sum(n.startswith("durable-1024-") for n in writes.blobs),
+                         "large_blobs": sum(n.startswith("durable-102400-") for n in writes.blobs)},
         "at_kill": killed_at,
         "missing": {"identities": sorted(set(writes.identities) - identities),
                     "assignments": sorted(set(writes.assignments) - assignments),
-                    "rows": sorted(set(writes.rows) - rows)},
+                    "rows": sorted(set(writes.rows) - rows),
+                    "blobs": sorted(set(writes.blobs) - blobs)},
         "writers_stopped_by_the_kill": writes.failures_after_kill,
         "integrity": integrity,
         "seconds": round(time.monotonic() - started, 2),
