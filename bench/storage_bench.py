@@ -15,7 +15,9 @@ held fixed so the token source costs neither server anything). The emulator veri
 and checks RBAC on every request; Azurite ("--oauth basic") decodes it without checking the signature.
 
 Workloads: start to first answer (median of --start-runs, the two servers started in turn); 1 KiB put
-then get, sequential (pairs per second, p50/p99 of each); 256 MiB upload and download (4 MiB blocks, 4
+then get, sequential (pairs per second, p50/p99 of each; then the same with a minimal client, and the
+server process's CPU per pair under it: what each server costs, apart from the SDK's own time, which
+is most of a pair's); 256 MiB upload and download (4 MiB blocks, 4
 at a time), MiB/s, best of --big-rounds; resident memory of the server process sampled every 20 ms
 during the big transfers, and before them (idle). Both servers run side by side and the workloads
 alternate between them round by round, so a machine shared with other work slows both alike.
@@ -52,6 +54,7 @@ CACHE = Path(os.environ.get("WORKBOOK_AZURITE_CACHE", Path.home() / ".cache" / "
 AZURITE_VERSION = "3"
 ISOLATED = "MI_WORKBOOK_BENCH_ISOLATED"
 MIB = 1024 * 1024
+CPU_ROUNDS, CPU_ROUND_PAIRS = 4, 250  # the server-CPU measure: 1,000 minimal-client pairs per server
 STORAGE = "https://storage.azure.com/"
 CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"  # Storage Blob Data Contributor
 # A learner's Python caches compiled modules (__pycache__) after the first start, as node keeps Azurite's
@@ -270,6 +273,8 @@ class Subject:
         self.puts: list[float] = []
         self.gets: list[float] = []
         self.raw_pairs: list[float] = []
+        self.raw_cpu = 0.0  # seconds of the server process's CPU during the CPU rounds' pairs (minimal client)
+        self.raw_cpu_pairs = 0
         self._token = credential.get_token(STORAGE).token
         self._ca = ca
         self.uploads: list[float] = []
@@ -287,15 +292,18 @@ class Subject:
                 self.puts.append(uploaded - began)
                 self.gets.append(time.perf_counter() - uploaded)
 
-    def raw_pairs_round(self, count: int, payload: bytes) -> None:
+    def raw_pairs_round(self, count: int, payload: bytes, *, cpu: bool = False) -> None:
         """The same put+get with a minimal client (http.client, one kept-alive connection): what the server
-        costs, without azure-storage-blob's own per-request work."""
+        costs, without azure-storage-blob's own per-request work. ``cpu``: count the server process's CPU time
+        over the round instead of timing each pair (long rounds: the clock ticks in 10 ms)."""
         import http.client
 
         host, _, rest = self.server.url.removeprefix("https://").partition("/")
         path = f"/{rest}/{self.container.container_name}/raw.bin"
         connection = http.client.HTTPSConnection(host, context=ssl.create_default_context(cafile=str(self._ca)))
         headers = {"Authorization": f"Bearer {self._token}", "x-ms-version": "2026-10-06"}
+        server = psutil.Process(self.server.process.pid)
+        before = server.cpu_times()
         try:
             for _ in range(count):
                 began = time.perf_counter()
@@ -305,7 +313,12 @@ class Subject:
                 connection.request("GET", path, headers=headers)
                 got = connection.getresponse()
                 assert put.status == 201 and got.read() == payload, (put.status, got.status)
-                self.raw_pairs.append(time.perf_counter() - began)
+                if not cpu:
+                    self.raw_pairs.append(time.perf_counter() - began)
+            if cpu:
+                after = server.cpu_times()
+                self.raw_cpu += (after.user + after.system) - (before.user + before.system)
+                self.raw_cpu_pairs += count
         finally:
             connection.close()
 
@@ -339,6 +352,7 @@ class Subject:
     def figures(self) -> dict[str, float]:
         return {"ops": len(self.puts) / (sum(self.puts) + sum(self.gets)),
                 "raw_ops": len(self.raw_pairs) / sum(self.raw_pairs),
+                "raw_cpu": 1000 * self.raw_cpu / self.raw_cpu_pairs,
                 "put_p50": percentile(self.puts, 0.5), "put_p99": percentile(self.puts, 0.99),
                 "get_p50": percentile(self.gets, 0.5), "get_p99": percentile(self.gets, 0.99),
                 "upload": max(self.uploads), "download": max(self.downloads),
@@ -362,6 +376,9 @@ def interleaved(subjects: list[Subject], ops: int, big: bytes, rounds: int, big_
     for index in range(big_rounds):
         for subject in subjects if index % 2 == 0 else reversed(subjects):
             subject.big_round(big)
+    for index in range(CPU_ROUNDS):  # last: the memory figures above are taken as before
+        for subject in subjects if index % 2 == 0 else reversed(subjects):
+            subject.raw_pairs_round(CPU_ROUND_PAIRS, payload, cpu=True)
 
 
 # -- the report ----------------------------------------------------------------------------------------------
@@ -375,6 +392,7 @@ def report(ours: dict[str, float], theirs: dict[str, float], big_mib: int, ops: 
         ("  put p50 / p99 (ms)", None, None, "", None),
         ("  get p50 / p99 (ms)", None, None, "", None),
         ("  the same with a minimal client (pairs/s)", "raw_ops", "{:.0f}", "", None),
+        ("  server CPU per pair, minimal client (ms)", "raw_cpu", "{:.2f}", "", None),
         (f"{big_mib} MiB upload (MiB/s)", "upload", "{:.1f}", "≥ 1.0×", ratio("upload") >= 1.0),
         (f"{big_mib} MiB download (MiB/s)", "download", "{:.1f}", "≥ 1.0×", ratio("download") >= 1.0),
         ("server RSS idle (MiB)", "idle_rss", "{:.1f}", "", None),
