@@ -48,27 +48,41 @@ _SMALL_SCHEMA = "CREATE TABLE IF NOT EXISTS storage_bodies (id TEXT PRIMARY KEY,
 _DELETE_BATCH = 500  # ids per DELETE (SQLite limits the parameters of one statement)
 
 
-class BodyWriter:
-    """One body being received. ``write`` each chunk, then ``finish`` (durable) or ``abort``."""
+class _Counted:
+    """What every body writer tells: the size and MD5 of what it was given. ``write`` each chunk, then
+    ``finish`` (durable; returns the body's id) or ``abort``."""
 
-    def __init__(self, store: BodyStore) -> None:
-        self._store = store
-        self.body_id = uuid.uuid4().hex
+    def __init__(self) -> None:
         self.size = 0
         self._md5 = hashlib.md5()  # noqa: S324 - Content-MD5 is what Azure computes, not a security measure
+
+    def write(self, chunk: bytes) -> None:
+        self._keep(chunk)
+        self._md5.update(chunk)
+        self.size += len(chunk)
+
+    def _keep(self, chunk: bytes) -> None:
+        raise NotImplementedError
+
+    @property
+    def md5(self) -> bytes:
+        return self._md5.digest()
+
+
+class BodyWriter(_Counted):
+    """A body streamed to a temporary file, renamed under its id once whole."""
+
+    def __init__(self, store: BodyStore) -> None:
+        super().__init__()
+        self._store = store
+        self.body_id = uuid.uuid4().hex
         self._temporary = store.temporary_dir / f"{self.body_id}.part"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         self._handle = os.fdopen(os.open(self._temporary, flags, PRIVATE_FILE_MODE), "wb", buffering=0)
         self._done = False
 
-    def write(self, chunk: bytes) -> None:
+    def _keep(self, chunk: bytes) -> None:
         self._handle.write(chunk)
-        self._md5.update(chunk)
-        self.size += len(chunk)
-
-    @property
-    def md5(self) -> bytes:
-        return self._md5.digest()
 
     async def finish(self) -> str:
         """Make the body durable (fsync off the event loop) and visible under its id; return the id."""
@@ -101,23 +115,16 @@ class BodyWriter:
             self._temporary.unlink()
 
 
-class SmallBodyWriter:
+class SmallBodyWriter(_Counted):
     """A body of at most SMALL_BODY_LIMIT bytes: gathered in memory, one row in the store at ``finish``."""
 
     def __init__(self, store: BodyStore) -> None:
+        super().__init__()
         self._store = store
         self._chunks: list[bytes] = []
-        self.size = 0
-        self._md5 = hashlib.md5()  # noqa: S324 - Content-MD5 is what Azure computes, not a security measure
 
-    def write(self, chunk: bytes) -> None:
+    def _keep(self, chunk: bytes) -> None:
         self._chunks.append(chunk)
-        self._md5.update(chunk)
-        self.size += len(chunk)
-
-    @property
-    def md5(self) -> bytes:
-        return self._md5.digest()
 
     async def finish(self) -> str:
         return self.finish_sync()  # one INSERT: no reason to leave the loop for it
