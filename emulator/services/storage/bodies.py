@@ -127,7 +127,7 @@ class SmallBodyWriter(_Counted):
         self._chunks.append(chunk)
 
     async def finish(self) -> str:
-        return self.finish_sync()  # one INSERT: no reason to leave the loop for it
+        return self.finish_sync()  # one INSERT, committed on the loop as every row of the store is
 
     def finish_sync(self) -> str:
         return self._store.keep_small(b"".join(self._chunks))
@@ -138,7 +138,8 @@ class SmallBodyWriter(_Counted):
 
 async def receive(request: web.Request, store: BodyStore, limit: int, catalogue: ErrorCatalogue,
                   expected_md5: bytes | None = None, md5_header: str = "Content-MD5") -> tuple[str, int, bytes]:
-    """Stream a request's body to a new body file; return (body id, size, MD5). Nothing is left if this fails.
+    """Stream a request's body to a new body (a file; a row when it declares 64 KiB or less); return (body id,
+    size, MD5). Nothing is left if this fails.
 
     Every storage endpoint's uploads come through here (Put Blob, Put Block, Data Lake Gen2 append): the
     declared length is required and checked against ``limit`` before a byte is read, a body that ends early
