@@ -33,6 +33,17 @@ def body_files(emulator: Emulator) -> list[str]:
     return sorted(files + [f"store/{body_id}" for body_id in bodies.small_ids()])
 
 
+def account_key_container(instance: Emulator, name: str = "mi-workbook"):  # noqa: ANN201 - a ContainerClient
+    """A container of the declared account, through its account key, on an emulator a test started itself."""
+    from azure.storage.blob import BlobServiceClient
+
+    assert instance.profile is not None
+    account = instance.profile.extra["storage"]["accounts"][0]
+    url = f"{instance.profile.endpoints['blob']}/{account['name']}"
+    return BlobServiceClient(url, credential={"account_name": account["name"], "account_key": account["keys"][0]},
+                             connection_verify=instance.profile.ca_bundle).get_container_client(name)
+
+
 def interrupted_upload(emulator: Emulator, url: str, ca: str, request_line: str, headers: str) -> bool:
     """Send ``request_line`` and ``headers`` declaring 8 MiB, then 3 MiB of it, and hang up; True once the
     half-received body's temporary file is gone."""

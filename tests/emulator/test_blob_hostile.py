@@ -12,7 +12,16 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from blob_helpers import ACCOUNT, CONTAINER, HELLO, Storage, body_files, interrupted_upload, utc
+from blob_helpers import (
+    ACCOUNT,
+    CONTAINER,
+    HELLO,
+    Storage,
+    account_key_container,
+    body_files,
+    interrupted_upload,
+    utc,
+)
 from emu_helpers import Azure
 
 from emulator.app import Emulator
@@ -180,21 +189,12 @@ def test_in_memory_bodies_live_outside_the_data_dir_and_go_at_stop(tmp_path: Pat
         root = model_for(instance.context).bodies.root
         assert not root.is_relative_to(tmp_path)
         assert len(body_files(instance)) == 2  # the two declared hello_world.txt (small: in the store)
-        _upload(instance, "large.bin", b"L" * (SMALL_BODY_LIMIT + 1))
+        account_key_container(instance).upload_blob("large.bin", b"L" * (SMALL_BODY_LIMIT + 1))
         assert [p for p in root.rglob("*") if p.is_file()] != []  # a large body is a file, outside the data dir
         assert len(body_files(instance)) == 3
     assert not root.exists()
     assert list(tmp_path.rglob("*.sqlite3")) == []  # the small bodies lived in the in-memory store
 
-
-def _upload(instance: Emulator, name: str, data: bytes) -> None:
-    from azure.storage.blob import BlobServiceClient
-
-    assert instance.profile is not None
-    account = instance.profile.extra["storage"]["accounts"][0]
-    BlobServiceClient(f"{instance.profile.endpoints['blob']}/{account['name']}", connection_verify=instance.profile
-                      .ca_bundle, credential={"account_name": account["name"], "account_key": account["keys"][0]}
-                      ).get_blob_client(CONTAINER, name).upload_blob(data)
 
 
 @pytest.mark.parametrize("path", ["/miworkbookstore/a%14b", "/%C3%A1/%C2%80%14%09",

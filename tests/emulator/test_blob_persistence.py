@@ -9,6 +9,8 @@ import sqlite3
 import stat
 from pathlib import Path
 
+from blob_helpers import account_key_container
+
 from emulator.app import Emulator
 from emulator.core.settings import Settings
 from emulator.core.world import DEFAULT_WORLD_FILE
@@ -27,21 +29,11 @@ def _settings(data_dir: Path) -> Settings:
     return settings
 
 
-def _container(instance: Emulator):  # noqa: ANN202 - an azure-storage-blob ContainerClient
-    from azure.storage.blob import BlobServiceClient
-
-    assert instance.profile is not None
-    account = instance.profile.extra["storage"]["accounts"][0]
-    url = f"{instance.profile.endpoints['blob']}/{account['name']}"
-    return BlobServiceClient(url, credential={"account_name": account["name"], "account_key": account["keys"][0]},
-                             connection_verify=instance.profile.ca_bundle).get_container_client("mi-workbook")
-
-
 def test_bodies_persist_privately_and_reset_restores_the_world(tmp_path: Path) -> None:
     data, small = os.urandom(300_000), os.urandom(1000)
     with Emulator(_settings(tmp_path)) as first:
-        _container(first).upload_blob("kept.bin", data)
-        _container(first).upload_blob("small.bin", small)
+        account_key_container(first).upload_blob("kept.bin", data)
+        account_key_container(first).upload_blob("small.bin", small)
         root = model_for(first.context).bodies.root
         assert root == tmp_path / "blob"
         assert len(model_for(first.context).bodies.small_ids()) == 3  # two declared hello_world.txt, small.bin
@@ -52,7 +44,7 @@ def test_bodies_persist_privately_and_reset_restores_the_world(tmp_path: Path) -
         assert stat.S_IMODE(root.stat().st_mode) == 0o700
         assert stat.S_IMODE((tmp_path / "state.sqlite3").stat().st_mode) == 0o600
     with Emulator(_settings(tmp_path)) as second:
-        container = _container(second)
+        container = account_key_container(second)
         assert container.download_blob("kept.bin").readall() == data
         assert container.download_blob("small.bin").readall() == small
         second.reset()
@@ -78,4 +70,4 @@ def test_leftovers_of_a_crash_are_swept_at_start(tmp_path: Path) -> None:
         assert not orphan.exists()
         assert "small-" + "c" * 32 not in model_for(again.context).bodies.small_ids()
         assert len(model_for(again.context).bodies.small_ids()) == 2  # the declared ones stay
-        assert _container(again).download_blob("hello_world.txt").readall() == b"Hello world! :)"
+        assert account_key_container(again).download_blob("hello_world.txt").readall() == b"Hello world! :)"

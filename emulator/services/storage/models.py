@@ -235,8 +235,16 @@ class StorageModel:
     # statements (there is one connection, and every writer takes the same lock), so they read one state.
     def find_blob(self, account: str, container: str, name: str) -> Blob | None:
         with self.store.reading() as db:
+            return self._blob_row(db, account, container, name)
+
+    def _blob_row(self, db: Any, account: str, container: str, name: str) -> Blob | None:
+        """The blob's row, None when there is none; ContainerNotFound when its container is missing. The
+        container is looked up only without a row: a blob row never outlives its container (one transaction
+        deletes both)."""
+        found = read_blob(db, account, container, name)
+        if found is None:
             self.container_row(db, account, container)
-            return read_blob(db, account, container, name)
+        return found
 
     def blob(self, account: str, container: str, name: str, actor: Actor = UNCHECKED, wanted: int = READ) -> Blob:
         """The blob; on an HNS account after the POSIX checks (``wanted`` bits on it: 0 for its properties)."""
@@ -253,10 +261,7 @@ class StorageModel:
         """In an existing container: on an HNS account the path after the POSIX checks (``wanted`` bits on it),
         None on a flat one; and the blob's row, None when there is none."""
         if not self.hierarchical(account):
-            found = read_blob(db, account, container, name)
-            if found is None:  # a blob row is never without its container (they go in one transaction)
-                self.container_row(db, account, container)
-            return None, found
+            return None, self._blob_row(db, account, container, name)
         self.container_row(db, account, container)
         return namespace.existing(db, actor, account, container, name, wanted), read_blob(db, account, container, name)
 
@@ -422,9 +427,7 @@ class StorageModel:
                 if self.hierarchical(account):  # parents made, a directory not overwritten, the ACLs checked
                     self.container_row(db, account, container)
                     namespace.before_file_write(db, actor, account, container, name)
-                current = read_blob(db, account, container, name)
-                if current is None:  # a blob row is never without its container (they go in one transaction)
-                    self.container_row(db, account, container)
+                current = self._blob_row(db, account, container, name)
                 conditions.check_write(current.etag if current else None,
                                        current.last_modified if current else None, exists=current is not None)
                 pending = {r[0]: (r[1], r[2]) for r in db.execute(
