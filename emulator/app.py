@@ -8,6 +8,7 @@ line uses. Either way the profile (endpoints, CA bundle, ids) is written to the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import ipaddress
 import logging
@@ -15,6 +16,7 @@ import secrets
 import signal
 import threading
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from .core.context import EmulatorContext
@@ -164,9 +166,10 @@ class Emulator:
         return self.profile.pid if self.profile else None
 
     def request_shutdown(self) -> None:
-        """Ask the loop to stop (safe from any thread, and from inside a handler)."""
+        """Ask the loop to stop (safe from any thread, and from inside a handler; a no-op once stopped)."""
         if self._loop is not None and self._stopped is not None:
-            self._loop.call_soon_threadsafe(self._stopped.set)
+            with contextlib.suppress(RuntimeError):  # the loop has already ended and been closed
+                self._loop.call_soon_threadsafe(self._stopped.set)
 
     def reset(self) -> None:
         self.context.faults.clear()
@@ -179,8 +182,7 @@ class Emulator:
         errors: list[BaseException] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
-            target=self._loop.run_until_complete, args=(self._main(ready, errors),),
-            name="azure-emulator", daemon=True,
+            target=self._run_to_end, args=(self._main(ready, errors),), name="azure-emulator", daemon=True,
         )
         self._thread.start()
         if not ready.wait(timeout):
@@ -200,13 +202,34 @@ class Emulator:
         errors: list[BaseException] = []
         previous = self._stop_on_ctrl_c()
         try:
-            self._loop.run_until_complete(self._main(None, errors))
+            self._run_to_end(self._main(None, errors))
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
             self.context.store.close()
         if errors:
             raise errors[0]
+
+    def _run_to_end(self, main: Coroutine[Any, Any, None]) -> None:
+        """Run ``main`` on the emulator's loop, then end the loop as ``asyncio.run`` does: what still runs (the
+        handler of a connection a client kept open, a SQL session) is cancelled and awaited, async generators
+        and the default executor are shut down, and the loop is closed. Left to the garbage collector instead,
+        each such task would print "Task was destroyed but it is pending!"."""
+        loop = self._loop
+        assert loop is not None
+        try:
+            loop.run_until_complete(main)
+        finally:
+            try:
+                left = [task for task in asyncio.all_tasks(loop) if not task.done()]
+                for task in left:
+                    task.cancel()
+                if left:
+                    loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            finally:
+                loop.close()
 
     def _stop_on_ctrl_c(self) -> Any:
         """Ctrl+C stops the loop as `azure-emulator stop` does. Python's own handler raises KeyboardInterrupt

@@ -361,3 +361,44 @@ def test_request_json_depth_is_measured_before_parsing_without_recursion() -> No
     for not_json in (b'"unterminated [[[', b'\\"' * 1000, b'"ends in a backslash \\'):
         with pytest.raises(ValueError):
             loads_json(not_json)
+
+
+# -- stopping --------------------------------------------------------------------------------------
+def test_stop_ends_the_loop_even_with_connections_left_open(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Clients that never hang up (a kept-alive HTTPS connection, a SQL socket mid-login) do not outlive the
+    emulator: their handlers are cancelled and awaited, the loop is closed, and nothing is left for the
+    garbage collector to report as "Task was destroyed but it is pending!"."""
+    import gc
+    import ssl
+
+    instance = Emulator(Settings.for_tests(tmp_path)).start_in_thread()
+    profile = instance.profile
+    assert profile is not None
+    kept_alive = requests.Session()
+    kept_alive.trust_env = False  # no proxy, and no REQUESTS_CA_BUNDLE overriding the verify below
+    kept_alive.verify = profile.ca_bundle
+    assert kept_alive.get(f"{profile.endpoints['arm']}/metadata/endpoints", params={"api-version": "2022-09-01"},
+                          timeout=10).status_code == 200
+    arm_port = int(profile.endpoints["arm"].rsplit(":", 1)[1])
+    half_open = ssl.create_default_context(cafile=profile.ca_bundle).wrap_socket(
+        socket.create_connection(("127.0.0.1", arm_port), timeout=10), server_hostname="127.0.0.1")
+    half_open.sendall(b"GET /metadata/endpoints HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers never finished
+    sql_port = int(profile.endpoints["sql"].rsplit(",", 1)[1])
+    mid_login = socket.create_connection(("127.0.0.1", sql_port), timeout=10)  # sends no PRELOGIN
+    imds_port = int(profile.endpoints["imds"].rsplit(":", 1)[1])
+    idle = socket.create_connection(("127.0.0.1", imds_port), timeout=10)
+    time.sleep(0.2)  # every listener has accepted its connection and started a handler for it
+    loop = instance._loop
+    assert loop is not None and asyncio.all_tasks(loop), "the open connections have handlers running"
+    try:
+        with caplog.at_level("ERROR", logger="asyncio"):
+            instance.stop()
+            assert instance._thread is not None and not instance._thread.is_alive()
+            assert loop.is_closed()
+            gc.collect()
+        assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
+        instance.stop()  # a second stop is harmless
+    finally:
+        kept_alive.close()
+        for connection in (half_open, mid_login, idle):
+            connection.close()
