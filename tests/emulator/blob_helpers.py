@@ -27,10 +27,12 @@ STORAGE_API = "2023-01-01"
 
 def body_files(emulator: Emulator) -> list[str]:
     """Every blob body (blob and DFS endpoints share them): files as paths below the bodies' root, small bodies
-    kept in the store as ``store/<id>``."""
+    kept in the store as ``store/<id>``, small ones received but not yet saved by a transaction as ``held/<id>``
+    (a refused upload must leave none of the three)."""
     bodies = model_for(emulator.context).bodies
     files = [p.relative_to(bodies.root).as_posix() for p in bodies.root.rglob("*") if p.is_file()]
-    return sorted(files + [f"store/{body_id}" for body_id in bodies.small_ids()])
+    return sorted(files + [f"store/{body_id}" for body_id in bodies.small_ids()]
+                  + [f"held/{body_id}" for body_id in bodies.held_ids()])
 
 
 def account_key_container(instance: Emulator, name: str = "mi-workbook"):  # noqa: ANN201 - a ContainerClient

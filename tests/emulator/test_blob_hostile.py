@@ -116,6 +116,8 @@ def test_refused_bodies_write_nothing(storage: Storage, sas: str, emulator: Emul
     assert (exists.status_code, exists.headers["x-ms-error-code"]) == (409, "BlobAlreadyExists")
     stale = put(storage, sas, HELLO, b"replaced?", **{"If-Match": '"0x8D000000000000"'})
     assert (stale.status_code, stale.headers["x-ms-error-code"]) == (412, "ConditionNotMet")
+    bad_name = put(storage, sas, "meta.txt", b"with metadata", **{"x-ms-meta-1bad": "v"})
+    assert (bad_name.status_code, bad_name.headers["x-ms-error-code"]) == (400, "InvalidMetadata")
     huge = storage.http.put(storage.url(CONTAINER, "huge.bin") + "?" + sas, timeout=10,
                             headers={"x-ms-version": "2026-10-06", "x-ms-blob-type": "BlockBlob",
                                      "Content-Length": str(5001 * 1024 * 1024)}, data=b"")
@@ -130,6 +132,13 @@ def test_refused_bodies_write_nothing(storage: Storage, sas: str, emulator: Emul
     assert (chunked.status_code, chunked.headers["x-ms-error-code"]) == (411, "MissingContentLengthHeader")
     assert body_files(emulator) == before and blob_names(storage) == [HELLO]
     assert storage.read_hello(sas=sas).content == b"Hello world! :)"
+    block = storage.url(CONTAINER, "blocks.bin") + "?comp=block&blockid={}&" + sas
+    version = {"x-ms-version": "2026-10-06"}
+    assert storage.http.put(block.format("YQ%3D%3D"), data=b"a block", headers=version, timeout=10).status_code == 201
+    staged = body_files(emulator)
+    uneven = storage.http.put(block.format("YWJjZA%3D%3D"), data=b"a block", headers=version, timeout=10)
+    assert (uneven.status_code, uneven.headers["x-ms-error-code"]) == (400, "InvalidBlobOrBlock")  # ids of one length
+    assert body_files(emulator) == staged
 
 
 @pytest.mark.parametrize(("method", "path", "query", "headers", "body", "status", "code"), [

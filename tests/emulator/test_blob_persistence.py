@@ -71,3 +71,35 @@ def test_leftovers_of_a_crash_are_swept_at_start(tmp_path: Path) -> None:
         assert "small-" + "c" * 32 not in model_for(again.context).bodies.small_ids()
         assert len(model_for(again.context).bodies.small_ids()) == 2  # the declared ones stay
         assert account_key_container(again).download_blob("hello_world.txt").readall() == b"Hello world! :)"
+
+
+def test_a_small_put_blob_writes_its_body_and_drops_the_old_one_in_a_single_commit(tmp_path: Path) -> None:
+    """One fsync per small upload, and no crash can leave a body row without its blob (or the reverse): the
+    new body's row, the blob's row and the deletion of the body it replaced are all one transaction."""
+    with Emulator(_settings(tmp_path)) as instance:
+        container = account_key_container(instance)
+        container.upload_blob("one.bin", b"first")
+        bodies = model_for(instance.context).bodies
+        before = bodies.small_ids()
+        statements: list[str] = []
+        database = instance.context.store._db  # the store's one connection: trace what the upload runs on it
+        database.set_trace_callback(statements.append)
+        try:
+            container.upload_blob("one.bin", b"second", overwrite=True)
+        finally:
+            database.set_trace_callback(None)
+        outside, commits, inside = [], 0, False
+        for statement in (s.strip().upper() for s in statements):
+            if statement.startswith("BEGIN"):
+                inside = True
+            elif statement.startswith(("COMMIT", "ROLLBACK")):
+                commits += statement.startswith("COMMIT")
+                inside = False
+            elif statement.startswith(("INSERT", "DELETE", "UPDATE", "REPLACE")) and not inside:
+                outside.append(statement)
+        assert outside == [] and commits == 1, statements
+        assert any(s.upper().startswith("INSERT INTO STORAGE_BODIES") for s in statements)
+        assert any(s.upper().startswith("DELETE FROM STORAGE_BODIES") for s in statements)
+        after = bodies.small_ids()
+        assert len(after) == len(before) and set(after) != set(before) and bodies.held_ids() == []
+        assert container.download_blob("one.bin").readall() == b"second"

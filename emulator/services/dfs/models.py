@@ -189,6 +189,7 @@ class DataLake:
             blob = Blob(filesystem, name, [], [], 0, new_etag(), now, now,
                         {k: v for k, v in request.properties.items() if v}, metadata)
             write_blob(db, account, blob)
+            garbage = self.bodies.release_within(db, garbage)  # small bodies' rows go in this commit
         self.bodies.delete(garbage)
         blob.namespace_headers = entry.read_headers()
         return blob
@@ -218,9 +219,10 @@ class DataLake:
         try:
             with self.store.transaction() as db:
                 self._file(db, account, filesystem, name, actor)
+                self.bodies.save_within(db, [body_id])
                 replaced = stage_block(db, account, filesystem, name, append_block_id(position), body_id, size)
                 if replaced is not None:
-                    garbage.append(replaced)
+                    garbage = self.bodies.release_within(db, [replaced])
         except BaseException:
             self.bodies.delete([body_id])
             raise
@@ -274,6 +276,7 @@ class DataLake:
                 blob.properties.pop("content_md5", None)  # the content changed: an old MD5 would be wrong
             blob.etag, blob.last_modified = new_etag(), time.time()
             write_blob(db, account, blob)
+            garbage = self.bodies.release_within(db, garbage)  # small bodies' rows go in this commit
         self.bodies.delete(garbage)
         return blob
 
@@ -378,6 +381,7 @@ class DataLake:
             blob = self._blob(db, account, filesystem, name, entry)
             conditions.check_write(blob.etag, blob.last_modified, exists=True)
             garbage = self._remove(db, account, filesystem, name)
+            garbage = self.bodies.release_within(db, garbage)  # small bodies' rows go in this commit
         self.bodies.delete(garbage)
 
     def _bodies_of(self, db: Any, account: str, filesystem: str, name: str) -> list[str]:
@@ -430,6 +434,7 @@ class DataLake:
                 conditions.check_write(None, None, exists=False)
             self._move(db, account, source_fs, source, filesystem, destination.name)
             blob = self._blob(db, account, filesystem, destination.name, moved)
+            garbage = self.bodies.release_within(db, garbage)  # small bodies' rows go in this commit
         self.bodies.delete(garbage)
         return blob
 

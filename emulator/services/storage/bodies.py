@@ -5,11 +5,14 @@ A large body is streamed into ``<root>/tmp/<id>.part`` (created 0600), fsynced, 
 0700), or a temporary folder removed at stop when the emulator runs ``--in-memory``; there nothing is
 fsynced, since nothing outlives the process anyway.
 
-A small body (``SMALL_BODY_LIMIT``, 64 KiB at most) is kept in the emulator's SQLite store instead, one
-row inserted once the whole body has arrived (table ``storage_bodies``, ids ``small-<hex>``). For sizes
-like these SQLite reads and writes faster than the file system (SQLite's "Internal Versus External
-BLOBs" measurements), and the six file operations of a file body were most of what a 1 KiB Put Blob
-cost. Memory stays bounded: at most 64 KiB of a request is held before it is written.
+A small body (``SMALL_BODY_LIMIT``, 64 KiB at most) is kept in the emulator's SQLite store instead (table
+``storage_bodies``, ids ``small-<hex>``). For sizes like these SQLite reads and writes faster than the file
+system (SQLite's "Internal Versus External BLOBs" measurements), and the six file operations of a file
+body were most of what a 1 KiB Put Blob cost. Once the whole body has arrived it is held in memory until
+the model's transaction that refers to it writes its row (``save_within``), and a small body nothing refers
+to any more loses its row in the transaction that dropped the last reference (``release_within``): a small
+Put Blob is one commit (one fsync), and a crash never leaves a row without its blob or the reverse.
+Memory stays bounded: at most 64 KiB of a request is held before it is written.
 
 Either way only the storage model's SQLite rows know which blob a body belongs to, so a blob's name —
 whatever it holds (``../``, ``\\``, NUL-free Unicode) — never becomes part of a path.
@@ -25,6 +28,7 @@ import io
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
@@ -127,10 +131,11 @@ class SmallBodyWriter(_Counted):
         self._chunks.append(chunk)
 
     async def finish(self) -> str:
-        return self.finish_sync()  # one INSERT, committed on the loop as every row of the store is
+        return self.finish_sync()
 
     def finish_sync(self) -> str:
-        return self._store.keep_small(b"".join(self._chunks))
+        """The body's id; its row is written by the transaction that refers to it (``BodyStore.save_within``)."""
+        return self._store.hold_small(b"".join(self._chunks))
 
     def abort(self) -> None:
         self._chunks = []  # nothing was written anywhere
@@ -175,6 +180,7 @@ class BodyStore:
         self.temporary_dir = ensure_private_dir(self.root / "tmp")
         self.durable = not in_memory
         self._store = store
+        self._unsaved: dict[str, bytes] = {}  # small bodies received whole, their rows not yet written
         store.ensure_table(_SMALL_SCHEMA)
 
     def writer(self, size: int | None = None) -> BodyWriter | SmallBodyWriter:
@@ -183,10 +189,37 @@ class BodyStore:
             return SmallBodyWriter(self)
         return BodyWriter(self)
 
-    def keep_small(self, data: bytes) -> str:
+    def hold_small(self, data: bytes) -> str:
         body_id = f"{_SMALL_PREFIX}{uuid.uuid4().hex}"
-        self._store.execute("INSERT INTO storage_bodies(id, data) VALUES (?, ?)", (body_id, data))
+        self._unsaved[body_id] = data
         return body_id
+
+    def save_within(self, db: sqlite3.Connection, body_ids: Iterable[str]) -> None:
+        """Write the rows of the small bodies among ``body_ids`` inside the caller's transaction, the one that
+        makes a blob (or a block) refer to them: both are committed together or not at all. File bodies are
+        already durable."""
+        for body_id in body_ids:
+            data = self._unsaved.pop(body_id, None)
+            if data is not None:
+                db.execute("INSERT INTO storage_bodies(id, data) VALUES (?, ?)", (body_id, data))
+
+    def release_within(self, db: sqlite3.Connection, body_ids: Iterable[str]) -> list[str]:
+        """Forget bodies nothing refers to any more, inside the transaction that dropped the last reference:
+        the rows of small ones are deleted in it. Returns the file bodies, to ``delete`` once that transaction
+        has committed (unlinked earlier, a rollback would leave a row pointing at nothing)."""
+        files: list[str] = []
+        small: list[str] = []
+        for body_id in body_ids:
+            if not body_id.startswith(_SMALL_PREFIX):
+                files.append(body_id)
+            elif self._unsaved.pop(body_id, None) is None:
+                small.append(body_id)
+        self._delete_rows(db, small)
+        return files
+
+    def held_ids(self) -> list[str]:
+        """Small bodies received whole whose row no transaction has written yet (none between requests)."""
+        return sorted(self._unsaved)
 
     def small_ids(self) -> list[str]:
         """The ids of the bodies kept in the store."""
@@ -198,17 +231,23 @@ class BodyStore:
         return self.root / body_id[:2] / body_id
 
     def delete(self, body_ids: Iterable[str]) -> None:
+        """Delete bodies now, outside any transaction (a refused upload, what a committed change released)."""
         small: list[str] = []
         for body_id in body_ids:
             if body_id.startswith(_SMALL_PREFIX):
-                small.append(body_id)
+                if self._unsaved.pop(body_id, None) is None:  # one still held never had a row
+                    small.append(body_id)
                 continue
             with contextlib.suppress(FileNotFoundError):
                 self.path(body_id).unlink()
+        if small:
+            with self._store.transaction() as db:
+                self._delete_rows(db, small)
+
+    def _delete_rows(self, db: sqlite3.Connection, small: list[str]) -> None:
         for first in range(0, len(small), _DELETE_BATCH):
             batch = small[first:first + _DELETE_BATCH]
-            self._store.execute(f"DELETE FROM storage_bodies WHERE id IN ({', '.join('?' * len(batch))})",  # noqa: S608
-                                batch)
+            db.execute(f"DELETE FROM storage_bodies WHERE id IN ({', '.join('?' * len(batch))})", batch)  # noqa: S608
 
     def _open(self, body_id: str) -> Any:
         if not body_id.startswith(_SMALL_PREFIX):
@@ -259,6 +298,7 @@ class BodyStore:
 
     def clear(self) -> None:
         """Every body gone (reset); the folders stay."""
+        self._unsaved.clear()
         self._store.execute("DELETE FROM storage_bodies")
         for entry in self.root.iterdir():
             if entry == self.temporary_dir:

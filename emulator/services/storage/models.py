@@ -209,6 +209,7 @@ class StorageModel:
                 db.execute(f"DELETE FROM {table} WHERE account = ? AND container = ?", (account, name))  # noqa: S608
             db.execute("DELETE FROM storage_containers WHERE account = ? AND name = ?", (account, name))
             namespace.delete_container(db, account, name)
+            garbage = self.bodies.release_within(db, garbage)  # small bodies' rows go in this commit
         self.bodies.delete(garbage)
 
     def list_containers(self, account: str, prefix: str, marker: str | None,
@@ -333,7 +334,8 @@ class StorageModel:
     def put_blob(self, account: str, container: str, name: str, body_id: str, size: int,
                  properties: Mapping[str, str], metadata: Mapping[str, str], conditions: Conditions,
                  actor: Actor = UNCHECKED) -> Blob:
-        """Make ``body_id`` (already durable) the blob's content. On refusal the body is deleted."""
+        """Make ``body_id`` (a file already durable, or a small body whose row this commit writes) the blob's
+        content. On refusal the body is deleted."""
         return self._replace(account, container, name, [(body_id, size)], [], properties, metadata, conditions,
                              fresh={body_id}, actor=actor)
 
@@ -353,10 +355,11 @@ class StorageModel:
                     raise errors.StorageError(400, "InvalidBlobOrBlock",
                                               "The specified blob or block content is invalid. (Every block id "
                                               "of a blob must have the same length.)")
+                self.bodies.save_within(db, [body_id])
                 replaced = stage_block(db, account, container, blob, block_id, body_id, size,
                                        most=MAX_UNCOMMITTED_BLOCKS)
                 if replaced is not None:
-                    garbage.append(replaced)
+                    garbage = self.bodies.release_within(db, [replaced])
         except BaseException:
             self.bodies.delete([body_id])
             raise
@@ -401,6 +404,7 @@ class StorageModel:
                        (account, container, name))
             db.execute("DELETE FROM storage_blocks WHERE account = ? AND container = ? AND blob = ?",
                        (account, container, name))
+            garbage = self.bodies.release_within(db, garbage)  # small bodies' rows go in this commit
         self.bodies.delete(garbage)
 
     def _update(self, account: str, container: str, name: str, conditions: Conditions, change: Any,
@@ -424,6 +428,7 @@ class StorageModel:
         try:
             checked = check_metadata(metadata)
             with self.store.transaction() as db:
+                self.bodies.save_within(db, fresh)
                 if self.hierarchical(account):  # parents made, a directory not overwritten, the ACLs checked
                     self.container_row(db, account, container)
                     namespace.before_file_write(db, actor, account, container, name)
@@ -447,12 +452,13 @@ class StorageModel:
                 write_blob(db, account, blob)
                 db.execute("DELETE FROM storage_blocks WHERE account = ? AND container = ? AND blob = ?",
                            (account, container, name))
+                kept = {body for body, _ in segments}
+                old = {body for body, _ in current.segments} if current else set()
+                garbage = self.bodies.release_within(db, (old | {body for body, _ in pending.values()}) - kept)
         except BaseException:
             self.bodies.delete(fresh)
             raise
-        kept = {body for body, _ in segments}
-        old = {body for body, _ in current.segments} if current else set()
-        self.bodies.delete((old | {body for body, _ in pending.values()}) - kept)
+        self.bodies.delete(garbage)
         return blob
 
     @staticmethod
