@@ -49,6 +49,8 @@ class Reply:
     loginack: bool = False
     payload: bytes = b""
     envchanges: list[int] = field(default_factory=list)  # ENVCHANGE types, in order
+    tokens: list[int] = field(default_factory=list)  # every token type, in order
+    return_statuses: list[int] = field(default_factory=list)  # RETURNSTATUS values, in order
 
     @property
     def error_numbers(self) -> list[int]:
@@ -404,6 +406,7 @@ def parse_tokens(data: bytes) -> Reply:
     columns: list[tuple[int, int, int]] = []
     while at < len(data):
         token = data[at]
+        reply.tokens.append(token)
         at += 1
         if token in (0xAA, 0xAB):  # ERROR, INFO
             (length,) = struct.unpack_from("<H", data, at)
@@ -431,6 +434,7 @@ def parse_tokens(data: bytes) -> Reply:
             reply.done.append(status)
             at += 12
         elif token == 0x79:  # RETURNSTATUS
+            reply.return_statuses.append(struct.unpack_from("<i", data, at)[0])
             at += 4
         elif token == 0xAC:  # RETURNVALUE
             at += 2

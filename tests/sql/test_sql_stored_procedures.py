@@ -11,6 +11,7 @@ import mssql_python
 import pyodbc
 import pytds
 import pytest
+import raw_tds
 from sql_helpers import DATABASE, SqlTarget, error_number, sql_error
 
 from lib import sql
@@ -69,6 +70,42 @@ def test_exec_with_input_output_parameters_and_return_status(target: SqlTarget) 
                                     "@id = 7, @factor = 2; SELECT @p")
         cursor.nextset()
         assert _rows(cursor) == [(expected[1] * 2,)]
+
+
+def test_exec_in_a_batch_answers_with_doneinproc_returnstatus_and_doneproc(target: SqlTarget) -> None:
+    """[MS-TDS] 2.2.2.5: a procedure run by EXEC in a SQL batch returns its status too (RETURNSTATUS); the
+    statements inside end with DONEINPROC and the procedure with DONEPROC, then the batch goes on."""
+    target.run_admin(PRICE_OF)
+    with raw_tds.connect(target.port, target.ca, target.admin_token()) as raw:
+        reply = raw.batch("DECLARE @p decimal(10,2); EXEC PriceOf 7, @price = @p OUTPUT; "
+                          "EXEC PriceOf 99999, @price = @p OUTPUT; SELECT @p AS p")
+    done, doneproc, doneinproc, returnstatus = 0xFD, 0xFE, 0xFF, 0x79
+    assert [t for t in reply.tokens if t in (done, doneproc, doneinproc, returnstatus)] == [
+        doneinproc, returnstatus, doneproc,  # PriceOf 7: its SELECT Name, then RETURN 0
+        returnstatus, doneproc,              # PriceOf 99999: RETURN 1 before any statement gave a result
+        done]                                # SELECT @p
+    assert reply.return_statuses == [0, 1]
+    assert reply.done[-1] == 0x10 and all(status & 0x1 for status in reply.done[:-1])  # only the last is final
+    with _pytds(target) as connection, connection.cursor() as cursor:  # a client reads the status of a batch
+        cursor.execute("DECLARE @p decimal(10,2); EXEC PriceOf 99999, @price = @p OUTPUT")
+        assert cursor.return_value == 1
+
+
+def test_set_options_a_procedure_or_dynamic_sql_sets_end_with_it(target: SqlTarget) -> None:
+    """SQL Server restores a SET option set inside a procedure, sp_executesql or EXEC('…') when it returns."""
+    with target.admin() as connection:
+        connection.execute("CREATE PROCEDURE Quiet AS BEGIN SET NOCOUNT ON; SET DATEFORMAT dmy; "
+                           "SELECT @@OPTIONS & 512 AS nocount END")
+        cursor = connection.execute("EXEC Quiet; SELECT @@OPTIONS & 512, CONVERT(date, '02/03/2026')")
+        assert _rows(cursor) == [(512,)]  # inside: on
+        assert cursor.nextset()
+        outside = _rows(cursor)[0]
+        assert outside[0] == 0 and str(outside[1]) == "2026-02-03"  # outside: off again, and mdy again
+        for dynamic in ("EXEC ('SET NOCOUNT ON')", "EXEC sp_executesql N'SET NOCOUNT ON'"):
+            assert _rows(connection.execute(f"{dynamic}; SELECT @@OPTIONS & 512")) == [(0,)], dynamic
+        cursor = connection.execute("SET NOCOUNT ON; EXEC Quiet; SELECT @@OPTIONS & 512")
+        assert cursor.nextset() and _rows(cursor) == [(512,)]  # one set before the call stays set after it
+        connection.execute("SET NOCOUNT OFF")
 
 
 @pytest.mark.parametrize("client", ["pyodbc", "mssql-python"])

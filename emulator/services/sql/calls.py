@@ -19,7 +19,7 @@ from .catalog import DDL
 from .conversions import convert
 from .errors import SqlError
 from .procedures import Argument
-from .results import Info, Outcome
+from .results import Info, Outcome, ProcedureCall
 
 if TYPE_CHECKING:
     from .models import SessionState
@@ -79,7 +79,13 @@ class Calls:
                              out: list[Outcome]) -> None:
         """EXEC of a user procedure (``name`` as written, without its schema)."""
         arguments = [self._argument(state, part) for part in split_top_level(rest.strip())] if rest.strip() else []
-        status, outputs = await self.call_procedure(state, name, arguments, out)
+        inside: list[Outcome] = []
+        try:
+            status, outputs = await self.call_procedure(state, name, arguments, inside)
+        except BaseException:
+            out.extend(inside)  # what ran before the error is still sent (before the error itself)
+            raise
+        out.append(ProcedureCall(inside, status))
         self._give_back(state, arguments, outputs)
         if status_variable is not None:
             key = status_variable.lower()
@@ -120,14 +126,14 @@ class Calls:
         literals = string_literals(text)
         if not literals:
             raise errors.unsupported("EXEC of an expression other than string literals")
-        saved = state.variables, state.variable_types
-        state.variables, state.variable_types = {}, {}
+        saved = state.variables, state.variable_types, state.options  # its SET options end with it, as in SQL Server
+        state.variables, state.variable_types, state.options = {}, {}, state.options.copy()
         try:
             await self._run_statements(state, split_batch("".join(literals)), out, last=False)
         except Returned:
             pass
         finally:
-            state.variables, state.variable_types = saved
+            state.variables, state.variable_types, state.options = saved
 
     async def execute_sql(self, state: SessionState, rest: str, out: list[Outcome]) -> None:
         """EXEC sp_executesql N'statement' [, N'@p int, @q nvarchar(10) OUTPUT' [, @p = 1, @q = @v OUTPUT …]]:
@@ -171,9 +177,10 @@ class Calls:
             else:
                 value, source = argument.value, argument.source
             variables[key] = convert(value, parameter.declared, source, options, explicit=False)
-        saved = (state.variables, state.variable_types, state.last_identity, state.procedure_id)
+        # SET options a procedure (or sp_executesql's statement) sets are restored when it returns, as SQL Server does
+        saved = (state.variables, state.variable_types, state.last_identity, state.procedure_id, state.options)
         state.variables, state.variable_types, state.last_identity = variables, types, None
-        state.procedure_id = procedure.object_id
+        state.procedure_id, state.options = procedure.object_id, state.options.copy()
         state.nest_level += 1
         status = 0
         try:
@@ -183,7 +190,7 @@ class Calls:
         finally:
             results = dict(state.variables)
             state.nest_level -= 1
-            state.variables, state.variable_types, state.last_identity, state.procedure_id = saved
+            state.variables, state.variable_types, state.last_identity, state.procedure_id, state.options = saved
         index_of = {id(argument): index for index, argument in enumerate(arguments)}
         outputs = {index_of[id(argument)]: results.get(parameter.name.lower())
                    for parameter, argument in bound if argument is not None and parameter.output}

@@ -23,7 +23,7 @@ from .engine import Engine
 from .errors import SqlError
 from .models import Prepared, SessionState, SqlServer
 from .procedures import Argument
-from .results import Info, Outcome, ResultSet, RowCount, TransactionEvent
+from .results import Info, Outcome, ProcedureCall, ResultSet, RowCount, TransactionEvent
 from .sqltypes import BIGINT, BIT, INT, NVARCHAR_4000, SqlType, infer_type, sql_type
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class Handlers:
         if result.error is not None:
             parts.append(self.error_token(result.error))
             parts.append(tds.done(tds.DONE_ERROR | self._xact(state), tds.CMD_OTHER, 0))
-        elif not result.outcomes or not isinstance(result.outcomes[-1], (ResultSet, RowCount)):
+        elif not result.outcomes or not isinstance(result.outcomes[-1], (ResultSet, RowCount, ProcedureCall)):
             parts.append(tds.done(tds.DONE_FINAL | self._xact(state)))
         return parts
 
@@ -258,6 +258,11 @@ class Handlers:
                     parts.append(tds.env_begin_transaction(outcome.descriptor))
                 else:
                     parts.append(tds.env_end_transaction(outcome.kind, outcome.descriptor))
+            elif isinstance(outcome, ProcedureCall):  # EXEC in a batch: DONEINPROC inside, RETURNSTATUS, DONEPROC
+                parts += self._outcomes(state, outcome.outcomes, tds.TOKEN_DONEINPROC)
+                parts.append(tds.returnstatus(outcome.status))
+                parts.append(tds.done((0 if last else tds.DONE_MORE) | self._xact(state), tds.CMD_EXECUTE, 0,
+                                      token=tds.TOKEN_DONEPROC))
         return parts
 
     def _result(self, state: SessionState, result: ResultSet, done_token: int, last: bool = False) -> bytes:

@@ -140,7 +140,15 @@ class TransactionEvent:
     descriptor: bytes
 
 
-Outcome = ResultSet | RowCount | Info | TransactionEvent
+@dataclass
+class ProcedureCall:
+    """An EXEC of a procedure inside a batch: what its statements gave, then its return status. SQL Server
+    answers the statements inside with DONEINPROC, then RETURNSTATUS and DONEPROC ([MS-TDS] 2.2.2.5, 2.2.7.8)."""
+    outcomes: list[Outcome]
+    status: int
+
+
+Outcome = ResultSet | RowCount | Info | TransactionEvent | ProcedureCall
 
 
 @dataclass
