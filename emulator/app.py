@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import hashlib
 import ipaddress
 import logging
 import secrets
@@ -74,6 +75,20 @@ def build_context(settings: Settings) -> EmulatorContext:
     return context
 
 
+# Bump when what the seeders write changes shape while world.json stays the same (a new table, a new kind of
+# seeded resource): a data dir seeded by an older emulator is then seeded again at its next start.
+STATE_VERSION = 1
+
+
+def world_fingerprint(settings: Settings) -> str:
+    """What a data dir's world is seeded from: the world file, the services that seed it, STATE_VERSION."""
+    from .services import seeders
+
+    digest = hashlib.sha256(settings.world_file.read_bytes())
+    digest.update(f"|{STATE_VERSION}|{','.join(seed.__module__ for seed in seeders())}".encode())
+    return digest.hexdigest()
+
+
 def seed_world(context: EmulatorContext) -> None:
     """Write the declared world into the store (first start, and on reset)."""
     from .services import seeders
@@ -90,11 +105,18 @@ def seed_world(context: EmulatorContext) -> None:
         store.put(document["id"], ROLE_ASSIGNMENT_TYPE, document)
     with store.transaction() as db:
         db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('seeded', ?)", (str(time.time()),))
+        db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('world', ?)",
+                   (world_fingerprint(context.settings),))
 
 
-def _is_seeded(store: Store) -> bool:
-    with store.transaction() as db:
-        return db.execute("SELECT 1 FROM meta WHERE name = 'seeded'").fetchone() is not None
+def _seeded_from(store: Store) -> str | None:
+    """The fingerprint of the world the store was seeded from; "" if an emulator that did not record it seeded
+    it; None if it was never seeded."""
+    with store.reading() as db:
+        if db.execute("SELECT 1 FROM meta WHERE name = 'seeded'").fetchone() is None:
+            return None
+        found = db.execute("SELECT value FROM meta WHERE name = 'world'").fetchone()
+    return found[0] if found else ""
 
 
 class Emulator:
@@ -104,7 +126,14 @@ class Emulator:
         if self.settings.owner_only:
             require_owner_only()
         self.context = build_context(self.settings)
-        if not _is_seeded(self.context.store):
+        seeded_from = _seeded_from(self.context.store)
+        if seeded_from != world_fingerprint(self.settings):
+            if seeded_from is not None:
+                # A newer workbook (or an edited world file) on an older data dir: its world would lack what the
+                # notebooks now expect (a service's resources, a changed declaration), so it starts over.
+                log.warning("The declared world changed since %s was seeded (a newer workbook, or an edited world "
+                            "file): the emulator's state is reset to it. The learner's progress is kept.",
+                            self.settings.data_dir)
             seed_world(self.context)
         self.listeners: list[Listener] = []
         self.ports: dict[str, int] = {}
