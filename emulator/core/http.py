@@ -23,6 +23,7 @@ What every listener gets here, whatever the service (DESIGN.md §2):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -418,10 +419,17 @@ class HttpListener:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        """Stop listening, then end the connections still open (aiohttp closes the idle ones and gives a running
+        request its shutdown time). In that order: since Python 3.12.1 ``wait_closed`` waits for every connection
+        to close, so waiting before aiohttp closes them hung for as long as a client kept one alive."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if server is not None:
+            if hasattr(server, "abort_clients"):  # Python 3.13: what aiohttp never saw (a TLS handshake under way)
+                server.abort_clients()
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), TLS_HANDSHAKE_TIMEOUT_SECONDS)
