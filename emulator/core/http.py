@@ -45,6 +45,9 @@ JSON_BODY_LIMIT = 4 * MIB  # Resource Manager's own request limit; data planes s
 HEADER_TIMEOUT_SECONDS = 15.0  # a request's headers must arrive within this (and idle keep-alive ends)
 BODY_IDLE_SECONDS = 60.0  # a body from which no byte comes for this long: the connection is closed (_BodyWatchdog)
 TLS_HANDSHAKE_TIMEOUT_SECONDS = 10.0
+# How long a closing TLS connection waits for the client's close_notify (asyncio's default: 30 s). A client that
+# never reads again (an idle pooled connection) would otherwise hold a stopping listener that long (Python 3.12+).
+TLS_SHUTDOWN_TIMEOUT_SECONDS = 2.0
 REFUSED_LINGER_SECONDS = 2.0  # refusals (_Refusal): how long a refused client may finish sending
 REFUSED_DRAIN_LIMIT = 64 * KIB  # ... and how much of it is read and dropped before the connection is closed
 MAX_CONNECTIONS = 128  # per listener: the workbook needs a handful; the SDKs' pools stay well under
@@ -415,6 +418,7 @@ class HttpListener:
         self._server = await loop.create_server(
             protocol, host, port, ssl=self.ssl_context, reuse_address=True,
             ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_SECONDS if self.ssl_context else None,
+            ssl_shutdown_timeout=TLS_SHUTDOWN_TIMEOUT_SECONDS if self.ssl_context else None,
         )
         return int(self._server.sockets[0].getsockname()[1])
 
@@ -431,5 +435,5 @@ class HttpListener:
         if server is not None:
             if hasattr(server, "abort_clients"):  # Python 3.13: what aiohttp never saw (a TLS handshake under way)
                 server.abort_clients()
-            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
-                await asyncio.wait_for(server.wait_closed(), TLS_HANDSHAKE_TIMEOUT_SECONDS)
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):  # a TLS close waits for close_notify
+                await asyncio.wait_for(server.wait_closed(), TLS_SHUTDOWN_TIMEOUT_SECONDS + 1)
