@@ -28,6 +28,7 @@ import json
 import logging
 import re
 import ssl
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -415,11 +416,12 @@ class HttpListener:
             return requests()
 
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            protocol, host, port, ssl=self.ssl_context, reuse_address=True,
-            ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_SECONDS if self.ssl_context else None,
-            ssl_shutdown_timeout=TLS_SHUTDOWN_TIMEOUT_SECONDS if self.ssl_context else None,
-        )
+        tls: dict[str, float] = {}
+        if self.ssl_context is not None:
+            tls["ssl_handshake_timeout"] = TLS_HANDSHAKE_TIMEOUT_SECONDS
+            if sys.version_info >= (3, 11):  # the parameter's first version
+                tls["ssl_shutdown_timeout"] = TLS_SHUTDOWN_TIMEOUT_SECONDS
+        self._server = await loop.create_server(protocol, host, port, ssl=self.ssl_context, reuse_address=True, **tls)
         return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
