@@ -509,6 +509,9 @@ def _sqlite_error(exc: sqlite3.Error, database: str, translation: Translation) -
         return pending_function_error() or errors.emulator_failure(text)
     if text.startswith("misuse of aggregate"):
         return errors.aggregate_of_aggregate()
+    if text.endswith("may not be used as a window function"):  # Python 3.10: no sqlite3 create_window_function
+        function = errors.public(text.split("(", 1)[0].strip())
+        return errors.unsupported(f"{function}() OVER (…) with the emulator on Python 3.10 (3.11 or later runs it)")
     if text.startswith("wrong number of arguments to function"):
         function = text.rsplit(" ", 1)[-1].rstrip("()")
         return errors.wrong_argument_count(errors.public(function))
