@@ -1,7 +1,9 @@
 """The emulated services, one folder each (routes.py, handlers.py, models.py, errors.py).
 
 To add a service: copy a folder, give it a ``create(context)`` returning a listener, and list it
-below (and its port in core/settings.py).
+below (and its port in core/settings.py). Its ``seed`` listed in ``seeders`` is part of the world's fingerprint
+(``emulator.app.world_fingerprint``), so existing data dirs are seeded again at their next start; a seeder whose
+output changes shape while world.json stays the same needs ``STATE_VERSION`` bumped for the same effect.
 """
 
 from __future__ import annotations
