@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import hashlib
 import ipaddress
 import logging
 import secrets
@@ -31,7 +30,7 @@ from .core.settings import Settings
 from .core.store import Store
 from .core.tls import ensure_certificates
 from .core.tokens import SigningKey, TokenIssuer, TokenVerifier
-from .core.world import World
+from .core.world import World, world_fingerprint
 from .profile import Profile, write_profile
 from .services.control.models import PROGRESS_FILE, ProgressBook
 
@@ -75,20 +74,6 @@ def build_context(settings: Settings) -> EmulatorContext:
     return context
 
 
-# Bump when what the seeders write changes shape while world.json stays the same (a new table, a new kind of
-# seeded resource): a data dir seeded by an older emulator is then seeded again at its next start.
-STATE_VERSION = 1
-
-
-def world_fingerprint(settings: Settings) -> str:
-    """What a data dir's world is seeded from: the world file, the services that seed it, STATE_VERSION."""
-    from .services import seeders
-
-    digest = hashlib.sha256(settings.world_file.read_bytes())
-    digest.update(f"|{STATE_VERSION}|{','.join(seed.__module__ for seed in seeders())}".encode())
-    return digest.hexdigest()
-
-
 def seed_world(context: EmulatorContext) -> None:
     """Write the declared world into the store (first start, and on reset)."""
     from .services import seeders
@@ -106,7 +91,7 @@ def seed_world(context: EmulatorContext) -> None:
     with store.transaction() as db:
         db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('seeded', ?)", (str(time.time()),))
         db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('world', ?)",
-                   (world_fingerprint(context.settings),))
+                   (world_fingerprint(context.settings.world_file),))
 
 
 def _seeded_from(store: Store) -> str | None:
@@ -126,8 +111,9 @@ class Emulator:
         if self.settings.owner_only:
             require_owner_only()
         self.context = build_context(self.settings)
+        self.world_fingerprint = world_fingerprint(self.settings.world_file)
         seeded_from = _seeded_from(self.context.store)
-        if seeded_from != world_fingerprint(self.settings):
+        if seeded_from != self.world_fingerprint:
             if seeded_from is not None:
                 # A newer workbook (or an edited world file) on an older data dir: its world would lack what the
                 # notebooks now expect (a service's resources, a changed declaration), so it starts over.
@@ -162,7 +148,7 @@ class Emulator:
                                  f"(`azure-emulator status`)? Stop it, or pick another port with "
                                  f"--{listener.name}-port.") from None
         self.profile = Profile.build(self.context, self.ports, host=self.settings.host,
-                                     control_secret=self.control_secret)
+                                     control_secret=self.control_secret, world=self.world_fingerprint)
         self.context.endpoints.clear()
         self.context.endpoints.update(self.profile.endpoints)
         try:

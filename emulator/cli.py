@@ -21,7 +21,7 @@ from typing import Any
 
 from .core.files import DataDirError, StartError, describe_os_error, ensure_private_dir
 from .core.settings import DEFAULT_PORTS, Settings, default_data_dir
-from .core.world import DEFAULT_WORLD_FILE
+from .core.world import DEFAULT_WORLD_FILE, world_fingerprint
 from .profile import PROFILE_FILE, Profile, env_lines, read_profile
 
 LOG_FILE = "emulator.log"
@@ -133,6 +133,10 @@ def cmd_start(args: argparse.Namespace) -> int:
     running = _running_profile(data_dir)
     if running is not None:
         print(f"# The emulator is already running (pid {running.pid}).", file=sys.stderr)
+        if running.world and running.world != world_fingerprint(Path(args.world)):
+            # Started before a `git pull` (or with another world file): the notebooks may expect what it lacks.
+            print("# It runs another world than this workbook declares (it was started from an older workbook or "
+                  "another world file): restart it to use this one: azure-emulator stop, then start.", file=sys.stderr)
         _print_env(running, data_dir, args.shell)
         return 0
     if args.foreground:

@@ -6,6 +6,7 @@ repeatable. Resource ids are built here once so all services spell them the same
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,19 @@ from typing import Any
 from .tokens import Principal
 
 DEFAULT_WORLD_FILE = Path(__file__).resolve().parent.parent / "world.json"
+# The services that write their part of the world into the store, in order (``emulator.services.<name>.seed``).
+SEEDING_SERVICES = ("arm", "datalake", "keyvault", "sql", "storage")
+# Bump when what a seeder writes changes shape while world.json stays the same (a new table, a new kind of seeded
+# resource): data dirs seeded before are then seeded again at their next start.
+STATE_VERSION = 1
+
+
+def world_fingerprint(world_file: Path) -> str:
+    """What a data dir's world is seeded from: the world file, the services that seed it, STATE_VERSION. Cheap
+    (no service is imported): ``azure-emulator start`` compares it with a running emulator's."""
+    digest = hashlib.sha256(world_file.read_bytes())
+    digest.update(f"|{STATE_VERSION}|{','.join(SEEDING_SERVICES)}".encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

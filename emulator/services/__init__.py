@@ -1,17 +1,19 @@
 """The emulated services, one folder each (routes.py, handlers.py, models.py, errors.py).
 
 To add a service: copy a folder, give it a ``create(context)`` returning a listener, and list it
-below (and its port in core/settings.py). Its ``seed`` listed in ``seeders`` is part of the world's fingerprint
-(``emulator.app.world_fingerprint``), so existing data dirs are seeded again at their next start; a seeder whose
-output changes shape while world.json stays the same needs ``STATE_VERSION`` bumped for the same effect.
+below (and its port in core/settings.py); one that seeds state goes in ``SEEDING_SERVICES`` (core/world.py),
+which is part of the world's fingerprint, so existing data dirs are seeded again at their next start (a seeder
+whose output changes shape while world.json stays the same needs ``STATE_VERSION`` bumped for the same effect).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from emulator.core.context import EmulatorContext
 from emulator.core.http import Listener
+from emulator.core.world import SEEDING_SERVICES
 from emulator.profile import CONTROL_PREFIX
 
 from .control.models import ControlledEmulator
@@ -36,7 +38,5 @@ def create_listeners(context: EmulatorContext, emulator: ControlledEmulator) -> 
 
 
 def seeders() -> list[Callable[[EmulatorContext], None]]:
-    """Functions that write each service's part of the declared world into the store."""
-    from . import arm, datalake, keyvault, sql, storage
-
-    return [arm.seed, datalake.seed, keyvault.seed, sql.seed, storage.seed]
+    """Functions that write each service's part of the declared world into the store (core/world.py lists them)."""
+    return [importlib.import_module(f"{__name__}.{name}").seed for name in SEEDING_SERVICES]

@@ -69,3 +69,25 @@ def test_an_edited_world_file_is_seeded_at_the_next_start(tmp_path: Path) -> Non
         assert account_key_container(first).download_blob("hello_world.txt").readall() == b"Hello world! :)"
     with Emulator(_settings(tmp_path / "data", hello="Hello, class!")) as edited:
         assert account_key_container(edited).download_blob("hello_world.txt").readall() == b"Hello, class!"
+
+
+def test_start_says_when_the_running_emulator_serves_another_world(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """`azure-emulator start` (and so `make workbook`) reuses a running emulator: one started before a `git pull`
+    or with another world file is named, with the fix."""
+    from emulator import cli
+
+    settings = _settings(tmp_path / "data")
+    edited = tmp_path / "edited-world.json"
+    edited.write_text(settings.world_file.read_text(encoding="utf-8").replace("Hello world! :)", "Hello, class!"),
+                      encoding="utf-8")
+    with Emulator(settings):
+        arguments = ["start", "--data-dir", str(settings.data_dir)]
+        assert cli.main([*arguments, "--world", str(settings.world_file)]) == 0
+        same = capsys.readouterr()
+        assert cli.main([*arguments, "--world", str(edited)]) == 0
+        other = capsys.readouterr()
+    assert "already running" in same.err and "another world" not in same.err
+    assert "already running" in other.err and "runs another world than this workbook declares" in other.err
+    assert "azure-emulator stop, then start" in other.err
+    assert "WORKBOOK_PROFILE" in other.out  # its variables all the same: the caller decides
