@@ -17,7 +17,13 @@ export WORKBOOK_TARGET="$TARGET"  # what the notebooks' Parameters cells read
 if [ "$TARGET" != "azure" ]; then
     # Start the emulator in the background (a no-op if it already runs) and take its profile variables.
     if ! azure-emulator status >/dev/null 2>&1; then started_here=yes; fi
-    eval "$(azure-emulator start)"
+    # A start that fails has said why on stderr (a port in use …): stop here rather than run every notebook into
+    # "the emulator is not running". (eval "$(…)" alone would swallow the failure.)
+    if ! profile_env="$(azure-emulator start)"; then
+        echo "The emulator did not start (the reason is above); no notebook was run." >&2
+        exit 1
+    fi
+    eval "$profile_env"
 fi
 stop_emulator() {
     if [ -n "$started_here" ]; then
