@@ -29,3 +29,13 @@ def check_namespaces() -> None:
     probe = subprocess.run(loopback_only(["true"]), capture_output=True, text=True, timeout=10)
     if probe.returncode != 0:
         raise NoNamespace(f"cannot create a loopback-only network namespace: {probe.stderr.strip()}")
+
+
+def require_namespaces(why: str) -> None:
+    """In a test: fail (never skip) with the reason when a loopback-only namespace cannot be made."""
+    import pytest
+
+    try:
+        check_namespaces()
+    except NoNamespace as exc:
+        pytest.fail(f"{exc}: {why}")

@@ -17,11 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
-from netns import NoNamespace, check_namespaces, loopback_only  # noqa: E402
+from netns import loopback_only, require_namespaces  # noqa: E402
 
 SCENARIO = Path(__file__).with_name("durability_scenario.py")
 WRITE_SECONDS = 3.0  # at least; longer when the machine is slow, until the writes below have been acknowledged
@@ -29,10 +27,7 @@ AT_LEAST_ASSIGNMENTS, AT_LEAST_ROWS = 5, 20
 
 
 def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
-    try:
-        check_namespaces()
-    except NoNamespace as exc:
-        pytest.fail(f"{exc}: the emulator and its clients run only inside a loopback-only namespace")
+    require_namespaces("the emulator and its clients run only inside a loopback-only namespace")
     data_dir = tmp_path / "data"
     paths = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "WORKBOOK_EMULATOR_HOME": str(data_dir)}

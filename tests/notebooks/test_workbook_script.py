@@ -8,20 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
-from netns import NoNamespace, check_namespaces, loopback_only  # noqa: E402
+from netns import loopback_only, require_namespaces  # noqa: E402
 
 ARM_PORT = 42402  # a default port: only inside the test's own network namespace
 
 
 def test_a_start_that_fails_stops_the_run_with_the_reason(tmp_path: Path) -> None:
-    try:
-        check_namespaces()
-    except NoNamespace as exc:
-        pytest.fail(f"workbook.sh starts the emulator on its default ports: it runs only in a namespace ({exc})")
+    require_namespaces("workbook.sh starts the emulator on its default ports: it runs only in a namespace")
     ready = tmp_path / "port-taken"
     holder = (f"import socket, time; s = socket.socket(); s.bind(('127.0.0.1', {ARM_PORT})); s.listen(); "
               f"open({str(ready)!r}, 'w').close(); time.sleep(300)")
