@@ -30,7 +30,7 @@ from .core.settings import Settings
 from .core.store import Store
 from .core.tls import ensure_certificates
 from .core.tokens import SigningKey, TokenIssuer, TokenVerifier
-from .core.world import World, world_fingerprint
+from .core.world import World
 from .profile import Profile, write_profile
 from .services.control.models import PROGRESS_FILE, ProgressBook
 
@@ -91,7 +91,7 @@ def seed_world(context: EmulatorContext) -> None:
     with store.transaction() as db:
         db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('seeded', ?)", (str(time.time()),))
         db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('world', ?)",
-                   (world_fingerprint(context.settings.world_file),))
+                   (world.fingerprint,))
 
 
 def _seeded_from(store: Store) -> str | None:
@@ -111,9 +111,8 @@ class Emulator:
         if self.settings.owner_only:
             require_owner_only()
         self.context = build_context(self.settings)
-        self.world_fingerprint = world_fingerprint(self.settings.world_file)
         seeded_from = _seeded_from(self.context.store)
-        if seeded_from != self.world_fingerprint:
+        if seeded_from != self.context.world.fingerprint:
             if seeded_from is not None:
                 # A newer workbook (or an edited world file) on an older data dir: its world would lack what the
                 # notebooks now expect (a service's resources, a changed declaration), so it starts over.
@@ -148,7 +147,7 @@ class Emulator:
                                  f"(`azure-emulator status`)? Stop it, or pick another port with "
                                  f"--{listener.name}-port.") from None
         self.profile = Profile.build(self.context, self.ports, host=self.settings.host,
-                                     control_secret=self.control_secret, world=self.world_fingerprint)
+                                     control_secret=self.control_secret)
         self.context.endpoints.clear()
         self.context.endpoints.update(self.profile.endpoints)
         try:

@@ -133,7 +133,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     running = _running_profile(data_dir)
     if running is not None:
         print(f"# The emulator is already running (pid {running.pid}).", file=sys.stderr)
-        if running.world and running.world != world_fingerprint(Path(args.world)):
+        if running.world_fingerprint and running.world_fingerprint != world_fingerprint(Path(args.world)):
             # Started before a `git pull` (or with another world file): the notebooks may expect what it lacks.
             print("# It runs another world than this workbook declares (it was started from an older workbook or "
                   "another world file): restart it to use this one: azure-emulator stop, then start.", file=sys.stderr)

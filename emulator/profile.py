@@ -42,13 +42,12 @@ class Profile:
     # Per start: the control plane answers only callers that send it (the file is 0600).
     control_secret: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-    # What the running emulator's world was seeded from (core/world.py's fingerprint): `start` compares it with its own
-    world: str = ""
+    # What the running emulator's world was read from (core/world.py's fingerprint): `start` compares it with its own
+    world_fingerprint: str = ""
 
     @classmethod
-    def build(cls, context: EmulatorContext, ports: dict[str, int], host: str, control_secret: str,
-              world: str = "") -> Profile:
-        declared = context.world
+    def build(cls, context: EmulatorContext, ports: dict[str, int], host: str, control_secret: str) -> Profile:
+        world = context.world
         endpoints: dict[str, str] = {}
         for name, port in ports.items():
             if name == "imds":
@@ -63,22 +62,22 @@ class Profile:
             endpoints=endpoints,
             control=endpoints["imds"] + CONTROL_PREFIX,
             ca_bundle=str(context.certificates.ca),
-            tenant_id=declared.tenant_id,
-            subscription_id=declared.subscription_id,
-            resource_group=declared.vm["resourceGroup"],
-            location=declared.location,
-            vm_name=declared.vm["name"],
+            tenant_id=world.tenant_id,
+            subscription_id=world.subscription_id,
+            resource_group=world.vm["resourceGroup"],
+            location=world.location,
+            vm_name=world.vm["name"],
             admin={
-                "clientId": declared.admin["clientId"],
-                "clientSecret": declared.admin["clientSecret"],
-                "objectId": declared.admin["objectId"],
-                "displayName": declared.admin["displayName"],
+                "clientId": world.admin["clientId"],
+                "clientSecret": world.admin["clientSecret"],
+                "objectId": world.admin["objectId"],
+                "displayName": world.admin["displayName"],
             },
             pid=os.getpid(),
             server_certificate=str(context.certificates.cert),
             control_secret=control_secret,
-            extra=_extra_with_endpoints(declared.extra, endpoints),
-            world=world,
+            extra=_extra_with_endpoints(world.extra, endpoints),
+            world_fingerprint=world.fingerprint,
         )
 
     def env(self, profile_path: Path) -> dict[str, str]:

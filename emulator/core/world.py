@@ -25,7 +25,11 @@ STATE_VERSION = 1
 def world_fingerprint(world_file: Path) -> str:
     """What a data dir's world is seeded from: the world file, the services that seed it, STATE_VERSION. Cheap
     (no service is imported): ``azure-emulator start`` compares it with a running emulator's."""
-    digest = hashlib.sha256(world_file.read_bytes())
+    return _fingerprint(world_file.read_bytes())
+
+
+def _fingerprint(declared: bytes) -> str:
+    digest = hashlib.sha256(declared)
     digest.update(f"|{STATE_VERSION}|{','.join(SEEDING_SERVICES)}".encode())
     return digest.hexdigest()
 
@@ -43,10 +47,12 @@ class World:
     admin: dict[str, Any]
     known_resources: list[str]
     extra: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""  # of the bytes this world was read from (world_fingerprint): what a seeded store records
 
     @classmethod
     def load(cls, path: Path | None = None) -> World:
-        data = json.loads((path or DEFAULT_WORLD_FILE).read_text(encoding="utf-8"))
+        declared = (path or DEFAULT_WORLD_FILE).read_bytes()
+        data = json.loads(declared.decode("utf-8"))
         return cls(
             tenant_id=data["tenant"]["id"],
             tenant_domain=data["tenant"]["domain"],
@@ -60,6 +66,7 @@ class World:
             admin=data["admin"],
             known_resources=data["resources"],
             extra={k: v for k, v in data.items() if k not in _KNOWN_KEYS},
+            fingerprint=_fingerprint(declared),
         )
 
     # -- resource ids, spelled as ARM returns them -------------------------------------------

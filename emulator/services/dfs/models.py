@@ -380,8 +380,7 @@ class DataLake:
             entry = namespace.before_delete(db, actor, account, filesystem, name, recursive=recursive)
             blob = self._blob(db, account, filesystem, name, entry)
             conditions.check_write(blob.etag, blob.last_modified, exists=True)
-            garbage = self._remove(db, account, filesystem, name)
-            garbage = self.bodies.release_within(db, garbage)  # small bodies' rows go in this commit
+            garbage = self.bodies.release_within(db, self._remove(db, account, filesystem, name))
         self.bodies.delete(garbage)
 
     def _bodies_of(self, db: Any, account: str, filesystem: str, name: str) -> list[str]:
