@@ -30,6 +30,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 # A widget changed after Run All, then the cells below it run again: (the widget cell's code, the new value).
 WIDGET_RERUNS = {"07_resource_manager_user_assigned.ipynb": ("selector_widget = widgets.Dropdown", "object_id")}
+# What ended the browser or its page, as it happened (Playwright's events): cleared once a new browser is running.
+BROWSER_EVENTS: list[str] = []
 _RENDERED_WIDGETS = "() => document.querySelectorAll('.jp-OutputArea-output .jupyter-widgets').length"
 CHROMIUM = os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium")
 NOTEBOOK_TIMEOUT = float(os.environ.get("WORKBOOK_BROWSER_NOTEBOOK_TIMEOUT", "240"))
@@ -79,6 +81,11 @@ def lab_settings(folder: Path) -> Path:
     tracker.parent.mkdir(parents=True, exist_ok=True)
     tracker.write_text(json.dumps({"windowingMode": "none"}), encoding="utf-8")
     return settings
+
+
+def trust(notebooks: list[Path], env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", *map(str, notebooks)], env=env, capture_output=True,
+                   timeout=120, check=True)
 
 
 def start_jupyterlab(folder: Path, env: dict[str, str], token: str, log: Path) -> tuple[subprocess.Popen, str]:
@@ -165,10 +172,32 @@ def change_widget_and_run_below(page: Any, cell_code: str, value: str) -> bool:
     return _wait_until_idle(page)
 
 
-def open_jupyterlab(page: Any, base: str, token: str) -> None:
+def end_sessions(base: str, token: str) -> None:
+    """Shut down every kernel session JupyterLab holds: the next notebook starts with its own kernel alone."""
+    for session in requests.get(f"{base}/api/sessions", params={"token": token}, timeout=10).json():
+        requests.delete(f"{base}/api/sessions/{session['id']}", params={"token": token}, timeout=30)
+
+
+def launch_browser(playwright: Any, base: str, token: str, reset_workspace: bool = False) -> tuple[Any, Any]:
+    """Chromium with one page holding JupyterLab. What ends it is printed when it happens (with a timestamp), so a
+    lost browser in CI leaves its reason in driver.log beside Chromium's own last lines (DEBUG=pw:browser)."""
+    def happened(event: str) -> None:
+        BROWSER_EVENTS.append(f"{time.strftime('%H:%M:%S')} {event}")
+        print(BROWSER_EVENTS[-1], flush=True)
+
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    browser.on("disconnected", lambda _: happened("the browser disconnected"))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("crash", lambda _: happened("the page crashed"))
+    open_jupyterlab(page, base, token, reset_workspace)
+    return browser, page
+
+
+def open_jupyterlab(page: Any, base: str, token: str, reset_workspace: bool = False) -> None:
     """Load JupyterLab once: every notebook is then opened inside it, as a learner opens one from the file browser
-    (loading the whole app again for each cost Chromium ~7 s of CPU; opening a notebook in it, ~3 s)."""
-    page.goto(f"{base}/lab?token={token}")
+    (loading the whole app again for each cost Chromium ~7 s of CPU; opening a notebook in it, ~3 s). A reset
+    workspace opens no notebook the previous browser left open."""
+    page.goto(f"{base}/lab?{'reset&' if reset_workspace else ''}token={token}")
     page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
     page.evaluate("async () => { await window.jupyterapp.restored; }")
 
@@ -215,14 +244,14 @@ def run_notebook(page: Any, base: str, token: str, name: str, shots: Path, saved
                           for o in c.get("outputs", []) if o.get("output_type") == "stream")
         outcome["rerun"] = {"value": value, "timed_out": not finished, "errors": rerun["errors"],
                             "used_the_new_value": f"token request selector: {{'{value}'" in outputs}
-    for session in requests.get(f"{base}/api/sessions", params={"token": token}, timeout=10).json():
-        requests.delete(f"{base}/api/sessions/{session['id']}", params={"token": token}, timeout=30)
+    end_sessions(base, token)
     close_every_notebook(page)
     outcome["seconds"] = round(time.monotonic() - started, 1)
     return outcome
 
 
 def main(out: Path) -> int:
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -234,20 +263,36 @@ def main(out: Path) -> int:
            "JUPYTER_DATA_DIR": str(scratch / "jupyter-data")}  # the trust database too: nothing in your own
     env.update(start_emulator(scratch / "emulator"))
     # As `make workbook` does: trusted notebooks render their saved widget state on first open.
-    subprocess.run([sys.executable, "-m", "jupyter", "trust", *map(str, folder.glob("*.ipynb"))], env=env,
-                   capture_output=True, timeout=120, check=True)
+    trust(list(folder.glob("*.ipynb")), env)
     token = secrets.token_urlsafe(16)
     lab, base = start_jupyterlab(folder, env, token, out / "jupyterlab.log")
     results: dict[str, Any] = {}
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            open_jupyterlab(page, base, token)
+            browser, page = launch_browser(playwright, base, token)
             for notebook in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
-                outcome = run_notebook(page, base, token, notebook.name, out, notebook)
+                browser_lost = None
+                try:
+                    outcome = run_notebook(page, base, token, notebook.name, out, notebook)
+                except PlaywrightError as exc:
+                    if not (BROWSER_EVENTS or page.is_closed() or not browser.is_connected()):
+                        raise  # the page is alive: a failure of the notebook or of the driver, not of Chromium
+                    # Chromium or its page went away (CI saw it once, mid-suite). Say so, start a new browser on a
+                    # fresh workspace, and run this notebook again, once: a second loss fails the run.
+                    browser_lost = f"{'; '.join(BROWSER_EVENTS)}; {type(exc).__name__}: {str(exc).splitlines()[0]}"
+                    print(f"{notebook.name}: the browser was lost ({browser_lost}); starting a new one", flush=True)
+                    if browser.is_connected():
+                        browser.close()  # its "disconnected" event comes now: cleared with the rest below
+                    BROWSER_EVENTS.clear()
+                    end_sessions(base, token)
+                    # The lost run may have saved the notebook already: it is run again from the committed copy.
+                    shutil.copy2(ROOT / "notebooks" / notebook.name, notebook)
+                    trust([notebook], env)
+                    browser, page = launch_browser(playwright, base, token, reset_workspace=True)
+                    outcome = run_notebook(page, base, token, notebook.name, out, notebook)
                 if "errors" not in outcome:  # widget notebooks recorded the Run All's findings before re-running
                     outcome.update(saved_notebook_findings(notebook))
+                outcome["browser_lost"] = browser_lost
                 results[notebook.name] = outcome
                 print(notebook.name, outcome, flush=True)
             browser.close()

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -53,8 +54,10 @@ def start_driver() -> None:
         old.unlink()
     driver = Path(__file__).with_name("drive_jupyterlab.py")
     log = (ARTIFACTS / "driver.log").open("w", encoding="utf-8")
+    # DEBUG=pw:browser: Chromium's own last lines go to driver.log, which a failure shows the end of.
     _started = subprocess.Popen(loopback_only([sys.executable, str(driver), str(ARTIFACTS)]),
-                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                env={**os.environ, "DEBUG": "pw:browser"})
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +74,8 @@ def browser_run() -> dict:
 def test_notebook_runs_in_jupyterlab(browser_run: dict, name: str) -> None:
     outcome = browser_run.get(name)
     assert outcome is not None, f"{name} was not run; see {ARTIFACTS / 'driver.log'}"
+    if outcome["browser_lost"]:  # Chromium went away and the notebook was run again in a new one: say so
+        warnings.warn(f"{name}: the browser was lost and started again ({outcome['browser_lost']})", stacklevel=1)
     assert not outcome["timed_out"], f"{name}: a cell was still running after the timeout"
     assert outcome["errors"] == [], f"{name}: error outputs {outcome['errors']}"
     assert outcome["cells_not_run"] == 0, f"{name}: {outcome['cells_not_run']} code cells never ran"
