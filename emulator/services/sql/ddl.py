@@ -38,6 +38,9 @@ def timestamp() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
+_KEY_INTEGER = "KEYINT"  # an integer key column that is not SQLite's rowid (see create_table)
+
+
 def create_table(database: TableHost, translation: Translation, temporary: bool = False) -> TableShape:
     """CREATE TABLE: the SQLite table (affinities and collations for the declared types, IDENTITY as
     AUTOINCREMENT) and its columns' declared types in the catalog, from which results are typed. A
@@ -75,8 +78,9 @@ def create_table(database: TableHost, translation: Translation, temporary: bool 
         # sqlglot reads an explicit NULL as NotNullColumnConstraint(allow_null=True)
         explicit_not_null = any(isinstance(c.args.get("kind"), exp.NotNullColumnConstraint)
                                 and not c.args["kind"].args.get("allow_null") for c in constraints)
-        not_null = explicit_not_null or item.name.lower() in primary_columns or any(
+        key = item.name.lower() in primary_columns or any(
             isinstance(c.args.get("kind"), exp.PrimaryKeyColumnConstraint) for c in constraints)
+        not_null = explicit_not_null or key
         if not_null and not explicit_not_null:
             # a key column is NOT NULL in SQL Server; SQLite lets NULL into a key that is not an INTEGER one.
             # First: AUTOINCREMENT must follow PRIMARY KEY directly.
@@ -87,7 +91,12 @@ def create_table(database: TableHost, translation: Translation, temporary: bool 
             if isinstance(constraint.args.get("kind"), exp.DefaultColumnConstraint):
                 stored_default(constraint.args["kind"], declared, f"{database.name}.dbo.{name}", item.name)
         storage_affinity, collation = storage(declared)
-        item.set("kind", exp.DataType.build(storage_affinity))
+        if storage_affinity == "INTEGER" and key and not identity:
+            # A key column typed exactly INTEGER would be SQLite's rowid: NULL, or the column left out, would be
+            # given the next number where SQL Server answers 515. KEYINT has the same (integer) affinity.
+            item.set("kind", exp.DataType.build(_KEY_INTEGER, udt=True))
+        else:
+            item.set("kind", exp.DataType.build(storage_affinity))
         if identity:
             if not declared.name.endswith("int"):
                 raise errors.unsupported("IDENTITY on a non-integer column")

@@ -92,6 +92,9 @@ class Engine(Transactions, Calls):
             result.error = exc
         finally:
             state.streaming = False
+        ended = result.outcomes[-1] if result.error is None and result.outcomes else None
+        if isinstance(ended, Info) and ended.ended_statement:
+            result.error = result.outcomes.pop().error  # the last statement's error ends the batch's answer
         return result
 
     async def _run_statements(self, state: SessionState, statements: list[str], out: list[Outcome],
@@ -131,14 +134,36 @@ class Engine(Transactions, Calls):
             if not condition or index + 1 >= len(statements):
                 raise errors.syntax_error(text[-20:])
             holds = bool(self._condition(state, condition)) if run else False
+            if run:
+                state.last_error = 0  # the IF is a statement too: @@ERROR was read by its condition, now cleared
             index = await self._run_one(state, statements, index + 1, out, run and holds, last)
             if index < len(statements) and statements[index].upper() == "ELSE":
                 index = await self._run_one(state, statements, index + 1, out, run and not holds, last)
             return index
         if run:
             state.streaming = last and index == len(statements) - 1  # only the last result may stay half-read
-            await self._statement(state, text, out)
+            await self._statement_in_batch(state, text, out)
         return index + 1
+
+    async def _statement_in_batch(self, state: SessionState, text: str, out: list[Outcome]) -> None:
+        """One statement, with what its error ends (errors.STATEMENT_TERMINATING): a statement-terminating error is
+        reported where it happened and the batch goes on; any other ends the batch. Under SET XACT_ABORT ON a
+        run-time error also rolls the open transaction back. @@ERROR is the statement's error number, or 0."""
+        try:
+            await self._statement(state, text, out)
+        except SqlError as exc:
+            xact_abort = state.options.xact_abort
+            if errors.aborts_transaction(exc, xact_abort) and state.in_transaction:
+                descriptor = state.descriptor
+                self.rollback(state)
+                exc.rolled_back = descriptor
+            if not errors.ends_statement_only(exc, xact_abort):
+                raise
+            state.last_error = exc.number
+            out.append(Info(exc, ended_statement=True))
+            return
+        if keyword(text) != "RAISERROR":  # RAISERROR sets @@ERROR; every other statement that ran clears it
+            state.last_error = 0
 
     def _condition(self, state: SessionState, condition: str) -> bool:
         """An IF condition (EXISTS (…), OBJECT_ID(…) IS NULL, @x > 1 …), evaluated by SQLite."""

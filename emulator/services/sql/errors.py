@@ -25,6 +25,38 @@ class SqlError(Exception):
         self.state = state
         self.severity = severity
         self.fatal = fatal  # the connection is closed after the error is sent
+        # the transaction the error rolled back (SET XACT_ABORT ON): its descriptor, for the ENVCHANGE sent after it
+        self.rolled_back: bytes | None = None
+
+
+# What an error ends (Microsoft Learn, "SET XACT_ABORT": with XACT_ABORT OFF, the default, "in some cases only the
+# Transact-SQL statement that raised the error is rolled back and the transaction continues processing" — its
+# example is a foreign key conflict, 547 — and "when ANSI_WARNINGS=OFF, permissions violations cause transactions to
+# abort", so with ANSI_WARNINGS ON, as every ODBC and TDS client sets it, they end the statement alone).
+# These end the statement: the batch goes on with the next one, @@ERROR holds the number, an open transaction
+# stays open. Every other error ends the batch, as it did before.
+STATEMENT_TERMINATING = frozenset({
+    547,                # the statement conflicted with a FOREIGN KEY / CHECK constraint
+    2601, 2627,         # duplicate key (unique index, PRIMARY KEY / UNIQUE constraint)
+    515,                # NULL into a NOT NULL column
+    2628, 8152,         # string or binary data would be truncated
+    229, 230, 262,      # permission denied on an object, a column, a statement (CREATE TABLE)
+    3902, 3903,         # COMMIT / ROLLBACK with no BEGIN TRANSACTION
+})
+# With SET XACT_ABORT ON, a run-time error ends the batch and rolls the whole transaction back: the errors above,
+# conversion and arithmetic errors, and THROW (which honours XACT_ABORT; RAISERROR does not). Compile errors
+# (syntax, unknown names) are "not affected by SET XACT_ABORT".
+_RUN_TIME = STATEMENT_TERMINATING | {241, 242, 245, 8114, 8115, 220, 8134, 1222}
+
+
+def ends_statement_only(error: SqlError, xact_abort: bool) -> bool:
+    """Whether the batch goes on after ``error`` (SQL Server's statement-terminating errors, XACT_ABORT OFF)."""
+    return not xact_abort and not error.fatal and error.number in STATEMENT_TERMINATING
+
+
+def aborts_transaction(error: SqlError, xact_abort: bool) -> bool:
+    """Whether ``error`` rolls the open transaction back: a run-time error under SET XACT_ABORT ON."""
+    return xact_abort and (error.number in _RUN_TIME or error.number >= 50000)
 
 
 _FUNCTION_ERRORS = threading.local()

@@ -230,8 +230,12 @@ class Handlers:
 
     # -- encoding ----------------------------------------------------------------------------------------
     def error_token(self, error: SqlError) -> bytes:
+        """The error's ERROR (or INFO) token; after it, the ENVCHANGE of the transaction it rolled back (XACT_ABORT)."""
         token = tds.TOKEN_INFO if error.severity <= 10 else tds.TOKEN_ERROR
-        return tds.message(token, error.number, error.state, error.severity, error.message, self.server.name)
+        message = tds.message(token, error.number, error.state, error.severity, error.message, self.server.name)
+        if error.rolled_back is None:
+            return message
+        return message + tds.env_end_transaction(tds.ENV_ROLLBACK_TRAN, error.rolled_back)
 
     @staticmethod
     def _xact(state: SessionState) -> int:

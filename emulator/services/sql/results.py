@@ -132,6 +132,7 @@ class RowCount:
 @dataclass
 class Info:
     error: SqlError
+    ended_statement: bool = False  # a statement-terminating error (the batch went on), not RAISERROR or PRINT
 
 
 @dataclass
