@@ -65,7 +65,7 @@ NAMED = [
     ("SELECT HASHBYTES('SHA2_256', 'abc')", "built-in function HASHBYTES"),
     ("SELECT DATETRUNC(day, GETDATE())", "built-in function DATETRUNC"),
     ("SELECT OBJECT_NAME(1)", "built-in function OBJECT_NAME"),
-    ("SELECT XACT_STATE()", "built-in function XACT_STATE"),
+    ("SELECT ERROR_MESSAGE()", "built-in function ERROR_MESSAGE"),
     ("SELECT @@CURSOR_ROWS", "@@CURSOR_ROWS"),
     # catalog views and system procedures
     ("SELECT * FROM sys.dm_exec_sessions", "catalog view sys.dm_exec_sessions"),

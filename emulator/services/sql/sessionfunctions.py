@@ -97,6 +97,9 @@ def register(conn: sqlite3.Connection, session: Callable[[], Asker | None], data
     conn.create_function("app_name", 0, answer(lambda s: s.app_name))
     conn.create_function("db_name", -1, lambda *a: database_name)
     conn.create_function("scope_identity", 0, answer(lambda s: s.last_identity))
+    conn.create_function("rowcount_big", 0, answer(lambda s: s.rowcount, 0))
+    # 1 in a transaction, 0 outside one; never -1 (uncommittable): that needs TRY … CATCH, which is refused
+    conn.create_function("xact_state", 0, answer(lambda s: 1 if s.tran_count else 0, 0))
     conn.create_function("newid", 0, lambda: str(uuid.uuid4()).upper())
     conn.create_function("uuid", 0, lambda: str(uuid.uuid4()).upper())
     globals_: dict[str, Callable[..., Any]] = {
