@@ -249,8 +249,12 @@ class Emulator:
         """Ctrl+C stops the loop as `azure-emulator stop` does. Python's own handler raises KeyboardInterrupt
         wherever the main thread happens to be: inside a finalizer (a closed connection's transport being
         collected) the exception is printed as "ignored" and the emulator keeps serving. A second Ctrl+C
-        interrupts at once, as before. Returns the handler to restore (None off the main thread)."""
+        interrupts at once, as before. Returns the handler to restore (None off the main thread, or when SIGINT
+        is ignored: a process started so, in the background or under nohup, is meant to ignore Ctrl+C, and Python
+        leaves it ignored too)."""
         if threading.current_thread() is not threading.main_thread():
+            return None
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
             return None
 
         def interrupted(signum: int, frame: Any) -> None:

@@ -13,6 +13,7 @@ process's own), inside a loopback-only network namespace (tests/netns.py).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -64,10 +65,17 @@ def isolated() -> None:
         pytest.fail(f"the interrupt test runs the emulator in a loopback-only namespace: {reason}")
 
 
+def _sigint_as_a_terminal_gives_it() -> None:
+    """The child starts with SIGINT's default action, as from a terminal, whatever the suite inherited: a suite
+    started in the background by a shell without job control inherits SIGINT ignored, and so would the child."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_inside_a_finalizer_still_stops_the_emulator(tmp_path: Path, isolated: None) -> None:
     process = subprocess.run(
         loopback_only([sys.executable, "-c", SERVE_THEN_INTERRUPT_IN_A_FINALIZER, str(tmp_path / "data")]),
-        capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=_sigint_as_a_terminal_gives_it)
     assert process.stdout.splitlines() == ["serving", "stopped", "handler restored"], process.stderr[-2000:]
     assert process.returncode == 0
     assert "KeyboardInterrupt" not in process.stderr
@@ -112,3 +120,37 @@ def test_serve_trusts_only_the_emulators_own_ca(tmp_path: Path, isolated: None) 
     assert found["aiohttp_first"] == [False]  # set before aiohttp builds its context
     assert found["trusted"] == [{"organizationName": "Managed Identity Workbook emulator",
                                  "commonName": "Managed Identity Workbook local CA"}]
+
+
+# Started with SIGINT ignored (nohup, or `&` in a shell without job control): Ctrl+C stays ignored, as Python leaves it.
+SERVE_WITH_SIGINT_IGNORED = """
+import os, signal, sys, threading, time
+from pathlib import Path
+from emulator.app import Emulator
+from emulator.core.settings import Settings
+
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+emulator = Emulator(Settings.for_tests(Path(sys.argv[1])))
+
+
+def when_serving():
+    while emulator.profile is None:
+        time.sleep(0.01)
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.5)
+    print("stopped by the ignored SIGINT" if emulator._stopped.is_set() else "still serving", flush=True)
+    emulator.request_shutdown()
+
+
+threading.Thread(target=when_serving, daemon=True).start()
+emulator.run_forever()
+print("still ignored" if signal.getsignal(signal.SIGINT) is signal.SIG_IGN else "changed", flush=True)
+"""
+
+
+def test_an_ignored_ctrl_c_stays_ignored(tmp_path: Path, isolated: None) -> None:
+    process = subprocess.run(
+        loopback_only([sys.executable, "-c", SERVE_WITH_SIGINT_IGNORED, str(tmp_path / "data")]),
+        capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert process.stdout.splitlines() == ["still serving", "still ignored"], process.stderr[-2000:]
+    assert process.returncode == 0
