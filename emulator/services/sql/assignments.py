@@ -64,17 +64,21 @@ def _insert(database: AssignmentTarget, tree: exp.Insert, typer: Typer) -> None:
     declared = {name.lower(): (name, found) for name, found in _columns(database, table.name)}
     if not declared:
         return
+    identity_left_out = False
     if isinstance(schema, exp.Schema) and schema.expressions:
         names = [c.name for c in schema.expressions]
-    else:
+    else:  # no column list: every column but the identity one, in order
         identity = database.identities().get(table.name.lower(), frozenset())
         names = [name for name, _ in _columns(database, table.name) if name.lower() not in identity]
+        identity_left_out = bool(identity)
     targets = [declared.get(name.lower()) for name in names]
     source = tree.expression
     if isinstance(source, exp.Values):
         for row in source.expressions:
             values = row.expressions if isinstance(row, exp.Tuple) else [row]
             if len(values) != len(targets):
+                if identity_left_out and len(values) == len(targets) + 1:  # a value for the identity column too
+                    raise errors.identity_needs_column_list(table.name)
                 raise errors.insert_values_mismatch(len(values) > len(targets))
             wrapped = [value if target is None else _wrapped(database, value, target[0], target[1], table.name, typer)
                        for value, target in zip(list(values), targets, strict=True)]

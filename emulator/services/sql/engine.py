@@ -62,6 +62,8 @@ _SET_VARIABLE = re.compile(r"^SET\s+@(\w+)\s*=\s*(.+)$", re.I | re.S)
 _DECLARE = re.compile(r"^DECLARE\s+(.+)$", re.I | re.S)
 _DECLARATION = re.compile(r"^@(\w+)\s+(?:AS\s+)?(.+?)(?:\s*=\s*(.+))?$", re.I | re.S)
 _PRINT = re.compile(r"^PRINT\s+(.+)$", re.I | re.S)
+_IDENTITY_INSERT = re.compile(rf"^SET\s+IDENTITY_INSERT\s+({_NAME}(?:\s*\.\s*{_NAME}){{0,2}})\s+(ON|OFF)\s*$",
+                              re.I | re.S)
 _TRUNCATE = re.compile(rf"^TRUNCATE\s+TABLE\s+{_NAME}(?:\s*\.\s*{_NAME})?\s*$", re.I | re.S)
 
 
@@ -165,6 +167,31 @@ class Engine(Transactions, Calls):
         if keyword(text) != "RAISERROR":  # RAISERROR sets @@ERROR; every other statement that ran clears it
             state.last_error = 0
 
+    def _identity_insert(self, state: SessionState, written: str, on: bool) -> None:
+        """SET IDENTITY_INSERT <table> ON|OFF: explicit values for that table's identity column, one table per
+        session at a time (208 for no such table, 8106 without an identity column, 8107 while another is ON)."""
+        name = unquote(re.findall(_PART, written)[-1])  # [dbo].[Orders], dbo.Orders, Orders: the table's own name
+        if name.startswith("#"):  # the session's #table, or a ##table
+            scope = state.database.global_temp if name.startswith("##") else state.temp_scope.tables
+            temporary = scope.get(name.lower())
+            if temporary is None:
+                raise errors.invalid_object(name)
+            table, identity = name, temporary.identity
+        else:
+            found = state.database.table_name(name)
+            if found is None:
+                raise errors.invalid_object(name)
+            table, identity = found, state.database.identities().get(found.lower(), frozenset())
+        if not identity:
+            raise errors.no_identity_property(table)
+        current = state.options.identity_insert
+        if on and current and current.lower() != table.lower():
+            raise errors.identity_insert_already_on(state.database.name, current, table)
+        if on:
+            state.options.identity_insert = table
+        elif current.lower() == table.lower():
+            state.options.identity_insert = ""
+
     def _condition(self, state: SessionState, condition: str) -> bool:
         """An IF condition (EXISTS (…), OBJECT_ID(…) IS NULL, @x > 1 …), evaluated by SQLite."""
         return bool(self._evaluate(state, f"CASE WHEN {condition} THEN 1 ELSE 0 END"))
@@ -260,6 +287,8 @@ class Engine(Transactions, Calls):
                 if name not in state.variables:
                     raise errors.must_declare("@" + found.group(1))
                 state.variables[name] = self._assigned(state, name, found.group(2))
+            elif found := _IDENTITY_INSERT.match(text):
+                self._identity_insert(state, found.group(1), found.group(found.lastindex or 0).upper() == "ON")
             else:
                 apply_set(state.options, text)  # SET options: options.py
             return
@@ -330,6 +359,14 @@ class Engine(Transactions, Calls):
                                                                        database.name))
         for table in translation.reads:
             self._require(state, "SELECT", table, translation)
+        if translation.identity_written is not None:
+            target = translation.target or ""
+            written = translation.temporary.get(target.lower(), target)  # a #table by the name the statement wrote
+            identity_insert = state.options.identity_insert.lower() == written.lower()
+            if translation.identity_written and not identity_insert:
+                raise errors.identity_insert_off(written)
+            if identity_insert and not translation.identity_written:
+                raise errors.identity_value_required(written)
         if kind in ("insert", "update", "delete") and translation.target:
             self._require(state, kind.upper(), translation.target, translation)
             outcome = await self.write(state, lambda: self._execute(state, translation))

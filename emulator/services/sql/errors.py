@@ -324,6 +324,32 @@ def operand_clash(source: str, target: str) -> SqlError:
     return SqlError(206, f"Operand type clash: {source} is incompatible with {target}", state=2)
 
 
+def identity_insert_off(table: str) -> SqlError:
+    return SqlError(544, f"Cannot insert explicit value for identity column in table '{table}' when IDENTITY_INSERT "
+                    "is set to OFF.", state=1, severity=16)
+
+
+def identity_value_required(table: str) -> SqlError:
+    return SqlError(545, f"Explicit value must be specified for identity column in table '{table}' either when "
+                    "IDENTITY_INSERT is set to ON or when a replication user is inserting into a NOT FOR "
+                    "REPLICATION identity column.", state=1, severity=16)
+
+
+def identity_needs_column_list(table: str) -> SqlError:
+    return SqlError(8101, f"An explicit value for the identity column in table '{table}' can only be specified when "
+                    "a column list is used and IDENTITY_INSERT is ON.", state=1, severity=16)
+
+
+def no_identity_property(table: str) -> SqlError:
+    return SqlError(8106, f"Table '{table}' does not have the identity property. Cannot perform SET operation.",
+                    state=1, severity=16)
+
+
+def identity_insert_already_on(database: str, table: str, other: str) -> SqlError:
+    return SqlError(8107, f"IDENTITY_INSERT is already ON for table '{database}.dbo.{table}'. Cannot perform SET "
+                    f"operation for table '{other}'.", state=1, severity=16)
+
+
 def insert_values_mismatch(more_values: bool) -> SqlError:
     if more_values:
         return SqlError(110, "There are fewer columns in the INSERT statement than values specified in the VALUES "

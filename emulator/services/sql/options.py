@@ -75,6 +75,7 @@ class SessionOptions:
     lock_timeout: int = -1
     isolation_level: str = "READ COMMITTED"
     deadlock_priority: int = 0
+    identity_insert: str = ""  # SET IDENTITY_INSERT <table> ON: that table (one per session at a time)
 
     @property
     def options(self) -> int:

@@ -48,6 +48,7 @@ class Translation:
     source: str = ""                   # the T-SQL text, to name functions in errors as the user wrote them
     temporary: dict[str, str] = field(default_factory=dict)  # #tables named: tempdb name (lower) -> as written
     into: str | None = None            # SELECT … INTO: the new table, as written
+    identity_written: bool | None = None  # INSERT into a table with an identity column: its column list names it
 
 
 class TranslationSource(SchemaSource, Protocol):
@@ -259,6 +260,11 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
         reads_target = returning is not None or (translation.kind != "insert" and tree.args.get("where"))
         translation.reads = tuple(others + ([translation.target] if reads_target and translation.target else []))
         translation.returns_rows = returning is not None
+        identity = database.identities().get((translation.target or "").lower()) if isinstance(tree, exp.Insert) \
+            else None
+        if identity:  # IDENTITY_INSERT is the session's: the engine checks this against it (544, 545)
+            written = tree.this.expressions if isinstance(tree.this, exp.Schema) else []
+            translation.identity_written = any(column.name.lower() in identity for column in written)
     elif isinstance(tree, (exp.Select, exp.Union, exp.Subquery, exp.Query)):
         translation.kind = "select" if into is None else "select_into"
         if into is not None:
