@@ -108,6 +108,24 @@ def test_output_inserted_and_scope_identity(target: SqlTarget) -> None:
     assert later is None  # a new batch is a new scope
 
 
+def test_output_of_update_and_delete(target: SqlTarget) -> None:
+    """UPDATE … OUTPUT inserted.… gives the new values; DELETE [FROM] t OUTPUT deleted.… WHERE … the deleted rows
+    (sqlglot read OUTPUT before WHERE only without FROM: 102 before). UPDATE's deleted.… is refused (unsupported)."""
+    with target.admin() as connection:
+        connection.execute("CREATE TABLE Ledger (id int IDENTITY(1,1) PRIMARY KEY, amount int NOT NULL)")
+        connection.execute("INSERT INTO Ledger (amount) VALUES (10), (20), (30)")
+        updated = connection.execute("UPDATE Ledger SET amount = amount * 2 OUTPUT inserted.id, inserted.amount "
+                                     "WHERE id = 1").fetchall()
+        deleted = connection.execute("DELETE FROM dbo.Ledger OUTPUT deleted.id, deleted.amount WHERE id = 2"
+                                     ).fetchall()
+        gone = connection.execute("DELETE Ledger OUTPUT deleted.* WHERE amount = 30").fetchall()
+        left = connection.execute("SELECT id, amount FROM Ledger").fetchall()
+    assert [tuple(r) for r in updated] == [(1, 20)]
+    assert [tuple(r) for r in deleted] == [(2, 20)]
+    assert [tuple(r) for r in gone] == [(3, 30)]
+    assert [tuple(r) for r in left] == [(1, 20)]
+
+
 def test_parameters_prepared_and_reused(target: SqlTarget) -> None:
     with target.admin() as connection:
         cursor = connection.cursor()

@@ -52,6 +52,7 @@ NAMED = [
     ("SELECT * FROM (SELECT 1 AS a, 'x' AS b) s PIVOT (MAX(a) FOR b IN ([x])) p", "PIVOT / UNPIVOT"),
     ("SELECT * FROM T TABLESAMPLE (10 PERCENT)", "TABLESAMPLE"),
     ("INSERT INTO T OUTPUT INSERTED.a INTO T (a) VALUES (1)", "OUTPUT … INTO"),
+    ("UPDATE T SET a = a + 1 OUTPUT deleted.a, inserted.a", "OUTPUT deleted.… in an UPDATE (the values before it)"),
     ("SELECT b, COUNT(*) FROM T GROUP BY ROLLUP (b)", "GROUPING SETS / ROLLUP / CUBE"),
     ("SELECT geography::Point(1, 2, 4326)", "CLR type methods"),
     ("SELECT TOP 1 WITH TIES a FROM T ORDER BY a", "TOP … WITH TIES"),

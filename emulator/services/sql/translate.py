@@ -68,6 +68,12 @@ GLOBAL_VARIABLES = frozenset({"version", "servername", "spid", "rowcount", "iden
                               "connections", "microsoftversion"})
 
 
+# DELETE FROM <table> OUTPUT …: the FROM is left out before sqlglot reads it (see _translate)
+_TABLE_PART = r"(?:\[(?:[^\]]|\]\])+\]|\"[^\"]+\"|[^\s(\[\].]+)"
+_DELETE_FROM_BEFORE_OUTPUT = re.compile(
+    rf"^(\s*DELETE\s+)FROM\s+(?={_TABLE_PART}(?:\s*\.\s*{_TABLE_PART})*\s+OUTPUT\b)", re.I)
+
+
 # Names of SQLite's own tables and functions (sqlite_master, pragma_table_info(), sqlite_version() …) and of
 # the emulator's (__emulator_principals, __tsql_now() …): no statement may name them.
 _RESERVED_PREFIXES = ("__", "sqlite_", "pragma_")
@@ -107,6 +113,8 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
     dml_top = DML_TOP.match(prepared)
     if dml_top:  # UPDATE TOP (n) / DELETE TOP (n): sqlglot does not parse them; the rows are limited below
         prepared = dml_top.group(1) + prepared[dml_top.end():]
+    # DELETE FROM t OUTPUT … WHERE …: sqlglot reads OUTPUT after WHERE once FROM is written; FROM is optional in T-SQL
+    prepared = _DELETE_FROM_BEFORE_OUTPUT.sub(r"\1", prepared, count=1)
     try:
         tree = sqlglot.parse_one(prepared, read=emulator_dialect())
     except (ParseError, TokenError) as exc:
@@ -217,6 +225,9 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
             limit_dml(tree, dml_top)
     returning = tree.args.get("returning")
     if returning is not None:
+        if isinstance(tree, exp.Update) and any(c.table.lower() == "deleted" for c in returning.find_all(exp.Column)):
+            # SQLite's RETURNING has only the new row: deleted.x would answer the new value, not the old one
+            raise errors.unsupported("OUTPUT deleted.… in an UPDATE (the values before it)")
         for column in returning.find_all(exp.Column):
             if column.table.lower() in ("inserted", "deleted"):
                 column.set("table", None)
