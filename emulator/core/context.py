@@ -30,7 +30,7 @@ class EmulatorContext:
     reset_hooks: list[Callable[[], None]] = field(default_factory=list)
     # Scopes below a resource that services own (a storage container): role assignments may name them.
     scope_resolvers: list[Callable[[str], bool]] = field(default_factory=list)
-    # Where each listener answers ("login": "https://127.0.0.1:42401" …), filled once they are bound:
+    # Where each listener answers ("login": "https://127.0.0.1:29401" …), filled once they are bound:
     # what a service names itself by (OIDC discovery, Resource Manager's /metadata/endpoints), never
     # the caller's Host header.
     endpoints: dict[str, str] = field(default_factory=dict)

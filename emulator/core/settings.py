@@ -8,16 +8,19 @@ from pathlib import Path
 
 from .world import DEFAULT_WORLD_FILE
 
-# One port per kind of Azure host. 0 means "any free port" (tests use that).
+# One port per kind of Azure host. 0 means "any free port" (tests use that). Below every system's range of
+# ephemeral ports (Linux 32768-60999, Windows and macOS 49152-65535): inside it, a loopback client's connection that
+# had used one as its own port held it in TIME_WAIT for a minute after closing, and the emulator could not start
+# ("port in use") — seen after running the notebooks, which make hundreds of such connections.
 DEFAULT_PORTS: dict[str, int] = {
-    "imds": 42400,      # plain http, stands in for 169.254.169.254
-    "login": 42401,     # Entra: login.microsoftonline.com
-    "arm": 42402,       # Resource Manager: management.azure.com
-    "blob": 42403,      # Blob Storage: <account>.blob.core.windows.net (path style: /<account>/…)
-    "dfs": 42404,       # Data Lake Gen2: <account>.dfs.core.windows.net (path style)
-    "datalake": 42405,  # Data Lake Gen1: <account>.azuredatalakestore.net (WebHDFS)
-    "keyvault": 42406,  # Key Vault: <vault>.vault.azure.net
-    "sql": 42407,       # Azure SQL: <server>.database.windows.net,1433
+    "imds": 29400,      # plain http, stands in for 169.254.169.254
+    "login": 29401,     # Entra: login.microsoftonline.com
+    "arm": 29402,       # Resource Manager: management.azure.com
+    "blob": 29403,      # Blob Storage: <account>.blob.core.windows.net (path style: /<account>/…)
+    "dfs": 29404,       # Data Lake Gen2: <account>.dfs.core.windows.net (path style)
+    "datalake": 29405,  # Data Lake Gen1: <account>.azuredatalakestore.net (WebHDFS)
+    "keyvault": 29406,  # Key Vault: <vault>.vault.azure.net
+    "sql": 29407,       # Azure SQL: <server>.database.windows.net,1433
 }
 
 

@@ -68,7 +68,7 @@ def test_a_cross_site_page_cannot_reset_shut_down_or_inject(world: Azure, emulat
 def test_control_plane_refuses_a_foreign_host_header(world: Azure) -> None:
     """DNS rebinding: a page's own host name resolving to 127.0.0.1 still names itself in Host."""
     response = _raw_control(world, "GET", "health",
-                            {"Host": "rebind.evil.example:42400", SECRET_HEADER: world.profile.control_secret})
+                            {"Host": "rebind.evil.example:29400", SECRET_HEADER: world.profile.control_secret})
     assert response.status_code == 403
     assert "dataDir" not in response.text
 

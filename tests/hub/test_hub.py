@@ -66,7 +66,7 @@ def test_each_learner_has_a_private_emulator_the_notebooks_find_with_no_configur
         assert seen["emulator_uid"] == seen["uid"] == seen["profile_uid"]  # runs as the learner, owns the files
         assert (seen["data_dir_mode"], seen["profile_mode"], seen["key_mode"]) == ("0o700", "0o600", "0o600")
     ports = [seen["endpoints"]["imds"] for seen in learners.values()]
-    assert len(set(ports)) == 3 and not any(port.endswith(":42400") for port in ports)  # free ports, not defaults
+    assert len(set(ports)) == 3 and not any(port.endswith(":29400") for port in ports)  # free ports, not defaults
     assert len({seen["emulator_pid"] for seen in learners.values()}) == 3
 
 

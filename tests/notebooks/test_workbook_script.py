@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 from netns import loopback_only, require_namespaces  # noqa: E402
 
-ARM_PORT = 42402  # a default port: only inside the test's own network namespace
+ARM_PORT = 29402  # a default port: only inside the test's own network namespace
 
 
 def test_a_start_that_fails_stops_the_run_with_the_reason(tmp_path: Path) -> None:

@@ -38,8 +38,8 @@ def test_emulator_connection_string_is_strict_with_the_server_certificate(tmp_pa
     ca = tmp_path / "ca.pem"
     ca.write_text("ca")
     (tmp_path / "server.pem").write_text("server")
-    text = sql.connection_string("localhost,42407", "workbookdb", ca_file=str(ca), driver="x")
-    assert "SERVER=tcp:localhost,42407;" in text
+    text = sql.connection_string("localhost,29407", "workbookdb", ca_file=str(ca), driver="x")
+    assert "SERVER=tcp:localhost,29407;" in text
     assert f"Encrypt=strict;ServerCertificate={tmp_path / 'server.pem'};" in text
     assert "TrustServerCertificate" not in text
 
