@@ -113,3 +113,28 @@ def test_varchar_holds_code_page_1252_and_goes_as_varchar(target: SqlTarget) -> 
         reply = raw.batch("SELECT V, N, 'abc' AS lit, N'abc' AS nlit, CAST('x' AS CHAR(3)) AS c FROM Latin")
     assert [(c.type_id, c.size) for c in reply.columns] == [(0xA7, 20), (0xE7, 40), (0xA7, 3), (0xE7, 6), (0xAF, 3)]
     assert reply.rows[0][0] == "Grüße ?? €".encode("cp1252")
+
+
+def test_plus_adds_when_a_number_meets_a_string_and_joins_two_strings(target: SqlTarget) -> None:
+    """T-SQL's + is arithmetic when either operand is a number (the string is converted, by type precedence) and
+    concatenation only between strings. 'Item ' + ProductID is the classic 245 that CAST fixes; the emulator used
+    to join any string literal with anything, answering '11' for '1' + 1."""
+    with target.admin() as connection:
+        def one(query: str) -> Any:
+            return connection.execute(query).fetchone()[0]
+
+        assert one("SELECT '1' + 1") == 2 and one("SELECT 1 + '1'") == 2
+        assert one("SELECT '1' + 1 + 1") == 3  # ('1' + 1) is a number, so the next + adds too
+        assert one("SELECT 'x' + 'y' + 'z'") == "xyz"
+        assert one("SELECT 'Item ' + CAST(ProductID AS varchar(10)) FROM Products WHERE ProductID = 1") == "Item 1"
+        assert one("SELECT Name + ' (' + Category + ')' FROM Products WHERE ProductID = 1").endswith(")")
+        assert one("DECLARE @n int = 5; SELECT @n + '2'") == 7
+        assert one("SELECT 'a' + NULL") is None
+        for query, value, kind in (("SELECT 'Item ' + ProductID FROM Products WHERE ProductID = 1", "Item", "varchar"),
+                                   ("SELECT N'abc' + 1", "abc", "nvarchar")):
+            with pytest.raises(pyodbc.Error) as refused:
+                connection.execute(query).fetchall()
+            assert "(245)" in str(refused.value) and f"the {kind} value '{value}" in str(refused.value)
+    flat = " + ".join(["'1'"] + ["1"] * 400)  # a long chain stays one flat pass, not a deep recursion
+    with target.admin() as connection:
+        assert connection.execute(f"SELECT {flat}").fetchone()[0] == 401

@@ -210,11 +210,9 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
         literal = exp.Literal.string(node.this)
         literal.meta[UNICODE_META] = True
         node.replace(literal)
-    while True:  # T-SQL concatenates strings with +
-        node = next((n for n in tree.find_all(exp.Add) if _is_text(n.left) or _is_text(n.right)), None)
-        if node is None:
-            break
-        node.replace(exp.DPipe(this=node.left, expression=node.right))
+    if any(True for _ in tree.find_all(exp.Add)):  # T-SQL concatenates strings with +
+        for node in _concatenations(tree, Typer(database, tree, variables)):  # inner ones first
+            node.replace(exp.DPipe(this=node.left, expression=node.right))
     if isinstance(tree, (exp.Create, exp.Alter)):
         ddl_functions(tree)
     else:
@@ -314,21 +312,40 @@ def _text_types() -> frozenset[exp.DataType.Type]:
     return frozenset({kinds.VARCHAR, kinds.NVARCHAR, kinds.CHAR, kinds.NCHAR, kinds.TEXT})
 
 
-def _is_text(node: exp.Expression) -> bool:
-    """Is this operand a string for sure (a literal, a cast to a character type, a concatenation)?"""
+def _concatenations(tree: exp.Expression, typer: Typer) -> list[exp.Add]:
+    """The + operators that are T-SQL's string concatenation, inner ones first: those with an operand that is a
+    string for sure and another that is not a number. A number has the higher precedence, so '5' + 1 is 6 and
+    'Item ' + ProductID is error 245, as in SQL Server (the arithmetic rewrite converts the string); an operand of a
+    type not known here leaves it a concatenation. One pass, children before parents: a 500-term sum is flat."""
     from sqlglot import exp
 
-    if isinstance(node, exp.Literal):
-        return node.is_string
-    if isinstance(node, (exp.Cast, exp.TryCast)):
-        return node.to.this in _text_types()
-    if isinstance(node, exp.DPipe):
-        return True
-    if isinstance(node, exp.Paren):
-        return _is_text(node.this)
-    if isinstance(node, exp.Add):
-        return _is_text(node.left) or _is_text(node.right)
-    return False
+    text: dict[int, bool] = {}  # an Add seen already: is it a concatenation?
+
+    def is_text(node: exp.Expression) -> bool:
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if isinstance(node, exp.Add):
+            return text.get(id(node), False)
+        if isinstance(node, exp.Literal):
+            return node.is_string
+        if isinstance(node, (exp.Cast, exp.TryCast)):
+            return node.to.this in _text_types()
+        return isinstance(node, exp.DPipe)
+
+    found = []
+    for node in reversed(list(tree.walk())):  # breadth first, reversed: children before their parents
+        if not isinstance(node, exp.Add):
+            continue
+        left, right = is_text(node.left), is_text(node.right)
+        if left != right:
+            other = typer.type_of(node.right if left else node.left)
+            concatenation = other is None or not other.is_number
+        else:
+            concatenation = left
+        text[id(node)] = concatenation
+        if concatenation:
+            found.append(node)
+    return found
 
 
 def _global_variable(found: re.Match[str]) -> str:
