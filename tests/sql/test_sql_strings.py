@@ -138,3 +138,18 @@ def test_plus_adds_when_a_number_meets_a_string_and_joins_two_strings(target: Sq
     flat = " + ".join(["'1'"] + ["1"] * 400)  # a long chain stays one flat pass, not a deep recursion
     with target.admin() as connection:
         assert connection.execute(f"SELECT {flat}").fetchone()[0] == 401
+
+
+def test_two_values_compare_as_the_databases_case_insensitive_collation_does(target: SqlTarget) -> None:
+    """Azure SQL's default collation (SQL_Latin1_General_CP1_CI_AS) ignores case. Columns carried it already; two
+    values with no column between them (literals, variables, function results) were compared byte by byte."""
+    with target.admin() as connection:
+        def one(query: str) -> Any:
+            return connection.execute(query).fetchone()[0]
+
+        assert one("SELECT CASE WHEN 'abc' = 'ABC' THEN 1 ELSE 0 END") == 1
+        assert one("SELECT CASE WHEN 'a' < 'B' THEN 1 ELSE 0 END") == 1  # a binary order would put 'B' first
+        assert one("DECLARE @a varchar(5) = 'Yes'; IF @a = 'YES' SELECT 'same' ELSE SELECT 'different'") == "same"
+        by_column = one("SELECT COUNT(*) FROM Products WHERE Category = 'garden'")
+        assert by_column > 0 and one("SELECT COUNT(*) FROM Products WHERE UPPER(Category) = 'garden'") == by_column
+        assert one("SELECT CASE WHEN 'abc' = 'abd' THEN 1 ELSE 0 END") == 0

@@ -224,6 +224,10 @@ def _comparison(node: exp.Expression, typer: Typer) -> exp.Expression | None:  #
         return type(node)(this=new_left, expression=new_right)
     if target.is_integer and (left_type.is_string or right_type.is_string):
         return None  # SQLite converts the text to a number against an integer column or value
+    if left_type.is_string and right_type.is_string and not (_is_column(left) or _is_column(right)):
+        # Azure SQL's collation is case-insensitive: 'abc' = 'ABC'. A column brings its own (NOCASE, or padded for
+        # char) to SQLite's comparison; two values without one would be compared byte by byte.
+        return type(node)(this=exp.Collate(this=left, expression=exp.var("NOCASE")), expression=right)
     return None
 
 
