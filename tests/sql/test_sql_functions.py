@@ -174,6 +174,13 @@ def test_left_right_and_eomonth(target: SqlTarget) -> None:
     assert isinstance(row[4], dt.date) and not isinstance(row[4], dt.datetime)
 
 
+def test_ascii_is_the_code_page_1252_code_of_the_first_character(target: SqlTarget) -> None:
+    row, description = _one(target, "SELECT ASCII('A'), ASCII('abc'), ASCII(''), ASCII(NULL), ASCII(N'€'), "
+                                     "ASCII(N'Ω'), UNICODE(N'Ω')")
+    assert row == [65, 97, None, None, 128, 63, 937]  # '€' is 128 in 1252; 'Ω' is not in it: '?'
+    assert all(d[1] is int for d in description)
+
+
 def test_format_with_common_dotnet_formats(target: SqlTarget) -> None:
     row, description = _one(target, "SELECT FORMAT(Price, 'N2'), FORMAT(1234567.891, 'N0'), FORMAT(1234.5, 'N2'), "
                                     "FORMAT(AddedOn, 'yyyy-MM-dd'), FORMAT(AddedOn, 'yyyy-MM'), "

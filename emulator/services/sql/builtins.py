@@ -524,6 +524,15 @@ def tsql_isdate(value: Any) -> int:
     return 1
 
 
+def tsql_ascii(value: Any) -> int | None:
+    """ASCII(): the code of the first character in varchar's code page (1252), '?' (63) for one it lacks; NULL for
+    an empty string. SQLite has no ascii()."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text[0].encode("cp1252", errors="replace")[0] if text else None
+
+
 def register(conn: sqlite3.Connection) -> None:
     """Register the functions above on one SQLite connection (the rewrite calls them by these names)."""
     deterministic = {"deterministic": True}
@@ -538,7 +547,7 @@ def register(conn: sqlite3.Connection) -> None:
         ("replace", 3, tsql_replace), ("instr", 2, tsql_instr), ("like", 2, tsql_like), ("like", 3, tsql_like),
         ("upper", 1, lambda v: None if v is None else str(v).upper()),
         ("lower", 1, lambda v: None if v is None else str(v).lower()),
-        ("isnumeric", 1, tsql_isnumeric), ("isdate", 1, tsql_isdate),
+        ("isnumeric", 1, tsql_isnumeric), ("isdate", 1, tsql_isdate), ("ascii", 1, tsql_ascii),
     ]
     for name, arguments, function in functions:
         conn.create_function(name, arguments, function, **deterministic)
