@@ -143,3 +143,19 @@ def test_xact_state_says_whether_the_transaction_is_still_open(target: SqlTarget
         else:
             raise AssertionError("the duplicate key was not reported")
         assert tuple(connection.execute("SELECT XACT_STATE(), @@TRANCOUNT").fetchone()) == (0, 0)
+
+
+def test_a_duplicate_key_names_the_primary_key_or_the_unique_constraint(target: SqlTarget) -> None:
+    """2627 says which constraint the duplicate broke (it said UNIQUE KEY for a primary key too)."""
+    target.run_admin("CREATE TABLE ScopeKeyed (id int PRIMARY KEY, code nvarchar(5) UNIQUE)",
+                     "CREATE TABLE ScopePair (a int, b int, CONSTRAINT PK_ScopePair PRIMARY KEY (a, b))",
+                     "INSERT INTO ScopeKeyed VALUES (1, 'x')", "INSERT INTO ScopePair VALUES (1, 1)")
+    reply = _batch(target, "INSERT INTO ScopeKeyed VALUES (1, 'y'); INSERT INTO ScopeKeyed VALUES (2, 'x'); "
+                           "INSERT INTO ScopePair VALUES (1, 1); UPDATE ScopeKeyed SET id = 1 WHERE code = 'y'")
+    assert reply.errors == [
+        (2627, "Violation of PRIMARY KEY constraint 'PK_ScopeKeyed'. Cannot insert duplicate key in object "
+               "'dbo.ScopeKeyed'."),
+        (2627, "Violation of UNIQUE KEY constraint 'UQ_ScopeKeyed'. Cannot insert duplicate key in object "
+               "'dbo.ScopeKeyed'."),
+        (2627, "Violation of PRIMARY KEY constraint 'PK_ScopePair'. Cannot insert duplicate key in object "
+               "'dbo.ScopePair'.")]  # the UPDATE found no row: nothing to break

@@ -251,9 +251,10 @@ def cannot_drop_table(name: str) -> SqlError:
                     "permission.", state=5, severity=11)
 
 
-def primary_key_violation(table: str, database: str, value: str) -> SqlError:
+def primary_key_violation(table: str) -> SqlError:
+    """SQL Server ends the message with "The duplicate key value is (…)." too; SQLite does not say which row."""
     return SqlError(2627, f"Violation of PRIMARY KEY constraint 'PK_{table}'. Cannot insert duplicate key in "
-                    f"object 'dbo.{table}'. The duplicate key value is ({value}).", state=1, severity=14)
+                    f"object 'dbo.{table}'.", state=1, severity=14)
 
 
 def unique_violation(table: str) -> SqlError:

@@ -123,6 +123,7 @@ class Database:
         self._columns: dict[str, list[tuple[str, SqlType]]] | None = None
         self._not_null: dict[str, frozenset[str]] | None = None
         self._identities: dict[str, frozenset[str]] | None = None
+        self._primary_keys: dict[str, frozenset[str]] | None = None
         # results being sent while read (weak: a stream dropped by a closed session just goes away)
         self.streams: weakref.WeakSet[RowStream] = weakref.WeakSet()
         self.global_temp: dict[str, TempTable] = {}  # ##tables, by lower-case name (temporary.py)
@@ -320,6 +321,7 @@ class Database:
         self._columns = None
         self._not_null = None
         self._identities = None
+        self._primary_keys = None
 
     # -- metadata --------------------------------------------------------------------------------
     def columns(self) -> dict[str, list[tuple[str, SqlType]]]:
@@ -346,6 +348,19 @@ class Database:
                 found.setdefault(table.lower(), set()).add(name.lower())
             self._not_null = {table: frozenset(names) for table, names in found.items()}
         return self._not_null
+
+    def primary_keys(self) -> dict[str, frozenset[str]]:
+        """The PRIMARY KEY columns (lower-case names) of every user table that has one, keyed by lower-case name."""
+        if self._primary_keys is None:
+            with self.lock:
+                rows = self.conn.execute(
+                    "SELECT m.name, p.name FROM main.sqlite_master AS m, pragma_table_info(m.name) AS p "
+                    "WHERE m.type = 'table' AND substr(m.name, 1, 2) <> '__' AND p.pk > 0").fetchall()
+            keys: dict[str, set[str]] = {}
+            for table, column in rows:
+                keys.setdefault(table.lower(), set()).add(column.lower())
+            self._primary_keys = {table: frozenset(columns) for table, columns in keys.items()}
+        return self._primary_keys
 
     def identities(self) -> dict[str, frozenset[str]]:
         """The IDENTITY columns (lower-case names) of every user table, keyed by lower-case table name."""

@@ -69,6 +69,8 @@ class TempHost(Protocol):
 
     def identities(self) -> dict[str, frozenset[str]]: ...
 
+    def primary_keys(self) -> dict[str, frozenset[str]]: ...
+
 
 class SessionSchema:
     """The tables one session's statement may name: the database's and the session's #tables (and the
@@ -104,6 +106,9 @@ class SessionSchema:
         found = self.database.not_null()
         temporary = self._temporary()
         return {**found, **{t.physical.lower(): t.not_null for t in temporary}} if temporary else found
+
+    def primary_keys(self) -> dict[str, frozenset[str]]:
+        return self.database.primary_keys()  # a #table's duplicate key is reported as a UNIQUE KEY's
 
     def identities(self) -> dict[str, frozenset[str]]:
         found = self.database.identities()

@@ -49,6 +49,7 @@ class Translation:
     temporary: dict[str, str] = field(default_factory=dict)  # #tables named: tempdb name (lower) -> as written
     into: str | None = None            # SELECT … INTO: the new table, as written
     identity_written: bool | None = None  # INSERT into a table with an identity column: its column list names it
+    primary_key: frozenset[str] = frozenset()  # INSERT / UPDATE: the target's key columns (lower), for 2627's text
 
 
 class TranslationSource(SchemaSource, Protocol):
@@ -58,6 +59,8 @@ class TranslationSource(SchemaSource, Protocol):
     translations: dict[Any, Translation]
 
     def identities(self) -> dict[str, frozenset[str]]: ...
+
+    def primary_keys(self) -> dict[str, frozenset[str]]: ...
 
 
 _GLOBALS = re.compile(r"('(?:[^']|'')*')|@@(\w+)")
@@ -269,6 +272,8 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
         reads_target = returning is not None or (translation.kind != "insert" and tree.args.get("where"))
         translation.reads = tuple(others + ([translation.target] if reads_target and translation.target else []))
         translation.returns_rows = returning is not None
+        if not isinstance(tree, exp.Delete):
+            translation.primary_key = database.primary_keys().get((translation.target or "").lower(), frozenset())
         identity = database.identities().get((translation.target or "").lower()) if isinstance(tree, exp.Insert) \
             else None
         if identity:  # IDENTITY_INSERT is the session's: the engine checks this against it (544, 545)
@@ -553,6 +558,9 @@ def _sqlite_error(exc: sqlite3.Error, database: str, translation: Translation) -
         near = re.search(r'near "([^"]*)"', text)
         return errors.syntax_error(near.group(1) if near else "")
     if text.startswith("UNIQUE constraint failed") or text.startswith("PRIMARY KEY"):
+        failed = {part.strip().rsplit(".", 1)[-1].lower() for part in text.split(":", 1)[-1].split(",")}
+        if translation.primary_key and failed == translation.primary_key:
+            return errors.primary_key_violation(table)
         return errors.unique_violation(table)
     if text.startswith("NOT NULL constraint failed:"):
         column = text.split(":", 1)[1].strip().split(".")[-1]
