@@ -82,3 +82,17 @@ def test_a_temporary_table_takes_identity_insert_too(target: SqlTarget) -> None:
     assert refused.errors == [(544, "Cannot insert explicit value for identity column in table '#Queue' when "
                                     "IDENTITY_INSERT is set to OFF.")]
     assert allowed.errors == [] and allowed.rows == [[5, "five"], [6, "six"]]
+
+
+def test_bare_identity_is_an_identity_column_too(target: SqlTarget) -> None:
+    """IDENTITY with no seed and increment (1, 1), before or after PRIMARY KEY: numbered, left out of an INSERT with
+    no column list, and under IDENTITY_INSERT like any identity column."""
+    target.run_admin("CREATE TABLE Bare (id int IDENTITY PRIMARY KEY, v nvarchar(5))",
+                     "CREATE TABLE BareAfter (id int PRIMARY KEY IDENTITY, v nvarchar(5))")
+    reply, explicit = _batches(
+        target,
+        "INSERT INTO Bare VALUES (N'a'); INSERT INTO Bare (v) VALUES (N'b'); INSERT INTO BareAfter VALUES (N'c'); "
+        "SELECT id, v FROM Bare UNION ALL SELECT id, v FROM BareAfter",
+        "INSERT INTO Bare (id, v) VALUES (9, N'x')")
+    assert reply.errors == [] and reply.rows == [[1, "a"], [2, "b"], [1, "c"]]
+    assert explicit.error_numbers == [544]

@@ -71,6 +71,8 @@ def _insert(database: AssignmentTarget, tree: exp.Insert, typer: Typer) -> None:
         identity = database.identities().get(table.name.lower(), frozenset())
         names = [name for name, _ in _columns(database, table.name) if name.lower() not in identity]
         identity_left_out = bool(identity)
+        if identity_left_out:  # SQLite would want a value for every column: name the others, as SQL Server reads it
+            tree.set("this", exp.Schema(this=table.copy(), expressions=[exp.to_identifier(n) for n in names]))
     targets = [declared.get(name.lower()) for name in names]
     source = tree.expression
     if isinstance(source, exp.Values):

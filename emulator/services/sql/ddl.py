@@ -74,7 +74,9 @@ def create_table(database: TableHost, translation: Translation, temporary: bool 
         declared_text = kind.sql("tsql") if kind is not None else "SQL_VARIANT"
         declared = column_type(declared_text, item.name, ordinal)
         constraints = item.args.get("constraints") or []
-        identity = any(isinstance(c.args.get("kind"), exp.GeneratedAsIdentityColumnConstraint) for c in constraints)
+        # IDENTITY(seed, increment), or bare IDENTITY (sqlglot reads it as AUTOINCREMENT): both are SQL Server's 1, 1
+        identity_kinds = (exp.GeneratedAsIdentityColumnConstraint, exp.AutoIncrementColumnConstraint)
+        identity = any(isinstance(c.args.get("kind"), identity_kinds) for c in constraints)
         # sqlglot reads an explicit NULL as NotNullColumnConstraint(allow_null=True)
         explicit_not_null = any(isinstance(c.args.get("kind"), exp.NotNullColumnConstraint)
                                 and not c.args["kind"].args.get("allow_null") for c in constraints)
@@ -100,8 +102,7 @@ def create_table(database: TableHost, translation: Translation, temporary: bool 
         if identity:
             if not declared.name.endswith("int"):
                 raise errors.unsupported("IDENTITY on a non-integer column")
-            constraints = [c for c in constraints
-                           if not isinstance(c.args.get("kind"), exp.GeneratedAsIdentityColumnConstraint)]
+            constraints = [c for c in constraints if not isinstance(c.args.get("kind"), identity_kinds)]
             if not any(isinstance(c.args.get("kind"), exp.PrimaryKeyColumnConstraint) for c in constraints):
                 if primary_columns - {item.name.lower()}:
                     raise errors.unsupported("IDENTITY column outside the primary key")
