@@ -126,6 +126,29 @@ def test_output_of_update_and_delete(target: SqlTarget) -> None:
     assert [tuple(r) for r in left] == [(1, 20)]
 
 
+def test_update_from_a_join_by_the_targets_alias_or_name(target: SqlTarget) -> None:
+    """T-SQL's UPDATE a SET … FROM T a JOIN U b ON … WHERE … (it answered 208 "Invalid object name 'a'"), with the
+    target anywhere among the joined tables, qualified SET columns, or the target named by its own name."""
+    with target.admin() as connection:
+        connection.execute("CREATE TABLE Cart (id int IDENTITY PRIMARY KEY, ProductID int NOT NULL, qty int NOT NULL)")
+        connection.execute("INSERT INTO Cart (ProductID, qty) SELECT TOP 3 ProductID, 1 FROM Products "
+                           "ORDER BY ProductID")
+        prices = dict(connection.execute("SELECT ProductID, Price FROM Products WHERE ProductID <= 3").fetchall())
+        expensive = connection.execute("UPDATE c SET qty = qty + 1 FROM Cart c JOIN Products p "
+                                       "ON p.ProductID = c.ProductID WHERE p.Price > 100").rowcount
+        connection.execute("UPDATE c SET c.qty = c.qty * 10 FROM Products p INNER JOIN Cart AS c "
+                           "ON p.ProductID = c.ProductID WHERE p.ProductID = 1")
+        connection.execute("UPDATE Cart SET qty = qty + 100 FROM Cart JOIN Products "
+                           "ON Products.ProductID = Cart.ProductID WHERE Products.ProductID = 3")
+        rows = dict(connection.execute("SELECT ProductID, qty FROM Cart").fetchall())
+        with pytest.raises(pyodbc.Error) as outer:
+            connection.execute("UPDATE c SET qty = 0 FROM Cart c LEFT JOIN Products p ON p.ProductID = c.ProductID")
+    assert expensive == sum(1 for price in prices.values() if price > 100)
+    assert rows[1] == (20 if prices[1] > 100 else 10)
+    assert rows[3] == (102 if prices[3] > 100 else 101)
+    assert "UPDATE … FROM with an outer join" in str(outer.value)
+
+
 def test_parameters_prepared_and_reused(target: SqlTarget) -> None:
     with target.admin() as connection:
         cursor = connection.cursor()

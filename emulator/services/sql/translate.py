@@ -132,6 +132,8 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
         raise errors.unsupported(unsupported.object_kind(text) or keyword(text))
     if isinstance(tree, (exp.Merge,)):
         raise errors.unsupported("MERGE")
+    if isinstance(tree, exp.Update):
+        _update_from_join(tree)
     deleted = tree.args.get("tables") if isinstance(tree, exp.Delete) else None
     if deleted and len(deleted) == 1 and not isinstance(tree.this, exp.Table):
         tree.set("this", tree.args["tables"][0])  # DELETE Products WHERE … (T-SQL's FROM is optional)
@@ -315,6 +317,49 @@ def _text_types() -> frozenset[exp.DataType.Type]:
 
     kinds = exp.DataType.Type
     return frozenset({kinds.VARCHAR, kinds.NVARCHAR, kinds.CHAR, kinds.NCHAR, kinds.TEXT})
+
+
+def _update_from_join(tree: exp.Update) -> None:
+    """T-SQL's UPDATE a SET … FROM T AS a JOIN U AS b ON … WHERE … (the target named by its alias, or by its name,
+    among the FROM's tables) as SQLite's UPDATE T AS a SET … FROM U AS b WHERE (on) AND (where): the target leaves
+    the FROM (SQLite refuses it there) and the inner joins' conditions join the WHERE. Outer joins are refused."""
+    from sqlglot import exp
+
+    target, source = tree.this, tree.args.get("from_")
+    if not (isinstance(target, exp.Table) and not target.db and isinstance(source, exp.From)
+            and isinstance(source.this, exp.Table)):
+        return
+    first = source.this
+    joins = list(first.args.get("joins") or [])
+    tables = [first, *(join.this for join in joins)]
+    named = [t for t in tables if isinstance(t, exp.Table) and t.alias_or_name.lower() == target.name.lower()]
+    if len(named) != 1:
+        return  # the target is not among the FROM's tables: SQLite's UPDATE … FROM reads it as T-SQL does
+    if any(join.args.get("side") or (join.args.get("kind") or "INNER").upper() not in ("INNER", "CROSS")
+           for join in joins):
+        raise errors.unsupported("UPDATE … FROM with an outer join")
+    conditions = [join.args["on"] for join in joins if join.args.get("on") is not None]
+    if any(join.args.get("using") for join in joins):
+        raise errors.unsupported("UPDATE … FROM … JOIN … USING")
+    updated = named[0].copy()
+    updated.set("joins", None)
+    rest = [t.copy() for t in tables if t is not named[0]]
+    for table in rest:
+        table.set("joins", None)
+    if rest:
+        rest[0].set("joins", [exp.Join(this=table) for table in rest[1:]] or None)
+        tree.set("from_", exp.From(this=rest[0]))
+    else:
+        tree.set("from_", None)
+    where = tree.args.get("where")
+    if where is not None:
+        conditions.append(where.this)
+    if conditions:
+        tree.set("where", exp.Where(this=exp.and_(*(exp.Paren(this=c.copy()) for c in conditions))))
+    tree.set("this", updated)
+    for assignment in tree.expressions:  # SET a.qty = …: SQLite names the updated column bare
+        if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
+            assignment.this.set("table", None)
 
 
 def _concatenations(tree: exp.Expression, typer: Typer) -> list[exp.Add]:
