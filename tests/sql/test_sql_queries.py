@@ -149,6 +149,31 @@ def test_update_from_a_join_by_the_targets_alias_or_name(target: SqlTarget) -> N
     assert "UPDATE … FROM with an outer join" in str(outer.value)
 
 
+def test_delete_through_a_join_by_the_targets_alias_or_name(target: SqlTarget) -> None:
+    """T-SQL's DELETE a FROM T a JOIN U b ON … WHERE … (refused before), DELETE FROM a FROM …, DELETE T FROM T JOIN …;
+    a name that is none of the FROM's tables is 208."""
+    with target.admin() as connection:
+        connection.execute("CREATE TABLE Basket (id int IDENTITY PRIMARY KEY, ProductID int NOT NULL)")
+        connection.execute("INSERT INTO Basket (ProductID) SELECT TOP 6 ProductID FROM Products ORDER BY ProductID")
+        category = dict(connection.execute("SELECT ProductID, Category FROM Products WHERE ProductID <= 6").fetchall())
+        first = category[1]
+        gone = connection.execute("DELETE b FROM Basket b JOIN Products p ON p.ProductID = b.ProductID "
+                                  "WHERE p.Category = ?", first).rowcount
+        connection.execute("DELETE FROM b FROM Products p JOIN Basket AS b ON p.ProductID = b.ProductID WHERE b.id = 5")
+        connection.execute("DELETE Basket FROM Basket JOIN Products ON Products.ProductID = Basket.ProductID "
+                           "WHERE Basket.id = 6")
+        left = [row[0] for row in connection.execute("SELECT id FROM Basket ORDER BY id").fetchall()]
+        connection.execute("INSERT INTO Basket (ProductID) VALUES (99999)")  # no such product
+        orphans = connection.execute("DELETE b FROM Basket b LEFT JOIN Products p ON p.ProductID = b.ProductID "
+                                     "WHERE p.ProductID IS NULL").rowcount  # an outer join keeps its meaning
+        with pytest.raises(pyodbc.Error) as unknown:
+            connection.execute("DELETE x FROM Basket b JOIN Products p ON p.ProductID = b.ProductID")
+    assert gone == sum(1 for c in category.values() if c == first)
+    assert left == [i for i in range(1, 5) if category[i] != first]
+    assert orphans == 1
+    assert "(208)" in str(unknown.value)
+
+
 def test_parameters_prepared_and_reused(target: SqlTarget) -> None:
     with target.admin() as connection:
         cursor = connection.cursor()

@@ -56,7 +56,6 @@ NAMED = [
     ("SELECT b, COUNT(*) FROM T GROUP BY ROLLUP (b)", "GROUPING SETS / ROLLUP / CUBE"),
     ("SELECT geography::Point(1, 2, 4326)", "CLR type methods"),
     ("SELECT TOP 1 WITH TIES a FROM T ORDER BY a", "TOP … WITH TIES"),
-    ("DELETE T FROM T JOIN T t2 ON T.a = t2.a", "DELETE … FROM … with a second FROM"),
     ("UPDATE T SET a = 1 FROM T LEFT JOIN T t2 ON T.a = t2.a", "UPDATE … FROM with an outer join"),
     ("SELECT * FROM T WHERE CONTAINS(b, 'x')", "full-text search"),
     # functions and globals

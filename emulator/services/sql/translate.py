@@ -75,6 +75,8 @@ GLOBAL_VARIABLES = frozenset({"version", "servername", "spid", "rowcount", "iden
 _TABLE_PART = r"(?:\[(?:[^\]]|\]\])+\]|\"[^\"]+\"|[^\s(\[\].]+)"
 _DELETE_FROM_BEFORE_OUTPUT = re.compile(
     rf"^(\s*DELETE\s+)FROM\s+(?={_TABLE_PART}(?:\s*\.\s*{_TABLE_PART})*\s+OUTPUT\b)", re.I)
+_DELETE_FROM_BEFORE_FROM = re.compile(
+    rf"^(\s*DELETE\s+)FROM\s+(?={_TABLE_PART}(?:\s*\.\s*{_TABLE_PART})*\s+FROM\b)", re.I)
 
 
 # Names of SQLite's own tables and functions (sqlite_master, pragma_table_info(), sqlite_version() …) and of
@@ -118,6 +120,7 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
         prepared = dml_top.group(1) + prepared[dml_top.end():]
     # DELETE FROM t OUTPUT … WHERE …: sqlglot reads OUTPUT after WHERE once FROM is written; FROM is optional in T-SQL
     prepared = _DELETE_FROM_BEFORE_OUTPUT.sub(r"\1", prepared, count=1)
+    prepared = _DELETE_FROM_BEFORE_FROM.sub(r"\1", prepared, count=1)  # DELETE FROM a FROM T a JOIN …: the same
     try:
         tree = sqlglot.parse_one(prepared, read=emulator_dialect())
     except (ParseError, TokenError) as exc:
@@ -138,6 +141,10 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
     if deleted and len(deleted) == 1 and not isinstance(tree.this, exp.Table):
         tree.set("this", tree.args["tables"][0])  # DELETE Products WHERE … (T-SQL's FROM is optional)
         tree.set("tables", None)
+    elif deleted and len(deleted) == 1:
+        _delete_from_join(tree)  # DELETE a FROM T a JOIN U b ON … WHERE …
+    elif deleted:
+        raise errors.unsupported("DELETE of several tables at once")
 
     _refuse_reserved_names(tree, text)
     columns = database.columns()
@@ -360,6 +367,26 @@ def _update_from_join(tree: exp.Update) -> None:
     for assignment in tree.expressions:  # SET a.qty = …: SQLite names the updated column bare
         if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
             assignment.this.set("table", None)
+
+
+def _delete_from_join(tree: exp.Delete) -> None:
+    """T-SQL's DELETE a FROM T a JOIN U b ON … WHERE … (the deleted table named by its alias or its name among the
+    FROM's tables) as SQLite's DELETE FROM T WHERE rowid IN (SELECT a.rowid FROM T a JOIN U b ON … WHERE …)."""
+    from sqlglot import exp
+
+    target, source = tree.args["tables"][0], tree.this
+    tables = [source, *(join.this for join in source.args.get("joins") or [])]
+    named = [t for t in tables if isinstance(t, exp.Table) and t.alias_or_name.lower() == target.name.lower()]
+    if len(named) != 1:
+        raise errors.invalid_object(target.name)
+    chosen = named[0]
+    rows = exp.select(exp.column("rowid", table=chosen.alias_or_name)).from_(source.copy())
+    where = tree.args.get("where")
+    if where is not None:
+        rows.set("where", where.copy())
+    tree.set("tables", None)
+    tree.set("this", exp.Table(this=chosen.this.copy()))
+    tree.set("where", exp.Where(this=exp.In(this=exp.column("rowid"), query=exp.Subquery(this=rows))))
 
 
 def _concatenations(tree: exp.Expression, typer: Typer) -> list[exp.Add]:

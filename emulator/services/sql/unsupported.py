@@ -59,8 +59,6 @@ _CONSTRUCTS = [
     (re.compile(r"\bMATCH\s*\(", re.I), "graph tables (MATCH)"),
     (re.compile(r"\bAS\s+(?:NODE|EDGE)\b", re.I), "graph tables (AS NODE / AS EDGE)"),
 ]
-_DELETE_JOIN = re.compile(r"^DELETE\s+(?:TOP\s*\([^)]*\)\s*)?(?:FROM\s+)?[\w.\[\]\"]+(?:\s+AS\s+\w+|\s+\w+)?\s+FROM\b",
-                          re.I | re.S)
 _DML = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE)\b", re.I)
 _OUTPUT_INTO = re.compile(r"\bOUTPUT\b[^;]*?\bINTO\b", re.I | re.S)
 _BLANKED = re.compile(r"N?'(?:[^']|'')*'|\[(?:[^\]]|\]\])*\]|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.S)
@@ -95,8 +93,6 @@ def check_statement(text: str) -> None:
             raise errors.unsupported(f"@@{found.group(1).upper()}")
     if _DML.match(plain) and _OUTPUT_INTO.search(plain):
         raise errors.unsupported("OUTPUT … INTO")
-    if _DELETE_JOIN.match(plain.strip()):
-        raise errors.unsupported("DELETE … FROM … with a second FROM (a join)")
 
 
 def object_kind(text: str) -> str | None:
