@@ -181,6 +181,19 @@ def test_ascii_is_the_code_page_1252_code_of_the_first_character(target: SqlTarg
     assert all(d[1] is int for d in description)
 
 
+def test_str_right_justifies_a_rounded_number(target: SqlTarget) -> None:
+    row, _ = _one(target, "SELECT STR(123.456, 8, 2), STR(123.456), STR(-2.5), STR(123456, 3), STR(1.5, 3, 2), "
+                          "STR(NULL)")
+    assert row == ["  123.46", "       123", "        -3", "***", "1.5", None]  # half away from zero; *** if too long
+
+
+def test_in_compares_a_value_case_insensitively_too(target: SqlTarget) -> None:
+    row, _ = _one(target, "DECLARE @x nvarchar(10) = 'garden'; SELECT CASE WHEN @x IN ('GARDEN', 'x') THEN 1 ELSE 0 "
+                          "END, CASE WHEN 'B' IN ('a', 'b') THEN 1 ELSE 0 END, CASE WHEN 'c' IN ('a', 'b') THEN 1 "
+                          "ELSE 0 END")
+    assert row == [1, 1, 0]
+
+
 def test_format_with_common_dotnet_formats(target: SqlTarget) -> None:
     row, description = _one(target, "SELECT FORMAT(Price, 'N2'), FORMAT(1234567.891, 'N0'), FORMAT(1234.5, 'N2'), "
                                     "FORMAT(AddedOn, 'yyyy-MM-dd'), FORMAT(AddedOn, 'yyyy-MM'), "

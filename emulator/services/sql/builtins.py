@@ -16,7 +16,7 @@ import functools
 import math
 import re
 import sqlite3
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from . import datetimes, decimals, errors
@@ -533,6 +533,26 @@ def tsql_ascii(value: Any) -> int | None:
     return text[0].encode("cp1252", errors="replace")[0] if text else None
 
 
+def tsql_str(value: Any, length: Any = 10, decimals: Any = 0) -> str | None:
+    """STR(float [, length [, decimals]]): the number rounded to ``decimals`` (at most 16), right-justified in
+    ``length`` characters; asterisks when its whole part does not fit, as SQL Server does."""
+    if value is None or length is None or decimals is None:
+        return None
+    width, places = int(length), max(0, min(int(decimals), 16))
+    if not 0 < width <= 8000:
+        return None
+    number = Decimal(repr(float(value)))
+
+    def rounded(digits: int) -> str:  # half away from zero, as SQL Server rounds (Python's format rounds to even)
+        return str(number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+    text = rounded(places)
+    while len(text) > width and places > 0:  # fewer decimals first, then give up
+        places -= 1
+        text = rounded(places)
+    return "*" * width if len(text) > width else text.rjust(width)
+
+
 def register(conn: sqlite3.Connection) -> None:
     """Register the functions above on one SQLite connection (the rewrite calls them by these names)."""
     deterministic = {"deterministic": True}
@@ -548,6 +568,7 @@ def register(conn: sqlite3.Connection) -> None:
         ("upper", 1, lambda v: None if v is None else str(v).upper()),
         ("lower", 1, lambda v: None if v is None else str(v).lower()),
         ("isnumeric", 1, tsql_isnumeric), ("isdate", 1, tsql_isdate), ("ascii", 1, tsql_ascii),
+        ("str", 1, tsql_str), ("str", 2, tsql_str), ("str", 3, tsql_str),
     ]
     for name, arguments, function in functions:
         conn.create_function(name, arguments, function, **deterministic)

@@ -59,6 +59,8 @@ def rewrite_operator(node: exp.Expression, typer: Typer) -> exp.Expression | Non
         return _comparison(node, typer)
     if isinstance(node, exp.Between):
         return _between(node, typer)
+    if isinstance(node, exp.In):
+        return _in_list(node, typer)
     if isinstance(node, exp.Sum):
         return _sum(node, typer)
     if isinstance(node, exp.Avg):
@@ -228,6 +230,21 @@ def _comparison(node: exp.Expression, typer: Typer) -> exp.Expression | None:  #
         # Azure SQL's collation is case-insensitive: 'abc' = 'ABC'. A column brings its own (NOCASE, or padded for
         # char) to SQLite's comparison; two values without one would be compared byte by byte.
         return type(node)(this=exp.Collate(this=left, expression=exp.var("NOCASE")), expression=right)
+    return None
+
+
+def _in_list(node: exp.In, typer: Typer) -> exp.Expression | None:
+    """x IN ('a', 'b') with a string x that is no column (a variable, a function's result): compared
+    case-insensitively, as by = (a column brings its own collation to SQLite's IN)."""
+    from sqlglot import exp
+
+    found = typer.type_of(node.this)
+    values = node.expressions
+    if found is None or not found.is_string or _is_column(node.this) or not values:
+        return None
+    if not all((typer.type_of(value) or found).is_string for value in values):
+        return None
+    node.set("this", exp.Collate(this=node.this, expression=exp.var("NOCASE")))
     return None
 
 
