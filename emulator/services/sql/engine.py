@@ -62,8 +62,8 @@ _SET_VARIABLE = re.compile(r"^SET\s+@(\w+)\s*=\s*(.+)$", re.I | re.S)
 _DECLARE = re.compile(r"^DECLARE\s+(.+)$", re.I | re.S)
 _DECLARATION = re.compile(r"^@(\w+)\s+(?:AS\s+)?(.+?)(?:\s*=\s*(.+))?$", re.I | re.S)
 _PRINT = re.compile(r"^PRINT\s+(.+)$", re.I | re.S)
-_IDENTITY_INSERT = re.compile(rf"^SET\s+IDENTITY_INSERT\s+({_NAME}(?:\s*\.\s*{_NAME}){{0,2}})\s+(ON|OFF)\s*$",
-                              re.I | re.S)
+_IDENTITY_INSERT = re.compile(rf"^SET\s+IDENTITY_INSERT\s+(?P<table>{_NAME}(?:\s*\.\s*{_NAME}){{0,2}})\s+"
+                              r"(?P<switch>ON|OFF)\s*$", re.I | re.S)
 _TRUNCATE = re.compile(rf"^TRUNCATE\s+TABLE\s+{_NAME}(?:\s*\.\s*{_NAME})?\s*$", re.I | re.S)
 
 
@@ -288,7 +288,7 @@ class Engine(Transactions, Calls):
                     raise errors.must_declare("@" + found.group(1))
                 state.variables[name] = self._assigned(state, name, found.group(2))
             elif found := _IDENTITY_INSERT.match(text):
-                self._identity_insert(state, found.group(1), found.group(found.lastindex or 0).upper() == "ON")
+                self._identity_insert(state, found.group("table"), found.group("switch").upper() == "ON")
             else:
                 apply_set(state.options, text)  # SET options: options.py
             return

@@ -71,12 +71,10 @@ GLOBAL_VARIABLES = frozenset({"version", "servername", "spid", "rowcount", "iden
                               "connections", "microsoftversion"})
 
 
-# DELETE FROM <table> OUTPUT …: the FROM is left out before sqlglot reads it (see _translate)
+# DELETE FROM <table> OUTPUT … / DELETE FROM <table> FROM …: the first FROM is left out before sqlglot reads it
 _TABLE_PART = r"(?:\[(?:[^\]]|\]\])+\]|\"[^\"]+\"|[^\s(\[\].]+)"
-_DELETE_FROM_BEFORE_OUTPUT = re.compile(
-    rf"^(\s*DELETE\s+)FROM\s+(?={_TABLE_PART}(?:\s*\.\s*{_TABLE_PART})*\s+OUTPUT\b)", re.I)
-_DELETE_FROM_BEFORE_FROM = re.compile(
-    rf"^(\s*DELETE\s+)FROM\s+(?={_TABLE_PART}(?:\s*\.\s*{_TABLE_PART})*\s+FROM\b)", re.I)
+_DELETE_FROM_BEFORE = re.compile(
+    rf"^(\s*DELETE\s+)FROM\s+(?={_TABLE_PART}(?:\s*\.\s*{_TABLE_PART})*\s+(?:OUTPUT|FROM)\b)", re.I)
 
 
 # Names of SQLite's own tables and functions (sqlite_master, pragma_table_info(), sqlite_version() …) and of
@@ -118,9 +116,9 @@ def _translate(database: TranslationSource, text: str,  # noqa: C901 - one pass 
     dml_top = DML_TOP.match(prepared)
     if dml_top:  # UPDATE TOP (n) / DELETE TOP (n): sqlglot does not parse them; the rows are limited below
         prepared = dml_top.group(1) + prepared[dml_top.end():]
-    # DELETE FROM t OUTPUT … WHERE …: sqlglot reads OUTPUT after WHERE once FROM is written; FROM is optional in T-SQL
-    prepared = _DELETE_FROM_BEFORE_OUTPUT.sub(r"\1", prepared, count=1)
-    prepared = _DELETE_FROM_BEFORE_FROM.sub(r"\1", prepared, count=1)  # DELETE FROM a FROM T a JOIN …: the same
+    # DELETE FROM t OUTPUT … WHERE … and DELETE FROM a FROM T a JOIN …: sqlglot misreads both once the first FROM is
+    # written, and T-SQL makes it optional
+    prepared = _DELETE_FROM_BEFORE.sub(r"\1", prepared, count=1)
     try:
         tree = sqlglot.parse_one(prepared, read=emulator_dialect())
     except (ParseError, TokenError) as exc:
@@ -326,6 +324,16 @@ def _text_types() -> frozenset[exp.DataType.Type]:
     return frozenset({kinds.VARCHAR, kinds.NVARCHAR, kinds.CHAR, kinds.NCHAR, kinds.TEXT})
 
 
+def _target_among_joined(first: exp.Table, name: str) -> tuple[list[exp.Expression], exp.Table | None]:
+    """The tables of ``first`` and its joins, and the one an UPDATE's or DELETE's target names (by alias, else by
+    name), or None when no one table is so named."""
+    from sqlglot import exp
+
+    tables = [first, *(join.this for join in first.args.get("joins") or [])]
+    named = [t for t in tables if isinstance(t, exp.Table) and t.alias_or_name.lower() == name.lower()]
+    return tables, named[0] if len(named) == 1 else None
+
+
 def _update_from_join(tree: exp.Update) -> None:
     """T-SQL's UPDATE a SET … FROM T AS a JOIN U AS b ON … WHERE … (the target named by its alias, or by its name,
     among the FROM's tables) as SQLite's UPDATE T AS a SET … FROM U AS b WHERE (on) AND (where): the target leaves
@@ -338,9 +346,8 @@ def _update_from_join(tree: exp.Update) -> None:
         return
     first = source.this
     joins = list(first.args.get("joins") or [])
-    tables = [first, *(join.this for join in joins)]
-    named = [t for t in tables if isinstance(t, exp.Table) and t.alias_or_name.lower() == target.name.lower()]
-    if len(named) != 1:
+    tables, chosen = _target_among_joined(first, target.name)
+    if chosen is None:
         return  # the target is not among the FROM's tables: SQLite's UPDATE … FROM reads it as T-SQL does
     if any(join.args.get("side") or (join.args.get("kind") or "INNER").upper() not in ("INNER", "CROSS")
            for join in joins):
@@ -348,9 +355,9 @@ def _update_from_join(tree: exp.Update) -> None:
     conditions = [join.args["on"] for join in joins if join.args.get("on") is not None]
     if any(join.args.get("using") for join in joins):
         raise errors.unsupported("UPDATE … FROM … JOIN … USING")
-    updated = named[0].copy()
+    updated = chosen.copy()
     updated.set("joins", None)
-    rest = [t.copy() for t in tables if t is not named[0]]
+    rest = [t.copy() for t in tables if t is not chosen]
     for table in rest:
         table.set("joins", None)
     if rest:
@@ -375,11 +382,9 @@ def _delete_from_join(tree: exp.Delete) -> None:
     from sqlglot import exp
 
     target, source = tree.args["tables"][0], tree.this
-    tables = [source, *(join.this for join in source.args.get("joins") or [])]
-    named = [t for t in tables if isinstance(t, exp.Table) and t.alias_or_name.lower() == target.name.lower()]
-    if len(named) != 1:
+    _, chosen = _target_among_joined(source, target.name)
+    if chosen is None:
         raise errors.invalid_object(target.name)
-    chosen = named[0]
     rows = exp.select(exp.column("rowid", table=chosen.alias_or_name)).from_(source.copy())
     where = tree.args.get("where")
     if where is not None:
